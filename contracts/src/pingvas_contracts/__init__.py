@@ -1,0 +1,32 @@
+"""Pingvas event contracts."""
+
+from .base import REGISTRY, EventData, event
+from .envelope import Envelope, new_envelope, new_traceparent
+from .registry import (
+    ContractError,
+    InvalidEventData,
+    UnknownEventType,
+    model_for,
+    types_of,
+    validate_data,
+    validate_envelope,
+)
+from .services import ServiceSpec, discover
+
+__all__ = [
+    "REGISTRY",
+    "ContractError",
+    "Envelope",
+    "EventData",
+    "InvalidEventData",
+    "ServiceSpec",
+    "UnknownEventType",
+    "discover",
+    "event",
+    "model_for",
+    "new_envelope",
+    "new_traceparent",
+    "types_of",
+    "validate_data",
+    "validate_envelope",
+]

@@ -1,0 +1,96 @@
+"""Inbox: a consumer's effect and the id of the event that caused it commit together,
+so a redelivered event changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pingvas_contracts import Envelope, EventData, validate_envelope
+from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db import Database
+from .logging import bound_contextvars, get_logger
+from .tracing import current_traceparent, trace_id_of
+
+log = get_logger("pingvas.inbox")
+
+EventHandler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+
+PROCESSED = Counter("pingvas_inbox_processed_total", "Events applied", ["consumer", "type"])
+DUPLICATES = Counter(
+    "pingvas_inbox_duplicates_total", "Redelivered events skipped by the inbox", ["consumer"]
+)
+
+
+class EventConsumer:
+    """Routes events by type to handlers, each run in one transaction with the inbox row.
+
+        consumer = EventConsumer("billing", db, inbox)
+
+        @consumer.on("pingvas.tenants.tenant.created.v1")
+        async def grant_free_plan(session, event, data): ...
+    """
+
+    def __init__(self, name: str, db: Database, table: sa.Table) -> None:
+        self.name = name
+        self.db = db
+        self.table = table
+        self.handlers: dict[str, EventHandler] = {}
+
+    def on(self, *types: str) -> Callable[[EventHandler], EventHandler]:
+        def register(fn: EventHandler) -> EventHandler:
+            for type_ in types:
+                if type_ in self.handlers:
+                    raise ValueError(f"{self.name}: two handlers for {type_}")
+                self.handlers[type_] = fn
+            return fn
+
+        return register
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(sorted(self.handlers))
+
+    def _insert(self) -> Any:
+        insert = pg_insert if self.db.is_postgres else sqlite_insert
+        return insert(self.table).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+
+    async def __call__(self, envelope: Envelope) -> None:
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            # the subscription filter should never let this through; acknowledge it
+            log.warning("inbox.no_handler", type=envelope.type, event_id=envelope.id)
+            return
+        data: EventData = validate_envelope(envelope)
+        token = current_traceparent.set(envelope.traceparent)
+        try:
+            with bound_contextvars(
+                tenant_id=envelope.tenantid,
+                event_id=envelope.id,
+                event_type=envelope.type,
+                trace_id=trace_id_of(envelope.traceparent),
+            ):
+                async with self.db.transaction() as session:
+                    result = await session.execute(
+                        self._insert().values(
+                            consumer=self.name,
+                            event_id=envelope.id,
+                            type=envelope.type,
+                            tenant_id=envelope.tenantid,
+                            processed_at=datetime.now(UTC),
+                        )
+                    )
+                    if result.rowcount == 0:
+                        DUPLICATES.labels(self.name).inc()
+                        log.info("inbox.duplicate_skipped")
+                        return
+                    await handler(session, envelope, data)
+                PROCESSED.labels(self.name, envelope.type).inc()
+        finally:
+            current_traceparent.reset(token)

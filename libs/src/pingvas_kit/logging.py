@@ -1,0 +1,80 @@
+"""structlog JSON logs with service, tenant_id, request_id and trace_id bound.
+
+Secrets never reach a log: values under secret-looking keys are masked, and SecretStr
+values print as '**********' by construction."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars
+
+SECRET_KEY = re.compile(
+    r"(pass(word)?|secret|token|api[_-]?key|authorization|cookie|signature|credential|dsn|private)",
+    re.IGNORECASE,
+)
+MASK = "[redacted]"
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@\s]+)@", re.IGNORECASE)
+
+
+def redact(value: Any, key: str = "") -> Any:
+    if key and SECRET_KEY.search(key):
+        return MASK
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v) for v in value)
+    if isinstance(value, str) and "://" in value:
+        return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:" + MASK + "@", value)
+    return value
+
+
+def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if k == "event" else redact(v, k)) for k, v in event_dict.items()}
+
+
+def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
+    """Set up structlog (and route stdlib logging through it) for one service process."""
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("botocore", "aiobotocore", "aiormq", "aio_pika", "urllib3", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    clear_contextvars()
+    bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)
+
+
+__all__ = ["bind_contextvars", "bound_contextvars", "configure_logging", "get_logger", "redact"]

@@ -1,0 +1,235 @@
+"""Transactional outbox: events are rows written in the same transaction as the state
+change they announce; a relay publishes them in batches afterwards.
+
+If the process dies after the broker accepted a batch but before the rows were marked,
+the batch is published again: delivery is at least once and consumers' inboxes make
+the repeat harmless. Nothing is ever lost: a row leaves the pending set only after the
+broker confirmed it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from pingvas_contracts import Envelope, EventData, new_envelope, validate_data
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .bus import Bus, PublishError
+from .db import Database
+from .logging import get_logger
+from .tracing import child_of, current_traceparent
+
+log = get_logger("pingvas.outbox")
+
+OUTBOX_LAG = Gauge(
+    "pingvas_outbox_lag_seconds", "Age of the oldest unpublished outbox event", ["service"]
+)
+OUTBOX_PENDING = Gauge("pingvas_outbox_pending", "Unpublished outbox events", ["service"])
+OUTBOX_PUBLISHED = Counter(
+    "pingvas_outbox_published_total", "Outbox events the broker accepted", ["service"]
+)
+OUTBOX_FAILURES = Counter(
+    "pingvas_outbox_publish_failures_total", "Outbox events a publish attempt failed for", ["service"]
+)
+OUTBOX_BATCH_SECONDS = Histogram(
+    "pingvas_outbox_batch_seconds", "Time to publish one outbox batch", ["service"]
+)
+
+
+class Outbox:
+    """Write events into the outbox inside the caller's transaction."""
+
+    def __init__(self, table: sa.Table, *, source: str) -> None:
+        self.table = table
+        self.source = source
+
+    async def add(
+        self,
+        session: AsyncSession,
+        type_: str,
+        data: dict[str, Any] | EventData,
+        *,
+        tenant_id: str | None,
+        subject: str | None = None,
+        event_id: str | None = None,
+    ) -> Envelope:
+        """Validate `data` against the event's schema (raises InvalidEventData, so the
+        caller's transaction never commits an event its consumers would reject) and
+        stage it for publication."""
+        envelope = new_envelope(
+            type_,
+            validate_data(type_, data),
+            source=self.source,
+            tenant_id=tenant_id,
+            traceparent=child_of(current_traceparent.get()),
+            subject=subject,
+            event_id=event_id,
+        )
+        await session.execute(
+            self.table.insert().values(
+                event_id=envelope.id,
+                type=envelope.type,
+                tenant_id=tenant_id,
+                body=envelope.to_json(),
+                created_at=envelope.time,
+            )
+        )
+        return envelope
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(0.5 * 2 ** max(attempts - 1, 0), 60.0))
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in order, in batches; retries with back-off."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        table: sa.Table,
+        *,
+        service: str,
+        batch_size: int = 100,
+        poll_interval: float = 0.2,
+        retention: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.table = table
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._last_stats = 0.0
+        self._last_cleanup = 0.0
+
+    def wake(self) -> None:
+        """Ask the relay to look now rather than at its next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("outbox.relay_started", batch_size=self.batch_size)
+        while not stop.is_set():
+            try:
+                published = await self.relay_once()
+                await self._housekeeping()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox.relay_error")
+                published = 0
+            if published < self.batch_size:
+                # idle or short batch: wait for a wake-up, the next poll, or stop
+                self._wake.clear()
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+        log.info("outbox.relay_stopped")
+
+    def _pending(self, now: datetime) -> sa.Select:
+        t = self.table
+        return (
+            sa.select(t.c.position, t.c.event_id, t.c.body, t.c.attempts)
+            .where(t.c.published_at.is_(None))
+            .where(sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
+            .order_by(t.c.position)
+            .limit(self.batch_size)
+        )
+
+    async def relay_once(self) -> int:
+        """Publish at most one batch; returns how many events the broker accepted."""
+        now = datetime.now(UTC)
+        if self.db.is_postgres:
+            # rows stay locked while the batch is in flight, so relay replicas never
+            # publish the same rows at once; SKIP LOCKED lets them take other rows
+            async with self.db.transaction() as session:
+                rows = (
+                    await session.execute(self._pending(now).with_for_update(skip_locked=True))
+                ).all()
+                if not rows:
+                    return 0
+                return await self._publish(session, rows)
+        # SQLite: one relay per file; read, publish outside a write lock, then mark
+        async with self.db.sessionmaker() as session:
+            rows = (await session.execute(self._pending(now))).all()
+        if not rows:
+            return 0
+        async with self.db.transaction() as session:
+            return await self._publish(session, rows)
+
+    async def _publish(self, session: AsyncSession, rows: Sequence[sa.Row]) -> int:
+        t = self.table
+        envelopes = [Envelope.from_json(r.body) for r in rows]
+        failed: set[str] = set()
+        error = ""
+        started = time.perf_counter()
+        try:
+            await self.bus.publish(envelopes)
+        except PublishError as exc:
+            failed, error = set(exc.failed_ids), str(exc)
+        except Exception as exc:  # broker unreachable: the whole batch waits
+            failed, error = {e.id for e in envelopes}, f"{type(exc).__name__}: {exc}"
+        OUTBOX_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        now = datetime.now(UTC)
+        ok = [r.position for r in rows if r.event_id not in failed]
+        if ok:
+            await session.execute(
+                t.update().where(t.c.position.in_(ok)).values(published_at=now, last_error=None)
+            )
+            OUTBOX_PUBLISHED.labels(self.service).inc(len(ok))
+        for r in rows:
+            if r.event_id in failed:
+                attempts = r.attempts + 1
+                await session.execute(
+                    t.update()
+                    .where(t.c.position == r.position)
+                    .values(
+                        attempts=attempts,
+                        next_attempt_at=now + _backoff(attempts),
+                        last_error=error[:500],
+                    )
+                )
+        if failed:
+            OUTBOX_FAILURES.labels(self.service).inc(len(failed))
+            log.warning("outbox.publish_failed", failed=len(failed), published=len(ok), error=error[:200])
+        return len(ok)
+
+    async def stats(self) -> tuple[int, float]:
+        """(pending count, age in seconds of the oldest pending event)."""
+        t = self.table
+        async with self.db.sessionmaker() as session:
+            count, oldest = (
+                await session.execute(
+                    sa.select(sa.func.count(), sa.func.min(t.c.created_at)).where(
+                        t.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        return count, max(lag, 0.0)
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_stats >= 1.0:
+            self._last_stats = now
+            count, lag = await self.stats()
+            OUTBOX_PENDING.labels(self.service).set(count)
+            OUTBOX_LAG.labels(self.service).set(lag)
+        if now - self._last_cleanup >= 60.0:
+            self._last_cleanup = now
+            cutoff = datetime.now(UTC) - self.retention
+            async with self.db.transaction() as session:
+                await session.execute(
+                    self.table.delete().where(self.table.c.published_at < cutoff)
+                )

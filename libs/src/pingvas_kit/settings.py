@@ -1,0 +1,75 @@
+"""Settings: pydantic-settings, one environment prefix per service (e.g. BILLING_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads. A service subclasses it and sets its own env prefix:
+
+        class BillingSettings(ServiceSettings):
+            service_name: ClassVar[str] = "billing"
+            model_config = SettingsConfigDict(env_prefix="BILLING_")
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PINGVAS_", extra="ignore")
+    service_name: ClassVar[str] = "service"
+
+    # -- storage: a SQLite file under var_dir unless DATABASE_URL names Postgres
+    var_dir: Path = Path("var")
+    database_url: SecretStr | None = None
+    #: Postgres schema this service owns (default: its name)
+    db_schema: str | None = None
+    run_migrations: bool = True
+
+    # -- bus
+    bus: Literal["sqs", "amqp"] = "sqs"
+    #: prefix of every topic, queue and exchange name; tests use a unique one
+    bus_prefix: str = "pingvas"
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    #: SQS long-poll wait (seconds); AWS allows 0..20
+    bus_wait_seconds: int = 20
+    bus_visibility_timeout: int = 30
+    bus_max_receive_count: int = 5
+    run_consumers: bool = True
+    run_relay: bool = True
+    relay_batch_size: int = 100
+    relay_poll_interval: float = 0.2
+
+    # -- http
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # -- logs
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def schema_name(self) -> str:
+        return self.db_schema or self.service_name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url is not None and self.database_url.get_secret_value().startswith(
+            ("postgres://", "postgresql")
+        )
+
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: asyncpg for Postgres, aiosqlite for the default file."""
+        if self.database_url is None:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            return f"sqlite+aiosqlite:///{(self.var_dir / f'{self.service_name}.db').resolve()}"
+        url = self.database_url.get_secret_value()
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
