@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_settings import SettingsConfigDict
+
 from pingvas_contracts import ServiceSpec
 from pingvas_kit.bus import Bus, build_topology
 from pingvas_kit.db import Database
 from pingvas_kit.messaging import inbox_table, outbox_table
 from pingvas_kit.settings import ServiceSettings
-from pydantic_settings import SettingsConfigDict
 
 TYPE = "pingvas.render.job.completed.v1"
 PRODUCER = ServiceSpec(name="producer", context="render", description="test producer", publishes=(TYPE,))
@@ -48,6 +49,21 @@ def make_settings(config: dict[str, Any]) -> ExoSettings:
 
 def topology_for(prefix: str):
     return build_topology({"producer": PRODUCER, "ledger": CONSUMER}, prefix=prefix, max_receive_count=5)
+
+
+async def add_to_totals(session, tenant_id: str, credits: int) -> None:  # noqa: ANN001
+    """The consumer's effect: an atomic upsert, safe under concurrent handlers."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(totals).values(tenant_id=tenant_id, credits=credits, events=1)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"credits": totals.c.credits + stmt.excluded.credits, "events": totals.c.events + 1},
+        )
+    )
 
 
 async def create_tables(db: Database) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from exo_support import DyingBus, make_settings, outbox, topology_for
+
 from pingvas_kit.bus import make_bus
 from pingvas_kit.db import Database
 from pingvas_kit.outbox import OutboxRelay

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import pytest
-from pingvas_contracts import Envelope, model_for, new_envelope
-from pingvas_kit.bus import DeadLetter, PublishError, Subscription, Topology
-from pingvas_kit.bus.amqp import REASON_HEADER, REASON_KIND_HEADER, AmqpBus
 from prometheus_client import REGISTRY as METRICS
+
+from pingvas_contracts import Envelope, model_for, new_envelope
+from pingvas_kit.bus import DeadLetter, Subscription, Topology
+from pingvas_kit.bus.amqp import REASON_HEADER, REASON_KIND_HEADER, AmqpBus
 
 pytestmark = pytest.mark.rabbitmq
 

@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TYPE_PATTERN = re.compile(r"^pingvas\.(?P<context>[a-z]+)\.(?P<name>[a-z_]+(?:\.[a-z_]+)*)\.v(?P<major>[1-9][0-9]*)$")
+TYPE_PATTERN = re.compile(
+    r"^pingvas\.(?P<context>[a-z]+)\.(?P<name>[a-z_]+(?:\.[a-z_]+)*)\.v(?P<major>[1-9][0-9]*)$"
+)
 TRACEPARENT_PATTERN = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 #: the same shape as TYPE_PATTERN in ECMA-262 syntax (no named groups), for JSON Schema
 TYPE_SCHEMA_PATTERN = r"^pingvas\.[a-z]+\.[a-z_]+(\.[a-z_]+)*\.v[1-9][0-9]*$"

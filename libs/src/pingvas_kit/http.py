@@ -38,8 +38,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
         try:
+            await runtime.start()
             yield
         finally:
             await runtime.stop()

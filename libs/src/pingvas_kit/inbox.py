@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pingvas_contracts import Envelope, EventData, validate_envelope
 from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_contracts import Envelope, EventData, validate_envelope
 
 from .db import Database
 from .logging import bound_contextvars, get_logger

@@ -37,6 +37,16 @@ def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) ->
     return {k: (v if k == "event" else redact(v, k)) for k, v in event_dict.items()}
 
 
+class _Stderr:
+    """Whatever sys.stderr is at the time of writing (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
     """Set up structlog (and route stdlib logging through it) for one service process."""
 
@@ -54,10 +64,10 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_Stderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

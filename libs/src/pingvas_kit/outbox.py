@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from pingvas_contracts import Envelope, EventData, new_envelope, validate_data
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_contracts import Envelope, EventData, new_envelope, validate_data
 
 from .bus import Bus, PublishError
 from .db import Database

@@ -13,9 +13,10 @@ import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
-from pingvas_contracts import ServiceSpec
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
+
+from pingvas_contracts import ServiceSpec
 
 from .bus import Bus, build_topology, make_bus
 from .db import Database

@@ -30,6 +30,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from aio_pika.exceptions import ChannelPreconditionFailed
+
 from pingvas_contracts import Envelope
 
 from .base import (

@@ -1,0 +1,206 @@
+"""Event bus throughput, end to end, against moto's real server on this machine.
+
+Measures in one run, on the same emulator:
+  raw   the emulator's own send rate: SNS PublishBatch calls (10 events each, the same
+        concurrency the relay uses) into the same topic with the same SQS subscription,
+        with no database and no consumer: the most this transport can carry here;
+  e2e   events delivered end to end: already committed outbox rows -> relay ->
+        SNS -> SQS -> consumer with inbox (one transaction per event), until the last
+        event's effect is committed;
+and prints both, their ratio, and the publish-to-effect latency.
+
+    uv run python bench/bus.py [--events 3000] [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from aiobotocore.session import get_session
+from pydantic_settings import SettingsConfigDict
+from tqdm import tqdm
+
+from pingvas_contracts import ServiceSpec, new_envelope
+from pingvas_kit.bus import build_topology, make_bus
+from pingvas_kit.db import Database
+from pingvas_kit.inbox import EventConsumer
+from pingvas_kit.messaging import inbox_table, outbox_table
+from pingvas_kit.outbox import Outbox, OutboxRelay
+from pingvas_kit.settings import ServiceSettings
+from pingvas_kit.testing import free_port, start_moto_server
+
+TYPE = "pingvas.render.job.completed.v1"
+PRODUCER = ServiceSpec(name="producer", context="render", description="bench", publishes=(TYPE,))
+CONSUMER = ServiceSpec(name="ledger", context=None, description="bench", consumes=(TYPE,))
+
+metadata = sa.MetaData()
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+effects = sa.Table(
+    "effects",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+class BenchSettings(ServiceSettings):
+    service_name = "bench"
+    model_config = SettingsConfigDict(env_prefix="BENCH_")
+
+
+def data(i: int) -> dict:
+    return {
+        "job_id": f"job-{i}",
+        "user_id": "u-1",
+        "image_ids": [f"img-{i}"],
+        "credits_reserved": 2,
+        "credits_used": 2,
+        "completed_at": "2026-11-26T10:00:00Z",
+    }
+
+
+async def raw_rate(endpoint: str, topic_arn: str, queue_url: str, n: int, concurrency: int) -> float:
+    session = get_session()
+    bodies = [
+        new_envelope(TYPE, data(i), source="producer", tenant_id="t-raw").to_json() for i in range(n)
+    ]
+    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    async with session.create_client("sns", **kw) as sns, session.create_client("sqs", **kw) as sqs:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def send(chunk: list[str]) -> None:
+            async with sem:
+                await sns.publish_batch(
+                    TopicArn=topic_arn,
+                    PublishBatchRequestEntries=[
+                        {
+                            "Id": str(j),
+                            "Message": b,
+                            "MessageAttributes": {"type": {"DataType": "String", "StringValue": TYPE}},
+                        }
+                        for j, b in enumerate(chunk)
+                    ],
+                )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(send(bodies[i : i + 10]) for i in range(0, n, 10)))
+        elapsed = time.perf_counter() - started
+        await sqs.purge_queue(QueueUrl=queue_url)
+    return n / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--database-url", default=None, help="Postgres URL (default: a SQLite file)")
+    parser.add_argument("--endpoint-url", default=None, help="an emulator already running (default: start moto)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="pingvas-bench-"))
+    moto = None
+    endpoint = args.endpoint_url
+    if endpoint is None:
+        port = free_port()
+        moto = start_moto_server(port, tmp / "moto.log")
+        endpoint = f"http://127.0.0.1:{port}"
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    settings = BenchSettings(
+        var_dir=tmp, database_url=args.database_url, db_schema=prefix, aws_endpoint_url=endpoint,
+        aws_access_key_id="test", aws_secret_access_key="test", bus_prefix=prefix, bus_wait_seconds=1,
+    )
+    topology = build_topology({"producer": PRODUCER, "ledger": CONSUMER}, prefix=prefix)
+    db = Database(settings)
+    async with db.engine.begin() as conn:
+        if db.is_postgres:
+            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{prefix}"'))
+        await conn.run_sync(metadata.create_all)
+    bus = make_bus(settings, topology)
+    await bus.start()
+    try:
+        await bus.provision()
+        topic_arn = await bus._topic_arn("render")  # type: ignore[attr-defined]
+        queue_url = await bus._queue_url(bus.topology.queue_name("ledger"))  # type: ignore[attr-defined]
+        n = args.events
+        print(f"bench/bus.py: {n} events, moto server at {endpoint}, "
+              f"{'Postgres' if db.is_postgres else 'SQLite'} outbox and inbox", file=sys.stderr)
+
+        raw = await raw_rate(endpoint, topic_arn, queue_url, n, concurrency=8)
+
+        out = Outbox(outbox, source="producer")
+        started = time.perf_counter()
+        for i in tqdm(range(0, n, 100), desc="outbox writes", unit="tx", leave=False):
+            async with db.transaction() as session:
+                for j in range(i, min(i + 100, n)):
+                    await out.add(session, TYPE, data(j), tenant_id=f"t-{j % 10}")
+        outbox_rate = n / (time.perf_counter() - started)
+
+        consumer = EventConsumer("ledger", db, inbox)
+
+        @consumer.on(TYPE)
+        async def apply(session, event, _data) -> None:
+            await session.execute(
+                effects.insert().values(event_id=event.id, published_at=event.time, applied_at=datetime.now(UTC))
+            )
+
+        done = asyncio.Event()
+        count = 0
+        bar = tqdm(total=n, desc="delivered", unit="ev", leave=False)
+
+        async def counting(envelope) -> None:
+            nonlocal count
+            await consumer(envelope)
+            count += 1
+            bar.update(1)
+            if count >= n:
+                done.set()
+
+        stop = asyncio.Event()
+        relay = OutboxRelay(db, bus, outbox, service="producer", batch_size=200)
+        started = time.perf_counter()
+        tasks = [
+            asyncio.create_task(relay.run(stop)),
+            asyncio.create_task(bus.consume("ledger", counting, stop=stop)),
+        ]
+        await asyncio.wait_for(done.wait(), timeout=max(120, n / 20))
+        e2e_elapsed = time.perf_counter() - started
+        stop.set()
+        await asyncio.gather(*tasks)
+        bar.close()
+        e2e = n / e2e_elapsed
+
+        async with db.sessionmaker() as session:
+            rows = (await session.execute(sa.select(effects.c.published_at, effects.c.applied_at))).all()
+        lat = sorted(
+            ((a if a.tzinfo else a.replace(tzinfo=UTC)) - (p if p.tzinfo else p.replace(tzinfo=UTC))).total_seconds()
+            for p, a in rows
+        )
+        print()
+        print(f"{'emulator raw send rate (SNS PublishBatch -> SQS)':52s} {raw:10.0f} events/s")
+        print(f"{'outbox writes (100 events per transaction)':52s} {outbox_rate:10.0f} events/s")
+        print(f"{'delivered end to end (outbox->SNS->SQS->inbox)':52s} {e2e:10.0f} events/s")
+        print(f"{'ratio end-to-end / raw':52s} {e2e / raw:10.2f}")
+        print(f"{'latency outbox write -> effect committed, p50':52s} {statistics.median(lat):10.3f} s")
+        print(f"{'  (includes time queued behind the backlog)   p99':52s} {lat[int(len(lat) * 0.99) - 1]:10.3f} s")
+        print(f"target: >= 500 events/s delivered and ratio >= 0.8 -> "
+              f"{'met' if e2e >= 500 and e2e / raw >= 0.8 else 'NOT met'}")
+    finally:
+        await bus.close()
+        await db.dispose()
+        if moto:
+            moto.terminate()
+            moto.wait(10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""The billing service: plans, Lemon Squeezy, subscriptions and the credit ledger."""

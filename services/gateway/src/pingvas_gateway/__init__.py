@@ -1,0 +1,1 @@
+"""The gateway: Pingvas's edge (Litestar). For now it only watches the services it fronts."""

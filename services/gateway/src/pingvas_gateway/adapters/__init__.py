@@ -1,0 +1,1 @@
+"""The gateway's way out: the upstream services' HTTP APIs."""

@@ -1,0 +1,50 @@
+"""RFC 9457 problem+json for every error, in the same shape as the other services'."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from pingvas_kit.logging import get_logger
+from pingvas_kit.problems import PROBLEM_JSON, problem
+
+log = get_logger("pingvas.gateway")
+
+
+def problem_response(status: int, title: str, **kw: Any) -> Response:
+    return Response(problem(status, title, **kw), status_code=status, media_type=PROBLEM_JSON)
+
+
+def http_error(_request: Request, exc: HTTPException) -> Response:
+    title = _title(exc.status_code)
+    # Litestar's default detail is the status phrase again: say it once
+    detail = exc.detail if exc.detail and exc.detail != title else None
+    extra: dict[str, Any] = {}
+    if isinstance(exc.extra, list) and exc.extra:  # validation errors
+        extra["errors"] = exc.extra
+    response = problem_response(exc.status_code, title, detail=detail, **extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def crash(_request: Request, exc: Exception) -> Response:
+    # the client learns nothing about the failure; the log gets its type (and trace)
+    log.exception("http.unhandled_error", error_type=type(exc).__name__)
+    return problem_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", detail="Something failed on our side."
+    )
+
+
+EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: crash}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

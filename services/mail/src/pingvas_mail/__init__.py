@@ -1,0 +1,1 @@
+"""The mail service: transactional and opt-in mail from events, through SES."""

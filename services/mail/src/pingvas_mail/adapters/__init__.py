@@ -1,0 +1,1 @@
+"""Database, bus and external-API adapters."""

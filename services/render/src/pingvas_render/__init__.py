@@ -1,0 +1,1 @@
+"""The render service: generation jobs, fair scheduling, GPU workers and images."""

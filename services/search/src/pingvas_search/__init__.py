@@ -1,0 +1,1 @@
+"""The search service: image and tenant-directory search, rebuilt from events."""

@@ -1,0 +1,23 @@
+"""What the search service consumes (it publishes nothing: its indexes are rebuilt from
+events or a reindex)."""
+
+from pingvas_contracts import ServiceSpec
+
+SERVICE = ServiceSpec(
+    name="search",
+    context=None,
+    description="Image and tenant-directory search: OpenSearch (Nori) or an embedded engine.",
+    publishes=(),
+    consumes=(
+        # the gallery index
+        "pingvas.render.image.created.v1",
+        "pingvas.render.image.deleted.v1",
+        # the operator's tenant directory
+        "pingvas.tenants.tenant.created.v1",
+        "pingvas.tenants.tenant.deleted.v1",
+        "pingvas.billing.subscription.activated.v1",
+        "pingvas.billing.subscription.changed.v1",
+        "pingvas.billing.subscription.cancelled.v1",
+        "pingvas.billing.subscription.expired.v1",
+    ),
+)

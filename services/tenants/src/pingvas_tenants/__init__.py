@@ -1,0 +1,1 @@
+"""The tenants service: tenants, users, memberships, invitations, API keys, webhooks."""
