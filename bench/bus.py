@@ -1,9 +1,11 @@
 """Event bus throughput, end to end, against moto's real server on this machine.
 
 Measures in one run, on the same emulator:
-  raw   the emulator's own send rate: SNS PublishBatch calls (10 events each, the same
-        concurrency the relay uses) into the same topic with the same SQS subscription,
-        with no database and no consumer: the most this transport can carry here;
+  raw   the emulator alone, driven as the bus drives it: PublishBatch calls (10 events
+        each, the relay's concurrency) into the same topic and SQS subscription, while
+        receive loops (the consumer's count) take 10 at a time and delete them, with no
+        outbox, no decoding and no inbox. Printed as the send rate alone and as the
+        sent-and-received rate: the most this transport carries here;
   e2e   events delivered end to end: already committed outbox rows -> relay ->
         SNS -> SQS -> consumer with inbox (one transaction per event), until the last
         event's effect is committed;
@@ -70,14 +72,27 @@ def data(i: int) -> dict:
     }
 
 
-async def raw_rate(endpoint: str, topic_arn: str, queue_url: str, n: int, concurrency: int) -> float:
+async def raw_rates(
+    endpoint: str, topic_arn: str, queue_url: str, n: int, *, publishers: int, pollers: int
+) -> tuple[float, float]:
+    """The emulator alone, driven the way the bus drives it but with no outbox, no
+    decoding and no inbox: PublishBatch calls (10 events each) at the relay's
+    concurrency, while `pollers` loops receive 10 at a time and delete them in a batch.
+    Returns (events/s published, events/s received and deleted)."""
     session = get_session()
     bodies = [
         new_envelope(TYPE, data(i), source="producer", tenant_id="t-raw").to_json() for i in range(n)
     ]
-    kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    kw = {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
     async with session.create_client("sns", **kw) as sns, session.create_client("sqs", **kw) as sqs:
-        sem = asyncio.Semaphore(concurrency)
+        sem = asyncio.Semaphore(publishers)
+        received = 0
+        done = asyncio.Event()
 
         async def send(chunk: list[str]) -> None:
             async with sem:
@@ -93,11 +108,30 @@ async def raw_rate(endpoint: str, topic_arn: str, queue_url: str, n: int, concur
                     ],
                 )
 
+        async def drain() -> None:
+            nonlocal received
+            while not done.is_set():
+                got = (await sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)).get("Messages", [])
+                if got:
+                    await sqs.delete_message_batch(
+                        QueueUrl=queue_url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
+                    )
+                    received += len(got)
+                    if received >= n:
+                        done.set()
+
         started = time.perf_counter()
+        drainers = [asyncio.create_task(drain()) for _ in range(pollers)]
         await asyncio.gather(*(send(bodies[i : i + 10]) for i in range(0, n, 10)))
-        elapsed = time.perf_counter() - started
+        published = time.perf_counter() - started
+        await asyncio.wait_for(done.wait(), timeout=max(120, n / 10))
+        delivered = time.perf_counter() - started
+        for d in drainers:
+            d.cancel()
+        await asyncio.gather(*drainers, return_exceptions=True)
         await sqs.purge_queue(QueueUrl=queue_url)
-    return n / elapsed
+    return n / published, n / delivered
 
 
 async def main() -> None:
@@ -135,7 +169,9 @@ async def main() -> None:
         print(f"bench/bus.py: {n} events, moto server at {endpoint}, "
               f"{'Postgres' if db.is_postgres else 'SQLite'} outbox and inbox", file=sys.stderr)
 
-        raw = await raw_rate(endpoint, topic_arn, queue_url, n, concurrency=8)
+        raw_sent, raw = await raw_rates(
+            endpoint, topic_arn, queue_url, n, publishers=bus.publish_concurrency, pollers=bus.pollers
+        )
 
         out = Outbox(outbox, source="producer")
         started = time.perf_counter()
@@ -186,10 +222,12 @@ async def main() -> None:
             for p, a in rows
         )
         print()
-        print(f"{'emulator raw send rate (SNS PublishBatch -> SQS)':52s} {raw:10.0f} events/s")
+        print(f"{'emulator alone: sent (SNS PublishBatch -> SQS)':52s} {raw_sent:10.0f} events/s")
+        print(f"{'emulator alone: sent and received+deleted':52s} {raw:10.0f} events/s")
         print(f"{'outbox writes (100 events per transaction)':52s} {outbox_rate:10.0f} events/s")
         print(f"{'delivered end to end (outbox->SNS->SQS->inbox)':52s} {e2e:10.0f} events/s")
-        print(f"{'ratio end-to-end / raw':52s} {e2e / raw:10.2f}")
+        print(f"{'ratio end-to-end / emulator sent+received':52s} {e2e / raw:10.2f}")
+        print(f"{'ratio end-to-end / emulator sent only':52s} {e2e / raw_sent:10.2f}")
         print(f"{'latency outbox write -> effect committed, p50':52s} {statistics.median(lat):10.3f} s")
         print(f"{'  (includes time queued behind the backlog)   p99':52s} {lat[int(len(lat) * 0.99) - 1]:10.3f} s")
         print(f"target: >= 500 events/s delivered and ratio >= 0.8 -> "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -95,12 +94,13 @@ async def test_duplicates_and_a_killed_relay_still_apply_each_event_once(
         expected = await produce(db, Outbox(outbox, source="producer"))
 
         # 1. a relay in a child process publishes 1.5 batches, then is SIGKILLed mid-batch
-        victim = subprocess.run(
-            [sys.executable, str(HERE / "relay_victim.py"), json.dumps(config, default=str),
-             config["bus_prefix"], "35", "25"],
-            capture_output=True, timeout=60,
+        victim = await asyncio.create_subprocess_exec(
+            sys.executable, str(HERE / "relay_victim.py"), json.dumps(config, default=str),
+            config["bus_prefix"], "35", "25",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
-        assert victim.returncode == -9, victim.stderr.decode()[-2000:]
+        _, stderr = await asyncio.wait_for(victim.communicate(), 60)
+        assert victim.returncode == -9, stderr.decode()[-2000:]
         async with db.sessionmaker() as session:
             marked = (await session.execute(
                 sa.select(sa.func.count()).where(outbox.c.published_at.is_not(None))

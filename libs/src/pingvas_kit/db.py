@@ -3,6 +3,7 @@ service) when DATABASE_URL is given."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,9 @@ class Database:
             self.engine = create_async_engine(url, connect_args={"timeout": 30})
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; concurrent writers in one process would
+        # otherwise meet in SQLite's busy handler, which sleeps up to 100 ms per retry
+        self._write_lock = None if self.is_postgres else asyncio.Lock()
 
     @property
     def dialect(self) -> str:
@@ -53,7 +57,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessionmaker() as session, session.begin():
+        if self._write_lock is None:
+            async with self.sessionmaker() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.sessionmaker() as session, session.begin():
             yield session
 
     async def ping(self) -> None:

@@ -487,7 +487,7 @@ class DevRunner:
                 "moto is not installed (it comes with the workspace's dev dependencies: run "
                 "`uv sync --all-packages`), or point PINGVAS_AWS_ENDPOINT_URL at LocalStack"
             )
-        from .testing import start_moto_server  # needs pytest too, also a dev dependency
+        from .emulator import start_moto_server
 
         self.console.doing(f"starting moto (AWS emulator) on {url}")
         loop = asyncio.get_running_loop()

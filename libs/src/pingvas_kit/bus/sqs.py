@@ -166,6 +166,7 @@ class SqsBus(Bus):
         wait_seconds: int = 20,
         visibility_timeout: int = 30,
         concurrency: int = 10,
+        pollers: int = 2,
         publish_concurrency: int = 8,
         retry_base_delay: int = 2,
         retry_max_delay: int = 60,
@@ -185,6 +186,9 @@ class SqsBus(Bus):
         self.visibility_timeout = int(visibility_timeout)
         #: handlers running at once per consume() call (also caps a receive's batch size)
         self.concurrency = concurrency
+        #: receive loops per consume() call: one polls while another's batch is handled
+        #: and deleted, so the queue is never idle between round trips
+        self.pollers = max(1, pollers)
         self.publish_concurrency = max(1, publish_concurrency)
         #: a failed message comes back after min(base * 2**(receives-1), max) seconds
         self.retry_base_delay = max(0, retry_base_delay)
@@ -494,8 +498,15 @@ class SqsBus(Bus):
     # -- consuming ---------------------------------------------------------------------
 
     async def consume(self, consumer: str, handler: Handler, *, stop: asyncio.Event) -> None:
-        queue_name = self.topology.queue_name(consumer)
         semaphore = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(
+            *(self._poll(consumer, handler, semaphore, stop) for _ in range(self.pollers))
+        )
+
+    async def _poll(
+        self, consumer: str, handler: Handler, semaphore: asyncio.Semaphore, stop: asyncio.Event
+    ) -> None:
+        queue_name = self.topology.queue_name(consumer)
         delay = 0.5
         while not stop.is_set():
             try:
