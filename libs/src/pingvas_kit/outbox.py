@@ -4,7 +4,9 @@ change they announce; a relay publishes them in batches afterwards.
 If the process dies after the broker accepted a batch but before the rows were marked,
 the batch is published again: delivery is at least once and consumers' inboxes make
 the repeat harmless. Nothing is ever lost: a row leaves the pending set only after the
-broker confirmed it."""
+broker confirmed it. Order is best effort (a batch in back-off lets later rows pass, and
+standard SNS/SQS reorders anyway): consumers order by the data they carry, such as
+`updated_at`, never by arrival."""
 
 from __future__ import annotations
 
