@@ -501,3 +501,13 @@ def test_whole_stack_up_interrupt_and_again(
     with sqlite3.connect(marked) as db:
         db.execute("SELECT count(*) FROM devrun_marker")
     assert sorted(p.name for p in var.glob("*.db")) == databases
+
+
+def test_local_secrets_are_made_once_private_and_kept(tmp_path) -> None:  # noqa: ANN001
+    from pingvas_kit.devrun import local_secrets
+
+    first = local_secrets(tmp_path)
+    assert set(first) == {"PINGVAS_INTERNAL_SECRET", "PINGVAS_JWT_SECRET"}
+    assert all(len(v) >= 48 for v in first.values())
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    assert local_secrets(tmp_path) == first

@@ -191,6 +191,27 @@ class AwsTarget:
     description: str
 
 
+def local_secrets(var_dir: Path) -> dict[str, str]:
+    """The local run's signing secrets, made once per var dir (var/secrets.json, mode 600)
+    and reused, so sessions survive a restart. Given as PINGVAS_* defaults: a value set in
+    the environment wins."""
+    import secrets
+
+    path = var_dir / "secrets.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    wanted = {"PINGVAS_INTERNAL_SECRET", "PINGVAS_JWT_SECRET"}
+    if not wanted <= saved.keys():
+        saved = {key: saved.get(key) or secrets.token_urlsafe(48) for key in sorted(wanted)}
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(saved, f)
+    return saved
+
+
 def service_env(
     name: str,
     *,
@@ -813,7 +834,7 @@ class DevRunner:
         for index, name in enumerate(names):
             env = service_env(
                 name,
-                base=os.environ,
+                base={**local_secrets(self.var_dir), **os.environ},
                 port=ports[name],
                 var_dir=self.var_dir,
                 aws=self.aws,

@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 100
     relay_poll_interval: float = 0.2
 
+    # -- identity: the gateway signs, services verify (shared by gateway and services only)
+    internal_secret: SecretStr = SecretStr("dev-internal-secret-change-me-0123456789")
+
     # -- http
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,0 +1,154 @@
+"""The internal identity: who is calling, as the gateway verified it.
+
+The gateway authenticates the caller (access JWT, session cookie or API key) and
+forwards the request with `X-Pingvas-Identity`: a short-lived HS256 JWT signed with the
+internal secret that only the gateway and the services share. Services accept nothing
+else as proof of identity: the tenant id always comes from here, never from a body.
+
+    @router.get("/things")
+    async def list_things(identity: CurrentIdentity): ...            # any caller
+    @router.post("/members", dependencies=[require_role("admin")])   # admins and owners
+    @router.post("/generations", dependencies=[require_scope("generations:write")])
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+
+from .logging import bind_contextvars
+
+HEADER = "x-pingvas-identity"
+ISSUER = "pingvas-gateway"
+AUDIENCE = "pingvas-services"
+TTL_SECONDS = 60
+ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
+
+
+@dataclass(frozen=True)
+class Identity:
+    #: the user id, the API key id when kind == "api_key", "anonymous" for a caller the
+    #: gateway let through unauthenticated (sign-up, log-in, password reset)
+    principal_id: str
+    kind: Literal["user", "api_key", "anonymous"]
+    tenant_id: str | None
+    roles: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    email_verified: bool = False
+    request_id: str | None = None
+    #: the user's session (refresh-token family), for log-out
+    session_id: str | None = None
+    #: the caller's address as the gateway saw it (audit log, rate limits)
+    client_ip: str | None = None
+
+    def has_role(self, role: str) -> bool:
+        need = ROLE_RANK[role]
+        return any(ROLE_RANK.get(r, 0) >= need for r in self.roles)
+
+    def has_scope(self, scope: str) -> bool:
+        # people act through roles; scopes bound what an API key may do
+        return self.kind == "user" or scope in self.scopes
+
+
+def issue(identity: Identity, secret: str, *, ttl: int = TTL_SECONDS) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl,
+        "sub": identity.principal_id,
+        "knd": identity.kind,
+        "tid": identity.tenant_id,
+        "rol": list(identity.roles),
+        "scp": list(identity.scopes),
+        "evf": identity.email_verified,
+        "rid": identity.request_id,
+        "sid": identity.session_id,
+        "ip": identity.client_ip,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class InvalidIdentity(Exception):
+    pass
+
+
+def verify(token: str, secret: str) -> Identity:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidIdentity(type(exc).__name__) from None
+    if claims.get("knd") not in ("user", "api_key", "anonymous"):
+        raise InvalidIdentity("bad principal kind")
+    return Identity(
+        principal_id=str(claims["sub"]),
+        kind=claims["knd"],
+        tenant_id=claims.get("tid"),
+        roles=tuple(claims.get("rol") or ()),
+        scopes=tuple(claims.get("scp") or ()),
+        email_verified=bool(claims.get("evf")),
+        request_id=claims.get("rid"),
+        session_id=claims.get("sid"),
+        client_ip=claims.get("ip"),
+    )
+
+
+def _secret(request: Request) -> str:
+    settings = request.app.state.runtime.settings
+    return settings.internal_secret.get_secret_value()
+
+
+async def current_identity(request: Request) -> Identity:
+    token = request.headers.get(HEADER)
+    if not token:
+        raise HTTPException(401, "This service only answers requests forwarded by the gateway.")
+    try:
+        identity = verify(token, _secret(request))
+    except InvalidIdentity:
+        raise HTTPException(401, "The forwarded identity is not valid.") from None
+    bind_contextvars(tenant_id=identity.tenant_id, principal_id=identity.principal_id)
+    return identity
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+
+
+async def current_tenant_identity(identity: CurrentIdentity) -> Identity:
+    if identity.kind == "anonymous":
+        raise HTTPException(401, "Log in first.")
+    if identity.tenant_id is None:
+        raise HTTPException(403, "Choose a team first.")
+    return identity
+
+
+TenantIdentity = Annotated[Identity, Depends(current_tenant_identity)]
+
+
+def require_role(role: str):  # noqa: ANN201
+    async def check(identity: TenantIdentity) -> Identity:
+        if identity.kind != "user" or not identity.has_role(role):
+            raise HTTPException(403, f"This needs the {role} role.")
+        return identity
+
+    return Depends(check)
+
+
+def require_scope(scope: str):  # noqa: ANN201
+    async def check(identity: TenantIdentity) -> Identity:
+        if not identity.has_scope(scope):
+            raise HTTPException(403, f"This API key lacks the {scope} scope.")
+        return identity
+
+    return Depends(check)
