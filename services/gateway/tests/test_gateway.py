@@ -67,7 +67,8 @@ def nowhere() -> str:
 
 
 def _client(**upstreams: str) -> AsyncTestClient:
-    settings = Settings(upstreams=upstreams, upstream_health_timeout=0.5)
+    # no SPA build: / is the placeholder status page
+    settings = Settings(upstreams=upstreams, upstream_health_timeout=0.5, web_dist="/nonexistent")
     return AsyncTestClient(app=create_app(settings))
 
 

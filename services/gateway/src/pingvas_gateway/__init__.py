@@ -1,1 +1,1 @@
-"""The gateway: Pingvas's edge (Litestar). For now it only watches the services it fronts."""
+"""The gateway: Pingvas's edge (Litestar): authentication, rate limits, routing, the SPA."""

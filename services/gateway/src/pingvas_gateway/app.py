@@ -3,34 +3,112 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.middleware.base import DefineMiddleware
 
+from .adapters.api_keys import ApiKeyVerifier
+from .adapters.proxy import Proxy
+from .adapters.stores import API_KEYS, DENY_LIST, store_registry
 from .adapters.upstreams import Upstreams
+from .api.docs import DocsController, OpenAPIDocuments
 from .api.health import HealthController
-from .api.home import home
 from .api.problems import EXCEPTION_HANDLERS
+from .api.proxy import ProxyController
+from .api.spa import spa
+from .auth.middleware import IdentityMiddleware
+from .auth.sessions import CSRF_HEADER, WEB_CLIENT_HEADER, DenyList
+from .edge import REQUEST_ID_HEADER, request_id_middleware, security_headers
+from .limits import rate_limit_middleware
 from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    stores, redis_store = store_registry(redis_url)
 
     @asynccontextmanager
-    async def upstream_client(app: Litestar) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=settings.upstream_health_timeout) as client:
+    async def clients(app: Litestar) -> AsyncIterator[None]:
+        health_timeout = settings.upstream_health_timeout
+        limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+        async with (
+            httpx.AsyncClient(timeout=health_timeout) as health_client,
+            httpx.AsyncClient(
+                timeout=settings.upstream_timeout, limits=limits, follow_redirects=False
+            ) as client,
+        ):
             app.state.upstreams = Upstreams(
-                settings.upstreams, client=client, timeout=settings.upstream_health_timeout
+                settings.upstreams, client=health_client, timeout=health_timeout
             )
-            yield
+            app.state.proxy = Proxy(settings.upstreams, client=client)
+            app.state.api_keys = ApiKeyVerifier(
+                tenants_url=settings.upstreams.get("tenants"),
+                client=client,
+                cache=stores.get(API_KEYS),
+                internal_secret=settings.internal_secret.get_secret_value(),
+                ttl=settings.api_key_cache_ttl,
+            )
+            app.state.openapi = OpenAPIDocuments(
+                settings.upstreams, client=health_client, timeout=max(health_timeout, 2.0)
+            )
+            async with AsyncExitStack() as stack:
+                if redis_store is not None:  # closes its connection pool on the way out
+                    await stack.enter_async_context(redis_store)  # type: ignore[arg-type]
+                yield
 
+    proxied = Router(
+        path="/",
+        route_handlers=[ProxyController],
+        middleware=[DefineMiddleware(IdentityMiddleware), *rate_limit_middleware(settings)],
+    )
+    cors = (
+        CORSConfig(
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "accept",
+                "accept-language",
+                CSRF_HEADER,
+                WEB_CLIENT_HEADER,
+                REQUEST_ID_HEADER,
+                "idempotency-key",
+            ],
+            expose_headers=[
+                REQUEST_ID_HEADER,
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "ratelimit-policy",
+                "www-authenticate",
+            ],
+        )
+        if settings.cors_origins
+        else None
+    )
     return Litestar(
-        route_handlers=[HealthController, home],
+        route_handlers=[HealthController, DocsController, proxied, spa],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[upstream_client],
-        state=State({"settings": settings}),
+        middleware=[request_id_middleware],
+        before_send=[security_headers],
+        cors_config=cors,
+        stores=stores,
+        request_max_body_size=settings.max_body_size,
+        lifespan=[clients],
+        state=State(
+            {
+                "settings": settings,
+                "deny_list": DenyList(stores.get(DENY_LIST), max_ttl=settings.access_token_ttl),
+            }
+        ),
+        openapi_config=None,  # /api/openapi.json is the services' merged document
         logging_config=None,  # structlog, set up by configure_logging
     )

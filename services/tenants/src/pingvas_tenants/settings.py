@@ -2,9 +2,14 @@
 
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
+
+#: DEVELOPMENT ONLY. `./pingvas up` passes a generated secret; production takes it from the
+#: cluster's secret store. The service logs a warning when it runs with this value.
+DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef"
 
 
 class Settings(ServiceSettings):
@@ -12,3 +17,18 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "tenants"
 
     port: int = 8101
+
+    #: signs the public access tokens (HS256); the gateway verifies them with the same secret
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    #: where people reach Pingvas: the base of links in verification, reset and invitation mail
+    public_url: str = "http://127.0.0.1:8080"
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    verification_ttl: int = 48 * 3600
+    password_reset_ttl: int = 3600
+    invitation_ttl: int = 7 * 24 * 3600
+
+    #: argon2id cost (argon2-cffi's defaults, RFC 9106's low-memory profile)
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4

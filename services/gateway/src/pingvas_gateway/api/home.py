@@ -1,17 +1,15 @@
-"""A placeholder front page until the SPA is served: which services are up."""
+"""The placeholder front page, while there is no SPA build: which services are up."""
 
 from __future__ import annotations
 
 from html import escape
 
-from litestar import MediaType, get
 from litestar.datastructures import State
 
 from ..adapters.upstreams import UP, upstreams_of
 
 
-@get("/", media_type=MediaType.HTML, include_in_schema=False)
-async def home(state: State) -> str:
+async def status_page(state: State) -> str:
     states = await upstreams_of(state).health()
     rows = "\n".join(
         f'<li><strong>{escape(name)}</strong>: <span class="{"up" if state == UP else "down"}">'

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS, HTTP_500_INTERNAL_SERVER_ERROR
 
 from pingvas_kit.logging import get_logger
 from pingvas_kit.problems import PROBLEM_JSON, problem
@@ -29,6 +29,12 @@ def http_error(_request: Request, exc: HTTPException) -> Response:
     response = problem_response(exc.status_code, title, detail=detail, **extra)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == HTTP_429_TOO_MANY_REQUESTS and "retry-after" not in {
+        k.lower() for k in response.headers
+    }:
+        # Litestar's rate limiter says when its window resets; RFC 9110 clients read Retry-After
+        reset = (exc.headers or {}).get("RateLimit-Reset")
+        response.headers["Retry-After"] = str(max(1, int(reset))) if reset else "60"
     return response
 
 

@@ -1,0 +1,109 @@
+"""Forwarding a request to the service behind a path, over one pooled httpx client.
+
+Only end-to-end headers travel: hop-by-hop ones, the caller's credentials (Authorization,
+cookies, X-CSRF-Token) and any X-Pingvas-Identity the caller made up stay at the edge; the
+services get the gateway's signed identity instead. Responses come back without hop-by-hop
+headers and without Set-Cookie (the gateway alone sets cookies)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import httpx
+
+from pingvas_kit.identity import HEADER as IDENTITY_HEADER
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_REQUEST_DROP = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "accept-encoding",
+    "authorization",
+    "cookie",
+    "x-csrf-token",
+    IDENTITY_HEADER,
+    # the gateway is the edge: whatever a caller claims about proxies before it is a guess
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+}
+_RESPONSE_DROP = HOP_BY_HOP | {
+    "content-length",
+    "content-encoding",
+    "set-cookie",
+    "server",
+    "date",
+    IDENTITY_HEADER,
+}
+
+
+class UpstreamTimeout(Exception):
+    pass
+
+
+class UpstreamUnreachable(Exception):
+    pass
+
+
+class UnknownUpstream(Exception):
+    pass
+
+
+def request_headers(
+    incoming: Iterable[tuple[str, str]], extra: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """The caller's end-to-end headers, with `extra` set (replacing any the caller sent)."""
+    replaced = {k.lower() for k in extra}
+    headers = [
+        (k, v) for k, v in incoming if k.lower() not in _REQUEST_DROP and k.lower() not in replaced
+    ]
+    headers.extend(extra.items())
+    return headers
+
+
+def response_headers(upstream: httpx.Headers) -> dict[str, str]:
+    return {k: v for k, v in upstream.items() if k.lower() not in _RESPONSE_DROP}
+
+
+class Proxy:
+    def __init__(self, urls: Mapping[str, str], *, client: httpx.AsyncClient) -> None:
+        self.urls = {name: url.rstrip("/") for name, url in urls.items()}
+        self.client = client
+
+    async def send(
+        self,
+        service: str,
+        *,
+        method: str,
+        raw_path: str,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> httpx.Response:
+        """The upstream's response, its body not read yet (the caller reads or streams it,
+        then closes it)."""
+        base = self.urls.get(service)
+        if base is None:
+            raise UnknownUpstream(service)
+        url = base + raw_path + ("?" + query.decode("latin-1") if query else "")
+        request = self.client.build_request(method, url, headers=headers, content=body)
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise UpstreamTimeout(service) from None
+        except httpx.TransportError as exc:
+            raise UpstreamUnreachable(f"{service}: {type(exc).__name__}") from None

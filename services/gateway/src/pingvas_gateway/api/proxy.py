@@ -1,0 +1,193 @@
+"""/api/... and /webhooks/...: forwarded to the service the routing table names, with the
+gateway's signed identity. Browser sessions get their tokens as cookies (auth/sessions.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from litestar import Controller, Request, Response, route
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
+from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.response import Stream
+from litestar.status_codes import (
+    HTTP_502_BAD_GATEWAY,
+    HTTP_503_SERVICE_UNAVAILABLE,
+    HTTP_504_GATEWAY_TIMEOUT,
+)
+
+from pingvas_kit.identity import HEADER as IDENTITY_HEADER
+from pingvas_kit.identity import Identity, issue
+
+from ..adapters.proxy import (
+    Proxy,
+    UnknownUpstream,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+    request_headers,
+    response_headers,
+)
+from ..auth.guards import authenticated, csrf_protected, known_route, route_of
+from ..auth.middleware import Credentials
+from ..auth.sessions import (
+    REFRESH_COOKIE,
+    DenyList,
+    clear_session_cookies,
+    cookies_secure,
+    csrf_ok,
+    is_web_client,
+    move_tokens_into_cookies,
+)
+from ..domain.routing import LOGOUT, REFRESH
+from ..edge import REQUEST_ID_HEADER
+from ..settings import Settings
+
+#: responses up to this size are read whole (one write back); bigger or unsized ones stream
+_BUFFER_LIMIT = 256 * 1024
+_METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
+
+GatewayRequest = Request[Identity, Credentials, State]
+
+
+class ProxyController(Controller):
+    include_in_schema = False
+    guards = [known_route, authenticated, csrf_protected]
+
+    @route(["/api/{rest:path}", "/webhooks/{rest:path}"], http_method=_METHODS)
+    async def forward(self, request: GatewayRequest, state: State) -> Response[Any]:
+        settings: Settings = state.settings
+        proxy: Proxy = state.proxy
+        identity = request.user
+        path: str = request.scope["path"]
+        method = request.method
+        body = await request.body()
+        extra = {
+            IDENTITY_HEADER: issue(identity, settings.internal_secret.get_secret_value()),
+            REQUEST_ID_HEADER: identity.request_id or "",
+        }
+        if method == "POST" and path.rstrip("/") in (REFRESH, LOGOUT):
+            with_cookie = _with_refresh_token_from_cookie(request, body)
+            if with_cookie is not None:
+                body, extra["content-type"] = with_cookie, "application/json"
+        headers = request_headers(request.headers.items(), extra)
+        try:
+            upstream = await proxy.send(
+                route_of(request).service,
+                method=method,
+                raw_path=_raw_path(request),
+                query=request.scope["query_string"],
+                headers=headers,
+                body=body,
+            )
+        except UnknownUpstream:
+            raise HTTPException(
+                status_code=HTTP_503_SERVICE_UNAVAILABLE, detail="This service is not deployed."
+            ) from None
+        except UpstreamTimeout:
+            raise _timeout() from None
+        except UpstreamUnreachable:
+            raise _unreachable() from None
+
+        status = upstream.status_code
+        out_headers = response_headers(upstream.headers)
+        content_type = upstream.headers.get("content-type")
+        is_logout = method == "POST" and path.rstrip("/") == LOGOUT
+        if not _should_buffer(upstream, request, is_logout):
+            out_headers.pop("content-type", None)
+            return Stream(
+                upstream.aiter_bytes(),
+                status_code=status,
+                headers=out_headers,
+                media_type=content_type or "application/octet-stream",
+                background=BackgroundTask(upstream.aclose),
+            )
+
+        try:
+            content = await upstream.aread()
+        except httpx.TimeoutException:
+            raise _timeout() from None
+        except httpx.TransportError:
+            raise _unreachable() from None
+        finally:
+            await upstream.aclose()
+
+        response: Response[Any] = Response(content, status_code=status, headers=out_headers)
+        response.headers.pop("content-type", None)
+        response.media_type = content_type or "application/octet-stream"
+        secure = cookies_secure(request, settings.cookie_secure)
+        if is_web_client(request) and 200 <= status < 300 and _is_json(content_type):
+            document = _json_object(content)
+            if document is not None and "access_token" in document:
+                document = move_tokens_into_cookies(
+                    document, response, secure=secure, refresh_ttl=settings.refresh_token_ttl
+                )
+                response.content = json.dumps(document).encode()
+        if is_logout:
+            await _end_session(request, state.deny_list, settings)
+            clear_session_cookies(response, secure=secure)
+        return response
+
+
+def _raw_path(request: GatewayRequest) -> str:
+    """The path as the caller encoded it (some ASGI servers leave the query on it)."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    return raw.decode("latin-1").split("?", 1)[0]
+
+
+def _with_refresh_token_from_cookie(request: GatewayRequest, body: bytes) -> bytes | None:
+    """auth/refresh and auth/logout take the refresh token from pv_rt when the body has none:
+    the new JSON body, or None to send the body as it came."""
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if not cookie:
+        return None
+    document = _json_object(body) if body.strip() else {}
+    if document is None or document.get("refresh_token"):
+        return None
+    # the cookie authenticates this request: same double-submit rule as pv_at
+    if not csrf_ok(request):
+        raise PermissionDeniedException("Send the pv_csrf cookie's value as X-CSRF-Token.")
+    document["refresh_token"] = cookie
+    return json.dumps(document).encode()
+
+
+async def _end_session(request: GatewayRequest, deny_list: DenyList, settings: Settings) -> None:
+    token = request.auth.token
+    if token is not None and token.session_id:
+        await deny_list.deny(token.session_id, expires_at=token.expires_at + settings.jwt_leeway)
+
+
+def _should_buffer(upstream: httpx.Response, request: GatewayRequest, is_logout: bool) -> bool:
+    content_type = upstream.headers.get("content-type", "")
+    if content_type.startswith("text/event-stream"):
+        return False
+    if is_logout or (is_web_client(request) and _is_json(content_type)):
+        return True
+    length = upstream.headers.get("content-length")
+    return length is not None and length.isdigit() and int(length) <= _BUFFER_LIMIT
+
+
+def _is_json(content_type: str | None) -> bool:
+    return bool(content_type) and content_type.split(";")[0].strip().endswith("json")  # type: ignore[union-attr]
+
+
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _timeout() -> HTTPException:
+    return HTTPException(
+        status_code=HTTP_504_GATEWAY_TIMEOUT, detail="The service took too long to answer."
+    )
+
+
+def _unreachable() -> HTTPException:
+    return HTTPException(
+        status_code=HTTP_502_BAD_GATEWAY, detail="The service could not be reached."
+    )

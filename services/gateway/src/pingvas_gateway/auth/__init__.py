@@ -1,0 +1,1 @@
+"""Who is calling: access tokens, session cookies, API keys; the guards that use them."""

@@ -1,0 +1,1 @@
+"""The gateway's rules, free of the framework: where a path goes, and who may pass."""

@@ -1,0 +1,68 @@
+"""The routing table (docs/identity.md): which service answers a path, and which routes are
+public (forwarded with an anonymous identity when the caller brings no valid credentials)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: path prefix -> service; the longest matching prefix wins
+ROUTES: dict[str, str] = {
+    "/api/v1/auth": "tenants",
+    "/api/v1/me": "tenants",
+    "/api/v1/members": "tenants",
+    "/api/v1/invitations": "tenants",
+    "/api/v1/api-keys": "tenants",
+    "/api/v1/audit-log": "tenants",
+    "/api/v1/tenant": "tenants",
+    "/api/v1/generations": "render",
+    "/api/v1/images": "render",
+    "/api/v1/models": "render",
+    "/api/v1/billing": "billing",
+    "/webhooks/lemonsqueezy": "billing",
+    "/api/v1/search": "search",
+    "/api/v1/admin/tenants": "search",
+    "/api/v1/notification-preferences": "mail",
+}
+_BY_LENGTH = sorted(ROUTES.items(), key=lambda item: len(item[0]), reverse=True)
+
+_PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (method, re.compile(pattern))
+    for method, pattern in (
+        ("POST", r"/api/v1/auth/(signup|login|refresh|verify-email|password-reset(/confirm)?)"),
+        ("GET", r"/api/v1/invitations/[^/]+"),
+        ("POST", r"/api/v1/invitations/[^/]+/accept"),
+        ("*", r"/webhooks/.+"),
+    )
+)
+
+LOGIN = "/api/v1/auth/login"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+PASSWORD_RESET = ("/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    service: str
+    public: bool
+
+
+def service_for(path: str) -> str | None:
+    for prefix, service in _BY_LENGTH:
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return None
+
+
+def is_public(method: str, path: str) -> bool:
+    path = path.rstrip("/") or "/"
+    return any((m == "*" or m == method) and pattern.fullmatch(path) for m, pattern in _PUBLIC)
+
+
+def resolve(method: str, path: str) -> Route | None:
+    """Where a request goes; None when no service answers that path (a 404)."""
+    service = service_for(path)
+    if service is None:
+        return None
+    return Route(service=service, public=is_public(method, path))

@@ -1,0 +1,190 @@
+"""Rate limits, body size, request ids, security headers, CORS, the merged OpenAPI document,
+the docs page and the SPA."""
+
+from __future__ import annotations
+
+from gateway_support import GOOD_KEY, access_token, bearer, gateway
+
+from pingvas_kit.problems import PROBLEM_JSON
+
+
+async def test_the_tenant_limit_answers_429_with_retry_after_and_ratelimit_headers(settings):
+    settings.rate_limit_tenant = "3/minute"
+    token = access_token(tid="tenant-rl")
+    async with gateway(settings) as client:
+        answers = [await client.get("/api/v1/me", headers=bearer(token)) for _ in range(4)]
+        # another user of the same tenant shares its budget; another tenant does not
+        same_tenant = await client.get(
+            "/api/v1/me", headers=bearer(access_token(sub="u2", tid="tenant-rl"))
+        )
+        other = await client.get("/api/v1/me", headers=bearer(access_token(tid="tenant-other")))
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert answers[0].headers["ratelimit-limit"] == "3"
+    assert answers[0].headers["ratelimit-remaining"] == "2"
+    limited = answers[3]
+    assert limited.headers["content-type"].startswith(PROBLEM_JSON)
+    assert limited.json()["status"] == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.headers["ratelimit-remaining"] == "0"
+    assert int(limited.headers["ratelimit-reset"]) <= 60
+    assert same_tenant.status_code == 429
+    assert other.status_code == 200
+
+
+async def test_login_is_limited_per_ip_and_email(settings):
+    settings.rate_limit_login = "2/minute"
+    async with gateway(settings) as client:
+
+        async def login(email: str) -> int:
+            response = await client.post("/api/v1/auth/login", json={"email": email})
+            return response.status_code
+
+        assert [await login("a@example.com") for _ in range(3)] == [200, 200, 429]
+        assert await login("A@Example.com ") == 429  # the same address
+        assert await login("b@example.com") == 200
+
+
+async def test_password_reset_and_anonymous_callers_are_limited_per_ip(settings):
+    settings.rate_limit_password_reset = "2/minute"
+    settings.rate_limit_anonymous = "3/minute"
+    async with gateway(settings) as client:
+        resets = [
+            (await client.post("/api/v1/auth/password-reset", json={})).status_code
+            for _ in range(3)
+        ]
+        signup = (await client.post("/api/v1/auth/signup", json={})).status_code
+        anonymous = (await client.post("/api/v1/auth/signup", json={})).status_code
+    assert resets == [200, 200, 429]
+    # the two resets that passed count as anonymous requests from this IP too
+    assert (signup, anonymous) == (200, 429)
+
+
+async def test_api_keys_have_their_own_limit(settings):
+    settings.rate_limit_api_key = "2/minute"
+    async with gateway(settings) as client:
+        codes = [
+            (await client.get("/api/v1/images", headers=bearer(GOOD_KEY))).status_code
+            for _ in range(3)
+        ]
+    assert codes == [200, 200, 429]
+
+
+async def test_a_body_over_the_limit_is_a_413_problem(settings):
+    settings.max_body_size = 1000
+    async with gateway(settings) as client:
+        response = await client.post(
+            "/api/v1/members", content=b"x" * 1001, headers=bearer(access_token())
+        )
+        small = await client.post(
+            "/api/v1/members", content=b"x" * 1000, headers=bearer(access_token())
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    assert small.status_code == 200
+
+
+async def test_every_response_has_a_request_id_and_security_headers(client):
+    for response in (
+        await client.get("/healthz"),
+        await client.get("/api/v1/me"),  # a 401
+        await client.get("/nowhere.png"),  # a 404
+    ):
+        assert len(response.headers["x-request-id"]) == 32
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "strict-transport-security" not in response.headers  # plain http
+    response = await client.get("/healthz", headers={"x-request-id": "bad id with spaces"})
+    assert response.headers["x-request-id"] != "bad id with spaces"
+
+
+async def test_cors_only_for_configured_origins(settings):
+    settings.cors_origins = ["https://app.example.com"]
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,x-csrf-token",
+    }
+    async with gateway(settings) as client:
+        allowed = await client.options(
+            "/api/v1/members", headers={"origin": "https://app.example.com", **preflight}
+        )
+        refused = await client.options(
+            "/api/v1/members", headers={"origin": "https://evil.example", **preflight}
+        )
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_no_cors_by_default(client):
+    response = await client.get(
+        "/api/v1/me", headers={"origin": "https://app.example.com", **bearer(access_token())}
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_one_openapi_document_for_every_service(settings):
+    settings.upstreams.pop("billing")
+    async with gateway(settings) as client:
+        response = await client.get("/api/openapi.json")
+    assert response.status_code == 200
+    doc = response.json()
+    # only the public API; nothing internal
+    assert set(doc["paths"]) == {"/api/v1/auth/login", "/api/v1/me", "/api/v1/generations"}
+    schemas = doc["components"]["schemas"]
+    # both services define Problem differently: the later one (by name) is renamed, and
+    # its $refs follow
+    assert schemas["Problem"]["title"] == "render"
+    assert schemas["tenants_Problem"]["title"] == "tenants"
+    assert schemas["Me"] == {"type": "object"}
+    login = doc["paths"]["/api/v1/auth/login"]["post"]
+    assert login["responses"]["200"]["$ref"] == "#/components/schemas/tenants_Problem"
+    assert login["security"] == []  # public
+    me = doc["paths"]["/api/v1/me"]["get"]
+    assert me["parameters"] == []  # the gateway fills in the identity header
+    assert "security" not in me
+    assert {"accessToken", "apiKey", "sessionCookie"} <= set(doc["components"]["securitySchemes"])
+    assert doc["components"]["securitySchemes"]["sessionCookie"]["name"] == "pv_at"
+    assert {"accessToken": []} in doc["security"]
+    assert doc["info"]["x-pingvas-unavailable"] == ["search"]
+
+
+async def test_the_docs_page_loads_the_merged_document(client):
+    response = await client.get("/api/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'data-url="/api/openapi.json"' in response.text
+    assert "cdn.jsdelivr.net" in response.headers["content-security-policy"]
+
+
+async def test_the_spa_is_served_with_history_fallback(settings, tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><div id=root>spa</div>")
+    (dist / "assets" / "app-1234.js").write_text("console.log(1)")
+    (dist / "favicon.svg").write_text("<svg/>")
+    settings.web_dist = dist
+    async with gateway(settings) as client:
+        home = await client.get("/")
+        page = await client.get("/team/members")
+        asset = await client.get("/assets/app-1234.js")
+        favicon = await client.get("/favicon.svg")
+        missing_file = await client.get("/assets/gone.js")
+        escape = await client.get("/..%2F..%2Fetc%2Fpasswd")
+        api = await client.get("/api/v1/nothing", headers=bearer(access_token()))
+        api_root = await client.get("/api")
+    for response in (home, page):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert "spa" in response.text
+        assert response.headers["cache-control"] == "no-cache"
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert asset.status_code == 200 and asset.text == "console.log(1)"
+    assert "immutable" in asset.headers["cache-control"]
+    assert favicon.status_code == 200
+    assert missing_file.status_code == 404
+    assert escape.status_code == 404 or "spa" in escape.text
+    assert api.status_code == 404 and api.headers["content-type"].startswith(PROBLEM_JSON)
+    assert api_root.status_code == 404

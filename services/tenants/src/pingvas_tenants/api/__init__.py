@@ -1,0 +1,1 @@
+"""HTTP routes, all under /api/v1 exactly as the gateway exposes them (plus /internal)."""

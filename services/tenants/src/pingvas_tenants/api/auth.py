@@ -1,0 +1,390 @@
+"""Sign-up, e-mail verification, log-in, refresh, log-out, tenant switch, password reset.
+
+Public routes accept the gateway's `anonymous` identity; a request without any valid
+identity is refused by the kit before it gets here."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Response
+
+from pingvas_contracts.events.tenants import (
+    MemberJoined,
+    TenantCreated,
+    UserPasswordResetRequested,
+    UserRegistered,
+    UserVerificationRequested,
+)
+from pingvas_kit.identity import CurrentIdentity
+from pingvas_kit.logging import get_logger
+
+from ..adapters import repository as repo
+from ..domain import names, tokens
+from ..domain.errors import InvalidLink, NotAuthenticated, NotFound
+from .deps import Context, Ctx, Person
+from .schemas import (
+    LoginIn,
+    LogoutIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RefreshIn,
+    SignupAccepted,
+    SignupIn,
+    SwitchTenantIn,
+    TokenIn,
+    TokenPair,
+)
+from .sessions import emit, issue_pair
+
+log = get_logger("pingvas.tenants.auth")
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
+async def request_verification(
+    session, ctx: Context, *, user: sa.Row, tenant_id: str | None
+) -> None:
+    """A fresh single-use verification link (older ones stop working), sent by mail."""
+    token = tokens.new_link_token()
+    at = repo.now()
+    expires_at = at + timedelta(seconds=ctx.settings.verification_ttl)
+    await repo.expire_email_tokens(session, user_id=user.id, purpose="verify")
+    await repo.insert_email_token(
+        session,
+        token_hash=tokens.digest(token),
+        user_id=user.id,
+        purpose="verify",
+        expires_at=expires_at,
+    )
+    await emit(
+        session,
+        ctx,
+        UserVerificationRequested(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.name,
+            locale=user.locale,
+            verification_url=ctx.link(f"/verify-email?token={token}"),
+            expires_at=expires_at,
+            requested_at=at,
+        ),
+        tenant_id=tenant_id,
+    )
+
+
+SIGNUP_ACCEPTED = SignupAccepted(
+    detail=(
+        "Check your inbox for a link to confirm your address, then log in with your email "
+        "and password."
+    )
+)
+
+
+@router.post("/signup", status_code=202)
+async def signup(body: SignupIn, identity: CurrentIdentity, ctx: Ctx) -> SignupAccepted:
+    """The same answer for a new and an already registered address, so that sign-up cannot be
+    used to find out who has an account: no tokens (the person verifies and logs in), and the
+    password is hashed either way so that both take the same time."""
+    password_hash = await asyncio.to_thread(ctx.passwords.hash, body.password)
+    try:
+        async with ctx.db.transaction() as session:
+            existing = await repo.find_user_by_email(session, body.email)
+            if existing is None:
+                await _register(session, ctx, body=body, password_hash=password_hash)
+    except sa.exc.IntegrityError:
+        # two sign-ups with one address at once: the unique index decided for the other one
+        async with ctx.db.sessionmaker() as session:
+            existing = await repo.find_user_by_email(session, body.email)
+        if existing is None:
+            raise
+    if existing is not None:
+        # nothing is created and nothing is sent; the log names the account, never the address
+        log.info("auth.signup_existing_email", user_id=existing.id)
+    return SIGNUP_ACCEPTED
+
+
+async def _register(session, ctx: Context, *, body: SignupIn, password_hash: str) -> None:
+    """A new tenant, its owner and the membership; the events, and the verification link."""
+    slug = names.slug_base(body.team_name)
+    while await repo.slug_taken(session, slug):
+        slug = names.slug_with_suffix(names.slug_base(body.team_name))
+    tenant = await repo.insert_tenant(session, name=body.team_name, slug=slug, locale=body.locale)
+    user = await repo.insert_user(
+        session,
+        email=body.email,
+        name=body.name,
+        locale=body.locale,
+        password_hash=password_hash,
+    )
+    await repo.add_membership(session, tenant_id=tenant.id, user_id=user.id, role="owner")
+    await emit(
+        session,
+        ctx,
+        TenantCreated(
+            name=tenant.name,
+            slug=tenant.slug,
+            owner_user_id=user.id,
+            owner_email=user.email,
+            owner_display_name=user.name,
+            locale=body.locale,
+            created_at=repo.aware(tenant.created_at),
+        ),
+        tenant_id=tenant.id,
+    )
+    await emit(
+        session,
+        ctx,
+        UserRegistered(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.name,
+            locale=user.locale,
+            via="signup",
+            registered_at=repo.aware(user.created_at),
+        ),
+        tenant_id=tenant.id,
+    )
+    await emit(
+        session,
+        ctx,
+        MemberJoined(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.name,
+            role="owner",
+            joined_at=repo.aware(user.created_at),
+        ),
+        tenant_id=tenant.id,
+    )
+    await request_verification(session, ctx, user=user, tenant_id=tenant.id)
+
+
+@router.post("/verify-email")
+async def verify_email(body: TokenIn, identity: CurrentIdentity, ctx: Ctx) -> dict[str, bool]:
+    async with ctx.db.transaction() as session:
+        user_id = await repo.consume_email_token(
+            session, token_hash=tokens.digest(body.token), purpose="verify"
+        )
+        if user_id is None:
+            raise InvalidLink("This verification link is not valid any more. Ask for a new one.")
+        user = await repo.get_user(session, user_id=user_id)
+        if user.email_verified_at is None:
+            await repo.update_user(session, user_id=user_id, email_verified_at=repo.now())
+    return {"email_verified": True}
+
+
+@router.post("/verify-email/resend", status_code=202)
+async def resend_verification(identity: Person, ctx: Ctx) -> dict[str, str]:
+    async with ctx.db.transaction() as session:
+        user = await repo.get_user(session, user_id=identity.principal_id)
+        if user is not None and user.email_verified_at is None:
+            await request_verification(session, ctx, user=user, tenant_id=identity.tenant_id)
+    return {"status": "accepted"}
+
+
+@router.post("/login")
+async def login(body: LoginIn, identity: CurrentIdentity, ctx: Ctx) -> TokenPair:
+    async with ctx.db.sessionmaker() as session:
+        user = await repo.find_user_by_email(session, body.email)
+    # an unknown address is hashed against a dummy: same work, same time
+    ok = await asyncio.to_thread(
+        ctx.passwords.verify, user.password_hash if user else None, body.password
+    )
+    pair = None
+    async with ctx.db.transaction() as session:
+        memberships = await repo.memberships_of_user(session, user_id=user.id) if user else []
+        chosen = memberships[0] if memberships else None
+        reason = None if ok else ("unknown_email" if user is None else "wrong_password")
+        if body.tenant_id is not None:
+            chosen = next((m for m in memberships if m.tenant_id == body.tenant_id), None)
+            if ok and chosen is None:
+                ok, reason = False, "not_a_member"
+        # a failed attempt is shown to the admins of the tenant the person would have entered
+        audit_tenant = (
+            chosen.tenant_id if chosen else (memberships[0].tenant_id if memberships else None)
+        )
+        if not ok:
+            await repo.audit(
+                session,
+                tenant_id=audit_tenant,
+                action="login.failed",
+                actor_id=user.id if user else None,
+                actor_kind="user" if user else None,
+                target_type="user" if user else None,
+                target_id=user.id if user else None,
+                ip=identity.client_ip,
+                details={"reason": reason},
+            )
+        else:
+            if ctx.passwords.needs_rehash(user.password_hash):
+                rehashed = await asyncio.to_thread(ctx.passwords.hash, body.password)
+                await repo.update_user(session, user_id=user.id, password_hash=rehashed)
+            tenant = await repo.get_tenant(session, tenant_id=chosen.tenant_id) if chosen else None
+            await repo.audit(
+                session,
+                tenant_id=audit_tenant,
+                action="login.succeeded",
+                actor_id=user.id,
+                target_type="user",
+                target_id=user.id,
+                ip=identity.client_ip,
+            )
+            pair = await issue_pair(
+                session, ctx, user=user, tenant=tenant, role=chosen.role if chosen else None
+            )
+    if pair is None:
+        raise NotAuthenticated(WRONG_CREDENTIALS)
+    return pair
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshIn, identity: CurrentIdentity, ctx: Ctx) -> TokenPair:
+    token_hash = tokens.digest(body.refresh_token)
+    pair = None
+    async with ctx.db.transaction() as session:
+        row = await repo.get_refresh_token(session, token_hash)
+        if row is None:
+            pass
+        elif row.used_at is not None or row.revoked_at is not None:
+            # reuse of a rotated token: someone holds a copy, so the whole session ends
+            await repo.revoke_refresh_tokens(session, family_id=row.family_id)
+            if row.revoked_at is None:
+                log.warning("auth.refresh_reuse", session_id=row.family_id, user_id=row.user_id)
+        elif repo.aware(row.expires_at) <= repo.now():
+            pass
+        elif not await repo.use_refresh_token(session, token_hash):
+            await repo.revoke_refresh_tokens(session, family_id=row.family_id)
+        else:
+            user = await repo.get_user(session, user_id=row.user_id)
+            membership = None
+            if row.tenant_id is not None:
+                membership = await repo.get_membership(
+                    session, tenant_id=row.tenant_id, user_id=row.user_id
+                )
+            if row.tenant_id is not None and membership is None:
+                # removed from the team, or the team was deleted
+                await repo.revoke_refresh_tokens(session, family_id=row.family_id)
+            else:
+                tenant = (
+                    await repo.get_tenant(session, tenant_id=row.tenant_id) if membership else None
+                )
+                pair = await issue_pair(
+                    session,
+                    ctx,
+                    user=user,
+                    tenant=tenant,
+                    role=membership.role if membership else None,
+                    family_id=row.family_id,
+                )
+    if pair is None:
+        raise NotAuthenticated("This session has ended. Log in again.")
+    return pair
+
+
+@router.post("/logout", status_code=204)
+async def logout(identity: CurrentIdentity, ctx: Ctx, body: LogoutIn | None = None) -> Response:
+    async with ctx.db.transaction() as session:
+        if identity.kind == "user" and identity.session_id:
+            await repo.revoke_refresh_tokens(
+                session, family_id=identity.session_id, user_id=identity.principal_id
+            )
+        if body is not None and body.refresh_token:
+            row = await repo.get_refresh_token(session, tokens.digest(body.refresh_token))
+            if row is not None:
+                await repo.revoke_refresh_tokens(session, family_id=row.family_id)
+    return Response(status_code=204)
+
+
+@router.post("/switch-tenant")
+async def switch_tenant(body: SwitchTenantIn, identity: Person, ctx: Ctx) -> TokenPair:
+    async with ctx.db.transaction() as session:
+        membership = await repo.get_membership(
+            session, tenant_id=body.tenant_id, user_id=identity.principal_id
+        )
+        if membership is None:
+            raise NotFound("No such team.")
+        user = await repo.get_user(session, user_id=identity.principal_id)
+        tenant = await repo.get_tenant(session, tenant_id=body.tenant_id)
+        if identity.session_id:
+            # one session, one tenant: the old family ends with the switch
+            await repo.revoke_refresh_tokens(
+                session, family_id=identity.session_id, user_id=identity.principal_id
+            )
+        return await issue_pair(session, ctx, user=user, tenant=tenant, role=membership.role)
+
+
+@router.post("/password-reset", status_code=202)
+async def password_reset(
+    body: PasswordResetIn, identity: CurrentIdentity, ctx: Ctx
+) -> dict[str, str]:
+    """The same answer whether or not the address has an account."""
+    async with ctx.db.transaction() as session:
+        user = await repo.find_user_by_email(session, body.email)
+        if user is not None:
+            token = tokens.new_link_token()
+            at = repo.now()
+            expires_at = at + timedelta(seconds=ctx.settings.password_reset_ttl)
+            await repo.expire_email_tokens(session, user_id=user.id, purpose="reset")
+            await repo.insert_email_token(
+                session,
+                token_hash=tokens.digest(token),
+                user_id=user.id,
+                purpose="reset",
+                expires_at=expires_at,
+            )
+            memberships = await repo.memberships_of_user(session, user_id=user.id)
+            await emit(
+                session,
+                ctx,
+                UserPasswordResetRequested(
+                    user_id=user.id,
+                    email=user.email,
+                    display_name=user.name,
+                    locale=user.locale,
+                    reset_url=ctx.link(f"/reset-password?token={token}"),
+                    expires_at=expires_at,
+                    requested_at=at,
+                ),
+                tenant_id=memberships[0].tenant_id if memberships else None,
+            )
+    return {"status": "accepted"}
+
+
+@router.post("/password-reset/confirm", status_code=204)
+async def password_reset_confirm(
+    body: PasswordResetConfirmIn, identity: CurrentIdentity, ctx: Ctx
+) -> Response:
+    password_hash = await asyncio.to_thread(ctx.passwords.hash, body.password)
+    async with ctx.db.transaction() as session:
+        user_id = await repo.consume_email_token(
+            session, token_hash=tokens.digest(body.token), purpose="reset"
+        )
+        if user_id is None:
+            raise InvalidLink("This reset link is not valid any more. Ask for a new one.")
+        user = await repo.get_user(session, user_id=user_id)
+        at = repo.now()
+        await repo.update_user(
+            session,
+            user_id=user_id,
+            password_hash=password_hash,
+            password_changed_at=at,
+            # following the mailed link proves the address
+            email_verified_at=user.email_verified_at or at,
+        )
+        # every session of the account ends: whoever had the old password is out
+        await repo.revoke_refresh_tokens(session, user_id=user_id)
+        for membership in await repo.memberships_of_user(session, user_id=user_id):
+            await repo.audit(
+                session,
+                tenant_id=membership.tenant_id,
+                action="password.reset",
+                actor_id=user_id,
+                target_type="user",
+                target_id=user_id,
+                ip=identity.client_ip,
+            )
+    return Response(status_code=204)

@@ -1,0 +1,34 @@
+"""The caller: their account, their teams, and the team they are acting in."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..adapters import repository as repo
+from ..domain.errors import NotAuthenticated
+from .deps import Ctx, Person
+from .schemas import MembershipOut, MeOut, TenantOut
+from .sessions import user_out
+
+router = APIRouter(prefix="/api/v1", tags=["me"])
+
+
+@router.get("/me")
+async def me(identity: Person, ctx: Ctx) -> MeOut:
+    async with ctx.db.sessionmaker() as session:
+        user = await repo.get_user(session, user_id=identity.principal_id)
+        if user is None:
+            raise NotAuthenticated("Log in first.")
+        memberships = await repo.memberships_of_user(session, user_id=user.id)
+    current = next((m for m in memberships if m.tenant_id == identity.tenant_id), None)
+    return MeOut(
+        user=user_out(user),
+        memberships=[
+            MembershipOut(tenant_id=m.tenant_id, tenant_name=m.tenant_name, role=m.role)
+            for m in memberships
+        ],
+        tenant=TenantOut(id=current.tenant_id, name=current.tenant_name, slug=current.slug)
+        if current
+        else None,
+        role=current.role if current else None,
+    )

@@ -1,0 +1,201 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from ..domain.passwords import check_policy
+
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lambda v: v.lower())]
+Password = Annotated[str, AfterValidator(check_policy)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Locale = Literal["ko", "en"]
+AssignableRole = Literal["owner", "admin", "member"]
+Scope = Literal[
+    "generations:read", "generations:write", "images:read", "images:write", "search:read"
+]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignupIn(Body):
+    email: Email
+    password: Password
+    name: Name
+    team_name: Name
+    locale: Locale = "en"
+
+
+class LoginIn(Body):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    tenant_id: str | None = Field(default=None, max_length=64)
+
+
+class RefreshIn(Body):
+    refresh_token: Token
+
+
+class LogoutIn(Body):
+    refresh_token: Token | None = None
+
+
+class SwitchTenantIn(Body):
+    tenant_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TokenIn(Body):
+    token: Token
+
+
+class PasswordResetIn(Body):
+    email: Email
+
+
+class PasswordResetConfirmIn(Body):
+    token: Token
+    password: Password
+
+
+class RoleIn(Body):
+    role: AssignableRole
+
+
+class InvitationIn(Body):
+    email: Email
+    role: AssignableRole = "member"
+
+
+class AcceptInvitationIn(Body):
+    """Only for someone without an account: signs them up and joins at once."""
+
+    name: Name | None = None
+    password: Password | None = None
+    locale: Locale | None = None
+
+
+class ApiKeyIn(Body):
+    name: Name
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=5)]
+
+
+class VerifyApiKeyIn(Body):
+    key: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class DeleteTenantIn(Body):
+    confirm: str
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    locale: str
+    email_verified: bool
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    slug: str
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    refresh_token: str
+    user: UserOut
+    tenant: TenantOut | None
+    role: str | None
+
+
+class SignupAccepted(BaseModel):
+    """The one answer sign-up gives, whether or not the address already has an account."""
+
+    status: Literal["verification_sent"] = "verification_sent"
+    detail: str
+
+
+class MembershipOut(BaseModel):
+    tenant_id: str
+    tenant_name: str
+    role: str
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    memberships: list[MembershipOut]
+    tenant: TenantOut | None
+    role: str | None
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: str
+    email_verified: bool
+    joined_at: datetime
+
+
+class InvitationOut(BaseModel):
+    id: str
+    email: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
+class InvitationPreview(BaseModel):
+    tenant_name: str
+    email: str
+    role: str
+    expired: bool
+    accepted: bool
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="the whole key; shown this once, never again")
+
+
+class VerifiedApiKey(BaseModel):
+    api_key_id: str
+    tenant_id: str
+    scopes: list[str]
+    name: str
+
+
+class AuditEntry(BaseModel):
+    id: int
+    action: str
+    actor_id: str | None
+    actor_kind: str | None
+    target_type: str | None
+    target_id: str | None
+    ip: str | None
+    details: dict[str, Any] | None
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: str | None

@@ -1,0 +1,76 @@
+"""Starting and continuing sessions: one refresh-token family per log-in, one token pair per use."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_contracts import EventData
+
+from ..adapters import repository as repo
+from ..domain import tokens
+from .deps import Context
+from .schemas import TenantOut, TokenPair, UserOut
+
+
+def user_out(user: sa.Row) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        locale=user.locale,
+        email_verified=user.email_verified_at is not None,
+    )
+
+
+def tenant_out(tenant: sa.Row | None) -> TenantOut | None:
+    if tenant is None:
+        return None
+    return TenantOut(id=tenant.id, name=tenant.name, slug=tenant.slug)
+
+
+async def issue_pair(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    user: sa.Row,
+    tenant: sa.Row | None,
+    role: str | None,
+    family_id: str | None = None,
+) -> TokenPair:
+    """A new refresh token (in `family_id`, or a new family) and its access token."""
+    settings = ctx.settings
+    family_id = family_id or repo.new_id()
+    refresh = tokens.new_refresh_token()
+    await repo.insert_refresh_token(
+        session,
+        token_hash=tokens.digest(refresh),
+        family_id=family_id,
+        user_id=user.id,
+        tenant_id=tenant.id if tenant else None,
+        ttl=settings.refresh_token_ttl,
+    )
+    access = tokens.issue_access_token(
+        secret=settings.jwt_secret.get_secret_value(),
+        ttl=settings.access_token_ttl,
+        user_id=user.id,
+        tenant_id=tenant.id if tenant else None,
+        role=role,
+        email_verified=user.email_verified_at is not None,
+        session_id=family_id,
+    )
+    return TokenPair(
+        access_token=access,
+        expires_in=settings.access_token_ttl,
+        refresh_token=refresh,
+        user=user_out(user),
+        tenant=tenant_out(tenant),
+        role=role,
+    )
+
+
+async def emit(
+    session: AsyncSession, ctx: Context, data: EventData, *, tenant_id: str | None
+) -> None:
+    """Stage an event in the outbox, in the caller's transaction."""
+    await ctx.runtime.outbox.add(session, data.TYPE, data, tenant_id=tenant_id)

@@ -1,0 +1,1 @@
+"""The tenants context's rules: plain Python, no web framework, no database."""

@@ -1,0 +1,41 @@
+"""Why a request cannot be done, in domain terms; the web layer turns each into problem+json."""
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad Request"
+    kind = "bad-request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotAuthenticated(DomainError):
+    status, title, kind = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, title, kind = 403, "Forbidden", "forbidden"
+
+
+class NotFound(DomainError):
+    status, title, kind = 404, "Not Found", "not-found"
+
+
+class Conflict(DomainError):
+    status, title, kind = 409, "Conflict", "conflict"
+
+
+class Gone(DomainError):
+    status, title, kind = 410, "Gone", "gone"
+
+
+class Invalid(DomainError):
+    status, title, kind = 422, "Request is not valid", "validation"
+
+
+class InvalidLink(DomainError):
+    """A verification, reset or invitation token that is unknown, used or expired."""
+
+    status, title, kind = 400, "Bad Request", "invalid-link"

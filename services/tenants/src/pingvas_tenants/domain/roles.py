@@ -1,0 +1,40 @@
+"""Who may change whose role, and the rule that a tenant always keeps an owner."""
+
+from __future__ import annotations
+
+from pingvas_kit.identity import ROLE_RANK
+
+from .errors import Conflict, Forbidden
+
+ROLES = ("owner", "admin", "member")
+
+
+def at_least(role: str | None, needed: str) -> bool:
+    return ROLE_RANK.get(role or "", 0) >= ROLE_RANK[needed]
+
+
+def check_can_invite(actor_role: str, role: str) -> None:
+    if not at_least(actor_role, "admin"):
+        raise Forbidden("Only admins and owners can invite.")
+    if role == "owner" and actor_role != "owner":
+        raise Forbidden("Only an owner can invite an owner.")
+
+
+def check_role_change(*, actor_role: str, current: str, new: str, owners: int) -> None:
+    """`owners`: how many owners the tenant has now."""
+    if not at_least(actor_role, "admin"):
+        raise Forbidden("Only admins and owners can change roles.")
+    if "owner" in (current, new) and actor_role != "owner":
+        raise Forbidden("Only an owner can grant or take away the owner role.")
+    if current == "owner" and new != "owner" and owners <= 1:
+        raise Conflict("A team must keep at least one owner.")
+
+
+def check_removal(*, actor_role: str, is_self: bool, current: str, owners: int) -> None:
+    if not is_self:
+        if not at_least(actor_role, "admin"):
+            raise Forbidden("Only admins and owners can remove members.")
+        if current == "owner" and actor_role != "owner":
+            raise Forbidden("Only an owner can remove an owner.")
+    if current == "owner" and owners <= 1:
+        raise Conflict("A team must keep at least one owner.")

@@ -1,0 +1,475 @@
+"""The SPA in a real browser against the whole local stack (issue 3, "Must show").
+
+Starts `pingvas-dev up` as a subprocess on a temporary --var and free ports (so a developer's
+own `./pingvas up` is never touched), then drives Debian's headless Chromium through
+chromedriver at the gateway's URL:
+
+    sign up A (team "Alpha") -> "check your inbox" -> open the verification link (read from
+    the tenants outbox) -> log in -> team: invite B as member -> B, in a fresh browser, opens
+    the invitation link (outbox) and accepts as a new user -> B is in team Alpha -> A sees B
+    in the team -> API keys: create a key with a scope, seen once, revoke it, marked revoked.
+
+A screenshot is saved at each step under tmp_path (and copied into $PINGVAS_SCREENSHOTS when
+set); the folder is printed. Needs web/dist (`cd web && npm run build`; `./pingvas test` builds
+it first), /usr/bin/chromium and /usr/bin/chromedriver: missing ones fail the test, they do
+not skip it. SLOW: about 30-60 s, most of it the stack starting."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from pingvas_kit.devrun import STATE_FILE, port_in_use
+from pingvas_kit.testing import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+REPO = Path(__file__).resolve().parents[2]
+DIST_INDEX = REPO / "web" / "dist" / "index.html"
+CHROMIUM = Path(os.environ.get("PINGVAS_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("PINGVAS_CHROMEDRIVER", "/usr/bin/chromedriver"))
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,960",
+    "--lang=en-US",
+)
+WAIT_S = 20
+VERIFICATION_REQUESTED = "pingvas.tenants.user.verification_requested.v1"
+MEMBER_INVITED = "pingvas.tenants.member.invited.v1"
+#: what the developer's shell may set that must not leak into this run (as test_devrun.py)
+_SCRUB = (
+    "PINGVAS_AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL",
+    "DATABASE_URL",
+    "PINGVAS_DATABASE_URL",
+    "PINGVAS_BUS",
+    "PINGVAS_BUS_PREFIX",
+)
+
+PASSWORD_A = "correct horse battery"
+PASSWORD_B = "staple battery horse"
+
+
+# -- the stack --------------------------------------------------------------------------------
+
+
+def _port_base(count: int = 8) -> int:
+    """A base such that base+1 .. base+count are all free."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 10)
+        if not any(port_in_use(base + i) for i in range(1, count + 1)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2.0)
+    except httpx.HTTPError:
+        return None
+
+
+class Stack:
+    """One `pingvas-dev up` subprocess; its output goes to a file, shown when the test fails."""
+
+    def __init__(self, root: Path) -> None:
+        self.var = root / "var"
+        self.out = root / "pingvas-dev.out"
+        self.gateway_port = free_port()
+        self.url = f"http://127.0.0.1:{self.gateway_port}"
+        dev = Path(sys.executable).with_name("pingvas-dev")
+        command = [str(dev)] if dev.exists() else [sys.executable, "-m", "pingvas_kit.devrun"]
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+        env.update(NO_COLOR="1", PINGVAS_BUS_WAIT_SECONDS="1")
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    *command,
+                    "up",
+                    "--var",
+                    str(self.var),
+                    "--gateway-port",
+                    str(self.gateway_port),
+                    "--port-base",
+                    str(_port_base()),
+                    "--moto-port",
+                    str(free_port()),
+                    "--no-color",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO,
+                start_new_session=True,
+            )
+
+    @property
+    def output(self) -> str:
+        try:
+            return self.out.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"pingvas-dev exited ({self.proc.returncode}) while waiting for {what}"
+                )
+            if predicate():
+                return
+            time.sleep(0.25)
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+    def service_url(self, name: str) -> str | None:
+        try:
+            state = json.loads((self.var / STATE_FILE).read_text())
+            return state["services"][name]["url"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        def healthy(url: str | None) -> bool:
+            response = _get(f"{url}/healthz") if url else None
+            return response is not None and response.status_code == 200
+
+        self.wait(lambda: healthy(self.url), timeout, "the gateway's /healthz")
+        self.wait(lambda: healthy(self.service_url("tenants")), timeout, "tenants /healthz")
+
+    def stop(self) -> None:
+        """Ctrl-C, as a developer would; harder only if that does not end it."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    # the tenants service's outbox stands in for the mail service's inbox
+    def outbox_link(self, event_type: str, field: str, email: str, timeout: float = 10) -> str:
+        db = self.var / "tenants.db"
+        found: list[str] = []
+
+        def look() -> bool:
+            if not db.exists():
+                return False
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = conn.execute(
+                    "SELECT body FROM outbox WHERE type = ? ORDER BY position DESC", (event_type,)
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                conn.close()
+            for (body,) in rows:
+                data = json.loads(body).get("data") or {}
+                if str(data.get("email", "")).lower() == email.lower() and data.get(field):
+                    found.append(data[field])
+                    return True
+            return False
+
+        self.wait(look, timeout, f"{event_type} for {email} in {db}")
+        return self.rewrite(found[0])
+
+    def rewrite(self, link: str) -> str:
+        """The link as mailed, with its origin replaced by this run's gateway."""
+        parts = urlsplit(link)
+        gateway = urlsplit(self.url)
+        return urlunsplit((gateway.scheme, gateway.netloc, parts.path, parts.query, ""))
+
+
+# -- the browser ------------------------------------------------------------------------------
+
+
+def _require_browser() -> None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.fail(
+            f"the browser test needs Debian's Chromium and chromedriver; missing: "
+            f"{', '.join(missing)}. Install them with `sudo apt-get install chromium "
+            f"chromium-driver` (CI installs them).",
+            pytrace=False,
+        )
+
+
+def _require_dist() -> None:
+    if not DIST_INDEX.is_file():
+        pytest.fail(
+            f"{DIST_INDEX.relative_to(REPO)} is missing: the gateway serves the built SPA. "
+            "Run `cd web && npm ci && npm run build` (./pingvas test builds it first).",
+            pytrace=False,
+        )
+
+
+class Browser:
+    """One Chromium with its own fresh profile, and the helpers the flow uses."""
+
+    def __init__(self, name: str, profile: Path, base_url: str, shots: Shots) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in CHROME_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={profile}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+        self.name = name
+        self.base_url = base_url
+        self.shots = shots
+        self.driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        self.driver.set_page_load_timeout(WAIT_S)
+
+    def quit(self) -> None:
+        try:
+            self.driver.quit()
+        except Exception:  # noqa: BLE001 - the browser may already be gone
+            pass
+
+    def open(self, url: str) -> None:
+        self.driver.get(url if url.startswith("http") else self.base_url + url)
+
+    def english(self) -> None:
+        """The app's language is the one picked before: pick English for this profile."""
+        self.open("/login")
+        self.driver.execute_script("window.localStorage.setItem('pv_locale', 'en')")
+
+    def until(self, condition: Callable[[Any], Any], what: str, timeout: float = WAIT_S) -> Any:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition)
+        except TimeoutException:
+            self.shot(f"FAILED-{what}")
+            alerts = [a.text for a in self.driver.find_elements("css selector", "[role=alert]")]
+            raise AssertionError(
+                f"[{self.name}] timed out waiting for {what} at {self.driver.current_url}; "
+                f"alerts on the page: {alerts}"
+            ) from None
+
+    def visible(self, css: str, what: str | None = None) -> Any:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+
+        return self.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)), what or css)
+
+    def text(self, css: str, text: str) -> Any:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+
+        self.until(
+            ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text), f"{text!r} in {css}"
+        )
+        return self.visible(css)
+
+    def fill(self, form: Any, **fields: str) -> None:
+        for name, value in fields.items():
+            field = form.find_element("css selector", f"[name={name}]")
+            field.clear()
+            field.send_keys(value)
+
+    def submit(self, form: Any) -> None:
+        form.find_element("css selector", "button[type=submit]").click()
+
+    def shot(self, label: str) -> None:
+        self.shots.take(self.driver, f"{self.name}-{label}")
+
+
+class Shots:
+    """Numbered screenshots in tmp_path, copied into $PINGVAS_SCREENSHOTS when that is set."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        extra = os.environ.get("PINGVAS_SCREENSHOTS")
+        self.extra = Path(extra).resolve() if extra else None
+        if self.extra:
+            self.extra.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def take(self, driver: Any, label: str) -> None:
+        self.count += 1
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:80]
+        path = self.folder / f"{self.count:02d}-{safe}.png"
+        try:
+            driver.save_screenshot(str(path))
+        except Exception:  # noqa: BLE001 - a screenshot never hides the real failure
+            return
+        if self.extra:
+            shutil.copy2(path, self.extra / path.name)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Iterator[Shots]:
+    shots = Shots(tmp_path / "screenshots")
+    yield shots
+    where = [str(shots.folder)] + ([str(shots.extra)] if shots.extra else [])
+    print(f"\nbrowser test: {shots.count} screenshots in {' and '.join(where)}")
+
+
+@pytest.fixture
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    _require_browser()
+    _require_dist()
+    failed_before = request.session.testsfailed
+    stack = Stack(tmp_path)
+    try:
+        stack.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+        if request.session.testsfailed > failed_before:
+            print(f"\n----- pingvas-dev output (last lines) -----\n{stack.output[-8000:]}")
+
+
+@pytest.fixture
+def browsers(tmp_path: Path, stack: Stack, shots: Shots) -> Iterator[Callable[[str], Browser]]:
+    opened: list[Browser] = []
+
+    def start(name: str) -> Browser:
+        browser = Browser(name, tmp_path / f"profile-{name}", stack.url, shots)
+        opened.append(browser)
+        return browser
+
+    yield start
+    for browser in opened:
+        browser.quit()
+
+
+# -- the flow ---------------------------------------------------------------------------------
+
+
+def test_sign_up_verify_invite_accept_and_api_keys(
+    stack: Stack, browsers: Callable[[str], Browser]
+) -> None:
+    started = time.monotonic()
+    email_a = "ada.alpha@example.com"
+    email_b = "bo.beta@example.com"
+
+    # A signs up: 202, "check your inbox", no session
+    a = browsers("A")
+    a.english()
+    a.open("/signup")
+    form = a.visible("[data-testid=signup-form]")
+    a.fill(form, name="Ada Alpha", email=email_a, password=PASSWORD_A, team_name="Alpha")
+    a.shot("signup-filled")
+    a.submit(form)
+    a.text("[data-testid=signup-done]", email_a)
+    a.text("h1", "Check your inbox")
+    a.shot("signup-check-inbox")
+    a.visible("[data-testid=signup-login-link]").click()
+    a.text("h1", "Log in")
+    a.visible("[data-testid=login-form]")
+
+    # the verification link, as the mail service would have sent it
+    verify_url = stack.outbox_link(VERIFICATION_REQUESTED, "verification_url", email_a)
+    assert "/verify-email?token=" in verify_url
+    a.open(verify_url)
+    a.text("[data-testid=verify-done]", "Your email address is verified.")
+    a.shot("email-verified")
+
+    # "Continue" goes home, which sends a visitor without a session to log in
+    a.driver.find_element("link text", "Continue to Pingvas").click()
+    a.text("h1", "Log in")
+    form = a.visible("[data-testid=login-form]")
+    a.fill(form, email=email_a, password=PASSWORD_A)
+    a.submit(form)
+    a.text("[data-testid=home-title]", "Welcome, Ada Alpha")
+    a.text("[data-testid=home-title-subtitle]", "Team: Alpha")
+    assert "verify" not in a.visible("main").text.lower(), "A is verified: no verify notice"
+    a.shot("home-after-login")
+
+    # team: invite B as a member
+    a.driver.find_element("css selector", "nav a[href='/team']").click()
+    a.text("[data-testid=team-title]", "Alpha")
+    form = a.visible("[data-testid=invite-form]")
+    a.fill(form, email=email_b)
+    from selenium.webdriver.support.ui import Select
+
+    Select(form.find_element("css selector", "select[name=role]")).select_by_value("member")
+    a.submit(form)
+    a.text("[data-testid=invite-sent]", f"Invitation sent to {email_b}")
+    a.visible(f"[data-testid=invitation-row][data-email='{email_b}']", "B's pending invitation")
+    a.shot("team-invited")
+
+    # B, in a browser of their own, accepts as a new user
+    accept_url = stack.outbox_link(MEMBER_INVITED, "accept_url", email_b)
+    b = browsers("B")
+    b.english()
+    b.open(accept_url)
+    b.text("body", "You are invited to join Alpha as Member.")
+    form = b.visible("[data-testid=accept-invitation-form]")
+    assert form.find_element("css selector", "[name=email]").get_attribute("value") == email_b
+    b.fill(form, name="Bo Beta", password=PASSWORD_B)
+    b.shot("invitation-filled")
+    b.submit(form)
+    b.text("[data-testid=home-title]", "Welcome, Bo Beta")
+    b.text("[data-testid=home-title-subtitle]", "Team: Alpha")
+    b.shot("joined-alpha")
+    b.open("/team")
+    b.text("[data-testid=team-title]", "Alpha")
+    b.visible(f"[data-testid=member-row][data-email='{email_a}']", "A in B's team list")
+    b.shot("team-as-member")
+    b.quit()
+
+    # back as A: B is a member now
+    a.open("/team")
+    row = a.visible(f"[data-testid=member-row][data-email='{email_b}']", "B in the members")
+    assert "Member" in row.text
+    a.shot("team-with-b")
+
+    # API keys: create one with a scope, shown once, revoke it
+    a.driver.find_element("css selector", "nav a[href='/api-keys']").click()
+    form = a.visible("[data-testid=create-key-form]")
+    a.fill(form, name="render bot")
+    form.find_element("css selector", "input[type=checkbox][value='generations:write']").click()
+    a.submit(form)
+    key_field = a.visible("[data-testid=created-key]", "the new key in its dialog")
+    secret = key_field.get_attribute("value")
+    assert secret.startswith("pvk_"), secret
+    a.text("[role=dialog]", "It will not be shown again.")
+    a.shot("api-key-shown-once")
+    a.driver.find_element("css selector", "[data-testid=created-key-done]").click()
+    row_css = "[data-testid=api-key-row][data-key-name='render bot']"
+    a.text(f"{row_css}[data-state=active] [data-testid=api-key-state]", "Active")
+    assert secret not in a.driver.page_source, "the key must not stay on the page"
+    assert "generations:write" in a.visible(row_css).text
+    a.shot("api-key-listed")
+
+    a.visible(f"{row_css} [data-testid=api-key-revoke]").click()
+    a.text("[role=dialog]", "Revoke render bot?")
+    a.shot("api-key-revoke-confirm")
+    a.visible("[role=dialog] [data-testid=confirm-dialog-confirm]").click()
+    a.text(f"{row_css}[data-state=revoked] [data-testid=api-key-state]", "Revoked")
+    assert not a.driver.find_elements("css selector", f"{row_css} [data-testid=api-key-revoke]")
+    a.shot("api-key-revoked")
+    print(f"\nbrowser flow took {time.monotonic() - started:.1f} s after the stack was up")

@@ -1,0 +1,68 @@
+import type { ReactNode } from 'react'
+import { Route, Routes } from 'react-router-dom'
+import { hasRole, type Role } from './api/types'
+import { AppLayout, PageTitle } from './components/Layouts'
+import { Notice } from './components/ui'
+import { useMe } from './components/useMe'
+import { useI18n } from './i18n/I18nProvider'
+import { AcceptInvitationPage } from './pages/AcceptInvitationPage'
+import { AccountPage } from './pages/AccountPage'
+import { ApiKeysPage } from './pages/ApiKeysPage'
+import { AuditLogPage } from './pages/AuditLogPage'
+import { ForgotPasswordPage } from './pages/ForgotPasswordPage'
+import { HomePage } from './pages/HomePage'
+import { LogInPage } from './pages/LogInPage'
+import { NotFoundPage } from './pages/NotFoundPage'
+import { ResetPasswordPage } from './pages/ResetPasswordPage'
+import { SignUpPage } from './pages/SignUpPage'
+import { TeamPage } from './pages/TeamPage'
+import { VerifyEmailPage } from './pages/VerifyEmailPage'
+
+/** Hides a page from lower roles; the API refuses them anyway (403). */
+function RequireRole({ role, children }: { role: Role; children: ReactNode }) {
+  const { t } = useI18n()
+  const me = useMe()
+  if (hasRole(me.role, role)) return <>{children}</>
+  return (
+    <>
+      <PageTitle>{t('error.forbiddenTitle')}</PageTitle>
+      <Notice tone="warning">{t('error.forbidden')}</Notice>
+    </>
+  )
+}
+
+/** Route table. The mail links land on /verify-email, /reset-password and /invitations/:token. */
+export function App() {
+  return (
+    <Routes>
+      <Route path="/signup" element={<SignUpPage />} />
+      <Route path="/login" element={<LogInPage />} />
+      <Route path="/verify-email" element={<VerifyEmailPage />} />
+      <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+      <Route path="/reset-password" element={<ResetPasswordPage />} />
+      <Route path="/invitations/:token" element={<AcceptInvitationPage />} />
+      <Route element={<AppLayout />}>
+        <Route index element={<HomePage />} />
+        <Route path="/account" element={<AccountPage />} />
+        <Route path="/team" element={<TeamPage />} />
+        <Route
+          path="/api-keys"
+          element={
+            <RequireRole role="admin">
+              <ApiKeysPage />
+            </RequireRole>
+          }
+        />
+        <Route
+          path="/audit-log"
+          element={
+            <RequireRole role="admin">
+              <AuditLogPage />
+            </RequireRole>
+          }
+        />
+      </Route>
+      <Route path="*" element={<NotFoundPage />} />
+    </Routes>
+  )
+}

@@ -1,0 +1,147 @@
+import { createApi } from '@reduxjs/toolkit/query/react'
+import { baseQuery } from './baseQuery'
+import type {
+  ApiKey,
+  AuditPage,
+  CreatedApiKey,
+  Invitation,
+  InvitationInfo,
+  Me,
+  Member,
+  Role,
+  Scope,
+  SessionResponse,
+  SignUpAccepted,
+  SignUpRequest,
+} from './types'
+
+const TAGS = ['Me', 'Members', 'Invitations', 'ApiKeys', 'AuditLog'] as const
+
+// Lists may come bare or wrapped in {items}; accept both.
+function listOf<T>(response: unknown): T[] {
+  if (Array.isArray(response)) return response as T[]
+  const items = (response as { items?: unknown } | null)?.items
+  return Array.isArray(items) ? (items as T[]) : []
+}
+
+export const api = createApi({
+  reducerPath: 'api',
+  baseQuery,
+  tagTypes: TAGS,
+  endpoints: (build) => ({
+    // --- sessions -------------------------------------------------------------
+    // 202 with no tokens: sign-up starts no session (the person verifies, then logs in).
+    signUp: build.mutation<SignUpAccepted, SignUpRequest>({
+      query: (body) => ({ url: 'auth/signup', method: 'POST', body }),
+    }),
+    verifyEmail: build.mutation<unknown, { token: string }>({
+      query: (body) => ({ url: 'auth/verify-email', method: 'POST', body }),
+      invalidatesTags: ['Me'],
+    }),
+    logIn: build.mutation<SessionResponse, { email: string; password: string }>({
+      query: (body) => ({ url: 'auth/login', method: 'POST', body }),
+      invalidatesTags: [...TAGS],
+    }),
+    logOut: build.mutation<unknown, void>({
+      query: () => ({ url: 'auth/logout', method: 'POST', body: {} }),
+    }),
+    switchTenant: build.mutation<SessionResponse, { tenant_id: string }>({
+      query: (body) => ({ url: 'auth/switch-tenant', method: 'POST', body }),
+      invalidatesTags: [...TAGS],
+    }),
+    requestPasswordReset: build.mutation<unknown, { email: string }>({
+      query: (body) => ({ url: 'auth/password-reset', method: 'POST', body }),
+    }),
+    confirmPasswordReset: build.mutation<unknown, { token: string; password: string }>({
+      query: (body) => ({ url: 'auth/password-reset/confirm', method: 'POST', body }),
+    }),
+    getMe: build.query<Me, void>({
+      query: () => 'me',
+      providesTags: ['Me'],
+    }),
+
+    // --- team -----------------------------------------------------------------
+    getMembers: build.query<Member[], void>({
+      query: () => 'members',
+      transformResponse: listOf<Member>,
+      providesTags: ['Members'],
+    }),
+    changeRole: build.mutation<unknown, { user_id: string; role: Role }>({
+      query: ({ user_id, role }) => ({
+        url: `members/${encodeURIComponent(user_id)}`,
+        method: 'PATCH',
+        body: { role },
+      }),
+      invalidatesTags: ['Members', 'Me', 'AuditLog'],
+    }),
+    removeMember: build.mutation<unknown, string>({
+      query: (userId) => ({ url: `members/${encodeURIComponent(userId)}`, method: 'DELETE' }),
+      invalidatesTags: ['Members', 'AuditLog'],
+    }),
+    getInvitations: build.query<Invitation[], void>({
+      query: () => 'invitations',
+      transformResponse: listOf<Invitation>,
+      providesTags: ['Invitations'],
+    }),
+    invite: build.mutation<Invitation, { email: string; role: Role }>({
+      query: (body) => ({ url: 'invitations', method: 'POST', body }),
+      invalidatesTags: ['Invitations'],
+    }),
+    getInvitation: build.query<InvitationInfo, string>({
+      query: (token) => `invitations/${encodeURIComponent(token)}`,
+    }),
+    acceptInvitation: build.mutation<SessionResponse, { token: string; name?: string; password?: string }>({
+      query: ({ token, ...body }) => ({
+        url: `invitations/${encodeURIComponent(token)}/accept`,
+        method: 'POST',
+        body,
+      }),
+      invalidatesTags: [...TAGS],
+    }),
+    deleteTenant: build.mutation<unknown, { confirm: string }>({
+      query: (body) => ({ url: 'tenant', method: 'DELETE', body }),
+    }),
+
+    // --- API keys and audit ---------------------------------------------------
+    getApiKeys: build.query<ApiKey[], void>({
+      query: () => 'api-keys',
+      transformResponse: listOf<ApiKey>,
+      providesTags: ['ApiKeys'],
+    }),
+    createApiKey: build.mutation<CreatedApiKey, { name: string; scopes: Scope[] }>({
+      query: (body) => ({ url: 'api-keys', method: 'POST', body }),
+      invalidatesTags: ['ApiKeys', 'AuditLog'],
+    }),
+    revokeApiKey: build.mutation<unknown, string>({
+      query: (id) => ({ url: `api-keys/${encodeURIComponent(id)}`, method: 'DELETE' }),
+      invalidatesTags: ['ApiKeys', 'AuditLog'],
+    }),
+    getAuditLog: build.query<AuditPage, string | null>({
+      query: (cursor) => (cursor ? `audit-log?cursor=${encodeURIComponent(cursor)}` : 'audit-log'),
+      providesTags: ['AuditLog'],
+    }),
+  }),
+})
+
+export const {
+  useSignUpMutation,
+  useVerifyEmailMutation,
+  useLogInMutation,
+  useLogOutMutation,
+  useSwitchTenantMutation,
+  useRequestPasswordResetMutation,
+  useConfirmPasswordResetMutation,
+  useGetMeQuery,
+  useGetMembersQuery,
+  useChangeRoleMutation,
+  useRemoveMemberMutation,
+  useGetInvitationsQuery,
+  useInviteMutation,
+  useGetInvitationQuery,
+  useAcceptInvitationMutation,
+  useDeleteTenantMutation,
+  useGetApiKeysQuery,
+  useCreateApiKeyMutation,
+  useRevokeApiKeyMutation,
+  useGetAuditLogQuery,
+} = api

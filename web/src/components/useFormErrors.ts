@@ -1,0 +1,24 @@
+import { useMemo } from 'react'
+import { formErrors, type ApiError, type FormErrors } from '../api/problem'
+import { useI18n } from '../i18n/I18nProvider'
+
+/** Splits an API error into messages next to the form's fields and one for the banner. */
+export function useFormErrors(error: ApiError, fields: readonly string[]): FormErrors {
+  const { t } = useI18n()
+  const key = fields.join(',')
+  return useMemo(
+    () =>
+      formErrors(error, fields, {
+        network: t('error.network'),
+        rateLimited: t('error.rateLimited'),
+        generic: t('error.generic'),
+      }),
+    // `fields` is a fresh array each render; its contents are what matter.
+    [error, key, t],
+  )
+}
+
+/** The banner text for an error outside a form (lists, buttons). */
+export function useErrorMessage(error: ApiError): string | null {
+  return useFormErrors(error, []).banner
+}

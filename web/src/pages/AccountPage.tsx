@@ -1,0 +1,139 @@
+import { useState } from 'react'
+import { useDispatch } from 'react-redux'
+import { useNavigate } from 'react-router-dom'
+import { api, useDeleteTenantMutation, useLogOutMutation } from '../api/api'
+import { hasRole } from '../api/types'
+import { LanguagePicker } from '../components/LanguagePicker'
+import { PageTitle } from '../components/Layouts'
+import { Badge, Button, Card, Dialog, ErrorBanner, TextField } from '../components/ui'
+import { useErrorMessage, useFormErrors } from '../components/useFormErrors'
+import { useMe } from '../components/useMe'
+import { useI18n } from '../i18n/I18nProvider'
+
+export function AccountPage() {
+  const { t } = useI18n()
+  const me = useMe()
+  const dispatch = useDispatch()
+  const navigate = useNavigate()
+  const [logOut, logOutState] = useLogOutMutation()
+  const logOutError = useErrorMessage(logOutState.error)
+  const [deleting, setDeleting] = useState(false)
+
+  async function handleLogOut() {
+    const result = await logOut()
+    if (!('error' in result)) {
+      navigate('/login', { replace: true })
+      dispatch(api.util.resetApiState())
+    }
+  }
+
+  return (
+    <>
+      <PageTitle>{t('account.title')}</PageTitle>
+      <Card title={t('account.profile')}>
+        <dl className="grid gap-4 text-sm sm:grid-cols-2">
+          <div>
+            <dt className="text-slate-500">{t('field.name')}</dt>
+            <dd className="mt-1 font-medium text-slate-900">{me.user.name}</dd>
+          </div>
+          <div>
+            <dt className="text-slate-500">{t('field.email')}</dt>
+            <dd className="mt-1 flex flex-wrap items-center gap-2 font-medium text-slate-900">
+              <span className="break-all">{me.user.email}</span>
+              {me.user.email_verified ? (
+                <Badge tone="green">{t('account.verified')}</Badge>
+              ) : (
+                <Badge tone="red">{t('account.unverified')}</Badge>
+              )}
+            </dd>
+          </div>
+          <div>
+            <dt className="text-slate-500">{t('account.currentTeam')}</dt>
+            <dd className="mt-1 font-medium text-slate-900">
+              {me.tenant.name} <Badge tone="indigo">{t(`role.${me.role}`)}</Badge>
+            </dd>
+          </div>
+          <div>
+            <dt className="text-slate-500">{t('account.teams')}</dt>
+            <dd className="mt-1 text-slate-900">
+              <ul className="space-y-1">
+                {me.memberships.map((membership) => (
+                  <li key={membership.tenant_id}>
+                    {membership.tenant_name} · {t(`role.${membership.role}`)}
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </div>
+        </dl>
+      </Card>
+      <Card title={t('language.label')}>
+        <p className="mb-3 text-sm text-slate-600">{t('account.languageHelp')}</p>
+        <LanguagePicker />
+      </Card>
+      <Card title={t('account.session')}>
+        <div className="space-y-3">
+          <ErrorBanner message={logOutError} />
+          <Button variant="secondary" busy={logOutState.isLoading} onClick={handleLogOut}>
+            {t('account.logOut')}
+          </Button>
+        </div>
+      </Card>
+      {hasRole(me.role, 'owner') && (
+        <Card title={t('account.dangerZone')}>
+          <p className="mb-3 text-sm text-slate-600">{t('account.deleteTeamHelp', { team: me.tenant.name })}</p>
+          <Button variant="danger" onClick={() => setDeleting(true)}>
+            {t('account.deleteTeam')}
+          </Button>
+        </Card>
+      )}
+      {deleting && <DeleteTeamDialog teamName={me.tenant.name} onClose={() => setDeleting(false)} />}
+    </>
+  )
+}
+
+function DeleteTeamDialog({ teamName, onClose }: { teamName: string; onClose: () => void }) {
+  const { t } = useI18n()
+  const dispatch = useDispatch()
+  const navigate = useNavigate()
+  const [confirm, setConfirm] = useState('')
+  const [deleteTenant, { isLoading, error }] = useDeleteTenantMutation()
+  const errors = useFormErrors(error, ['confirm'])
+
+  async function submit() {
+    const result = await deleteTenant({ confirm })
+    if (!('error' in result)) {
+      onClose()
+      navigate('/', { replace: true })
+      dispatch(api.util.resetApiState())
+    }
+  }
+
+  return (
+    <Dialog
+      title={t('account.deleteTeam')}
+      onClose={onClose}
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            {t('common.cancel')}
+          </Button>
+          <Button variant="danger" busy={isLoading} disabled={confirm !== teamName} onClick={submit}>
+            {t('account.deleteTeamConfirm')}
+          </Button>
+        </>
+      }
+    >
+      <ErrorBanner message={errors.banner} />
+      <p>{t('account.deleteTeamWarning', { team: teamName })}</p>
+      <TextField
+        label={t('account.typeTeamName', { team: teamName })}
+        name="confirm"
+        value={confirm}
+        autoComplete="off"
+        onChange={(event) => setConfirm(event.target.value)}
+        error={errors.fields.confirm}
+      />
+    </Dialog>
+  )
+}

@@ -1,0 +1,22 @@
+import { PageTitle } from '../components/Layouts'
+import { Card, Notice } from '../components/ui'
+import { useMe } from '../components/useMe'
+import { useI18n } from '../i18n/I18nProvider'
+
+export function HomePage() {
+  const { t } = useI18n()
+  const me = useMe()
+  return (
+    <>
+      <PageTitle testId="home-title" subtitle={t('home.team', { team: me.tenant.name })}>
+        {t('home.welcome', { name: me.user.name || me.user.email })}
+      </PageTitle>
+      {!me.user.email_verified && <Notice tone="warning">{t('home.unverified', { email: me.user.email })}</Notice>}
+      <Card title={t('home.generateTitle')}>
+        <div className="flex min-h-40 flex-col items-center justify-center rounded-lg border-2 border-dashed border-slate-200 p-8 text-center">
+          <p className="text-slate-600">{t('home.generateSoon')}</p>
+        </div>
+      </Card>
+    </>
+  )
+}

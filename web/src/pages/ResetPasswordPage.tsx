@@ -1,0 +1,85 @@
+import { useState, type FormEvent } from 'react'
+import { Link, useSearchParams } from 'react-router-dom'
+import { useConfirmPasswordResetMutation } from '../api/api'
+import { PublicLayout } from '../components/Layouts'
+import { Button, ErrorBanner, Notice, TextField } from '../components/ui'
+import { useFormErrors } from '../components/useFormErrors'
+import { useI18n } from '../i18n/I18nProvider'
+
+const FIELDS = ['password'] as const
+
+export function ResetPasswordPage() {
+  const { t } = useI18n()
+  const [params] = useSearchParams()
+  const token = params.get('token') ?? ''
+  const [password, setPassword] = useState('')
+  const [repeat, setRepeat] = useState('')
+  const [mismatch, setMismatch] = useState(false)
+  const [confirm, { isLoading, isSuccess, error }] = useConfirmPasswordResetMutation()
+  const errors = useFormErrors(error, FIELDS)
+
+  async function submit(event: FormEvent) {
+    event.preventDefault()
+    if (password !== repeat) {
+      setMismatch(true)
+      return
+    }
+    setMismatch(false)
+    await confirm({ token, password })
+  }
+
+  if (!token) {
+    return (
+      <PublicLayout title={t('reset.title')}>
+        <div className="space-y-4">
+          <ErrorBanner message={t('reset.missingToken')} />
+          <Link to="/forgot-password" className="font-semibold text-indigo-600 hover:text-indigo-500">
+            {t('forgot.title')}
+          </Link>
+        </div>
+      </PublicLayout>
+    )
+  }
+
+  return (
+    <PublicLayout title={t('reset.title')}>
+      {isSuccess ? (
+        <div className="space-y-4">
+          <Notice tone="success">{t('reset.done')}</Notice>
+          <Link to="/login" className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
+            {t('login.title')}
+          </Link>
+        </div>
+      ) : (
+        <form onSubmit={submit} className="space-y-4">
+          <ErrorBanner message={errors.banner} />
+          <TextField
+            label={t('field.newPassword')}
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={8}
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+            error={errors.fields.password}
+            hint={t('field.passwordHint')}
+          />
+          <TextField
+            label={t('field.repeatPassword')}
+            name="repeat"
+            type="password"
+            autoComplete="new-password"
+            required
+            value={repeat}
+            onChange={(event) => setRepeat(event.target.value)}
+            error={mismatch ? t('reset.mismatch') : undefined}
+          />
+          <Button type="submit" busy={isLoading} className="w-full">
+            {t('reset.submit')}
+          </Button>
+        </form>
+      )}
+    </PublicLayout>
+  )
+}

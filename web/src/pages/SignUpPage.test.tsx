@@ -1,0 +1,89 @@
+import { screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it } from 'vitest'
+import { mockApi, problem, renderApp } from '../test/utils'
+
+async function fillAndSubmit() {
+  const user = userEvent.setup()
+  await user.type(screen.getByLabelText('Name'), 'Ada')
+  await user.type(screen.getByLabelText('Email'), 'ada@example.com')
+  await user.type(screen.getByLabelText('Password'), 'short')
+  await user.type(screen.getByLabelText('Team name'), 'Acme')
+  await user.click(screen.getByRole('button', { name: 'Sign up' }))
+}
+
+describe('sign-up page', () => {
+  it('shows problem+json field errors next to their fields', async () => {
+    const { calls } = mockApi({
+      'POST auth/signup': problem(422, 'Validation failed', {
+        errors: [
+          { field: 'password', message: 'Use at least 8 characters.' },
+          { field: 'team_name', message: 'Team name is taken.' },
+        ],
+      }),
+    })
+    renderApp('/signup')
+    await fillAndSubmit()
+
+    const password = screen.getByLabelText('Password')
+    expect(await screen.findByText('Use at least 8 characters.')).toBeInTheDocument()
+    expect(password).toHaveAttribute('aria-invalid', 'true')
+    expect(password).toHaveAccessibleDescription('Use at least 8 characters.')
+    expect(screen.getByLabelText('Team name')).toHaveAccessibleDescription('Team name is taken.')
+    expect(screen.getByLabelText('Email')).not.toHaveAttribute('aria-invalid')
+    // All of it sits next to fields, so no banner.
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+
+    expect(calls[0].body).toEqual({
+      name: 'Ada',
+      email: 'ada@example.com',
+      password: 'short',
+      team_name: 'Acme',
+      locale: 'en',
+    })
+  })
+
+  it('shows other problems in a banner', async () => {
+    mockApi({ 'POST auth/signup': problem(400, 'Bad Request', { detail: 'Sign-up is closed today.' }) })
+    renderApp('/signup')
+    await fillAndSubmit()
+    expect(await screen.findByRole('alert')).toHaveTextContent('Sign-up is closed today.')
+  })
+
+  it('after a 202 shows "check your inbox" with a link to log in, and assumes no session', async () => {
+    const { calls } = mockApi({
+      'POST auth/signup': {
+        status: 202,
+        body: { status: 'verification_sent', detail: 'Check your inbox for a link to confirm your address.' },
+      },
+    })
+    renderApp('/signup')
+    await fillAndSubmit()
+
+    expect(await screen.findByRole('heading', { name: 'Check your inbox' })).toBeInTheDocument()
+    expect(screen.getByText(/We sent a verification link to ada@example.com/)).toBeInTheDocument()
+    // nothing on this screen needs a session: no `me`, no refresh
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST auth/signup'])
+    expect(screen.queryByLabelText('Password')).not.toBeInTheDocument()
+
+    const user = userEvent.setup()
+    await user.click(screen.getByRole('link', { name: 'Go to log in' }))
+    expect(await screen.findByRole('heading', { name: 'Log in' })).toBeInTheDocument()
+    expect(screen.getByLabelText('Email')).toHaveValue('')
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST auth/signup'])
+  })
+
+  it('shows the same screen in Korean', async () => {
+    mockApi({ 'POST auth/signup': { status: 202, body: { status: 'verification_sent' } } })
+    renderApp('/signup', { locale: 'ko' })
+    const user = userEvent.setup()
+    await user.type(screen.getByLabelText('이름'), 'Ada')
+    await user.type(screen.getByLabelText('이메일'), 'ada@example.com')
+    await user.type(screen.getByLabelText('비밀번호'), 'long enough')
+    await user.type(screen.getByLabelText('팀 이름'), 'Acme')
+    await user.click(screen.getByRole('button', { name: '가입하기' }))
+    expect(await screen.findByRole('heading', { name: '받은편지함을 확인하세요' })).toBeInTheDocument()
+    expect(screen.getByText(/ada@example.com\(으\)로 인증 링크를 보냈습니다/)).toBeInTheDocument()
+    expect(screen.getByRole('link', { name: '로그인하러 가기' })).toHaveAttribute('href', '/login')
+  })
+})

@@ -1,0 +1,60 @@
+import { screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it } from 'vitest'
+import { meFixture, mockApi, problem, renderApp } from '../test/utils'
+
+const MEMBERS = [
+  { user_id: 'u1', email: 'ada@example.com', name: 'Ada', role: 'owner', joined_at: '2025-01-01T00:00:00Z' },
+  { user_id: 'u2', email: 'bo@example.com', name: 'Bo', role: 'member', joined_at: '2025-01-05T00:00:00Z' },
+]
+
+describe('team page', () => {
+  it('changes a role, removes a member after confirming, and invites', async () => {
+    const { callsTo } = mockApi({
+      'GET me': { body: meFixture('owner') },
+      'GET members': { body: MEMBERS },
+      'GET invitations': [{ body: [] }, { body: [{ id: 'i1', email: 'cy@example.com', role: 'admin' }] }],
+      'PATCH members/u2': { body: {} },
+      'DELETE members/u2': { status: 204 },
+      'POST invitations': [
+        problem(422, 'Validation failed', { errors: [{ field: 'email', message: 'Not a valid address.' }] }),
+        { status: 201, body: { id: 'i1', email: 'cy@example.com', role: 'admin' } },
+      ],
+    })
+    renderApp('/team')
+    const user = userEvent.setup()
+
+    await user.selectOptions(await screen.findByRole('combobox', { name: 'Role of Bo' }), 'Admin')
+    await waitFor(() => expect(callsTo('PATCH members/u2')).toHaveLength(1))
+    expect(callsTo('PATCH members/u2')[0].body).toEqual({ role: 'admin' })
+    // Nobody edits their own role here.
+    expect(screen.queryByRole('combobox', { name: 'Role of Ada' })).not.toBeInTheDocument()
+
+    await user.click(screen.getByRole('button', { name: 'Remove' }))
+    const dialog = screen.getByRole('dialog', { name: 'Remove member' })
+    await user.click(within(dialog).getByRole('button', { name: 'Remove' }))
+    await waitFor(() => expect(callsTo('DELETE members/u2')).toHaveLength(1))
+
+    const email = screen.getByRole('textbox', { name: 'Email' })
+    await user.type(email, 'cy@example')
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Role' }), 'Admin')
+    await user.click(screen.getByRole('button', { name: 'Send invitation' }))
+    expect(await screen.findByText('Not a valid address.')).toBeInTheDocument()
+    expect(email).toHaveAttribute('aria-invalid', 'true')
+
+    await user.type(email, '.com')
+    await user.click(screen.getByRole('button', { name: 'Send invitation' }))
+    expect(await screen.findByText('Invitation sent to cy@example.com.')).toBeInTheDocument()
+    expect(callsTo('POST invitations')[1].body).toEqual({ email: 'cy@example.com', role: 'admin' })
+    expect(await screen.findByText('cy@example.com')).toBeInTheDocument()
+  })
+
+  it('shows members read-only to a member', async () => {
+    mockApi({ 'GET me': { body: meFixture('member') }, 'GET members': { body: MEMBERS } })
+    renderApp('/team')
+    expect(await screen.findByText('bo@example.com')).toBeInTheDocument()
+    expect(screen.queryByRole('combobox', { name: /Role of/ })).not.toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Send invitation' })).not.toBeInTheDocument()
+    expect(screen.getByText(/Only admins and owners/)).toBeInTheDocument()
+  })
+})

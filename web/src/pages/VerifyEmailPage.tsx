@@ -1,0 +1,44 @@
+import { useEffect, useRef } from 'react'
+import { Link, useSearchParams } from 'react-router-dom'
+import { useVerifyEmailMutation } from '../api/api'
+import { PublicLayout } from '../components/Layouts'
+import { ErrorBanner, Loading, Notice } from '../components/ui'
+import { useErrorMessage } from '../components/useFormErrors'
+import { useI18n } from '../i18n/I18nProvider'
+
+export function VerifyEmailPage() {
+  const { t } = useI18n()
+  const [params] = useSearchParams()
+  const token = params.get('token') ?? ''
+  const [verify, { isUninitialized, isLoading, isSuccess, error }] = useVerifyEmailMutation()
+  const message = useErrorMessage(error)
+  // The token is single use: post it once even when effects run twice (StrictMode).
+  const sent = useRef(false)
+
+  useEffect(() => {
+    if (token && !sent.current) {
+      sent.current = true
+      void verify({ token })
+    }
+  }, [token, verify])
+
+  return (
+    <PublicLayout title={t('verify.title')}>
+      <div className="space-y-4">
+        {!token && <ErrorBanner message={t('verify.missingToken')} />}
+        {token && (isLoading || isUninitialized) && <Loading />}
+        {isSuccess && (
+          <div data-testid="verify-done">
+            <Notice tone="success">{t('verify.done')}</Notice>
+          </div>
+        )}
+        {error && <ErrorBanner message={message} />}
+        {(isSuccess || error || !token) && (
+          <Link to="/" className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
+            {t('verify.continue')}
+          </Link>
+        )}
+      </div>
+    </PublicLayout>
+  )
+}
