@@ -20,14 +20,15 @@ def route_of(connection: ASGIConnection) -> Route:
     return connection.scope["state"][_ROUTE_KEY]  # type: ignore[typeddict-item]
 
 
-def known_route(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+# guards are async: Litestar would run sync ones in a worker thread, a hop per request
+async def known_route(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     route = resolve(connection.scope["method"], connection.scope["path"])  # type: ignore[typeddict-item]
     if route is None:
         raise NotFoundException("No service answers this path.")
     connection.scope["state"][_ROUTE_KEY] = route  # type: ignore[typeddict-item]
 
 
-def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Public routes take anyone (a valid token still counts); the others need credentials."""
     if route_of(connection).public or connection.user.kind != "anonymous":
         return
@@ -41,7 +42,7 @@ def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     raise NotAuthorizedException(detail, headers={"WWW-Authenticate": challenge})
 
 
-def csrf_protected(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def csrf_protected(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     credentials: Credentials = connection.auth
     if credentials.method != "cookie" or connection.scope["method"] in SAFE_METHODS:  # type: ignore[typeddict-item]
         return
