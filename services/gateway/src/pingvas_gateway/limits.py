@@ -56,8 +56,19 @@ def _email_of(body: bytes) -> str:
     return email.strip().lower()[:320] if isinstance(email, str) else ""
 
 
+def _on_event_loop(check: Any) -> Any:
+    """Litestar runs a sync check_throttle_handler in a worker thread: a thread hop per
+    limiter per request. These checks only read the scope, so run them in the loop."""
+
+    async def check_async(request: Any) -> bool:
+        return bool(check(request))
+
+    return check_async
+
+
 def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
     def config(rate: str, **kw: Any) -> DefineMiddleware:
+        kw["check_throttle_handler"] = _on_event_loop(kw["check_throttle_handler"])
         return RateLimitConfig(rate_limit=parse_rate(rate), store=RATE_LIMITS, **kw).middleware
 
     return [

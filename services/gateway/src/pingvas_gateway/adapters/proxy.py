@@ -100,7 +100,9 @@ class Proxy:
         if base is None:
             raise UnknownUpstream(service)
         url = base + raw_path + ("?" + query.decode("latin-1") if query else "")
-        request = self.client.build_request(method, url, headers=headers, content=body)
+        # no body at all when there is none: an empty body would still go out as a second
+        # write, which Nagle's algorithm holds back until the upstream's delayed ACK
+        request = self.client.build_request(method, url, headers=headers, content=body or None)
         try:
             return await self.client.send(request, stream=True)
         except httpx.TimeoutException:
