@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import aiohttp
 import httpx
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -41,11 +42,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             httpx.AsyncClient(
                 timeout=settings.upstream_timeout, limits=limits, follow_redirects=False
             ) as client,
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=512, limit_per_host=256),
+                timeout=aiohttp.ClientTimeout(total=settings.upstream_timeout),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
+            ) as proxy_client,
         ):
             app.state.upstreams = Upstreams(
                 settings.upstreams, client=health_client, timeout=health_timeout
             )
-            app.state.proxy = Proxy(settings.upstreams, client=client)
+            app.state.proxy = Proxy(settings.upstreams, client=proxy_client)
             app.state.api_keys = ApiKeyVerifier(
                 tenants_url=settings.upstreams.get("tenants"),
                 client=client,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 from litestar import Controller, Request, Response, route
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
@@ -25,6 +24,7 @@ from pingvas_kit.identity import Identity, issue
 from ..adapters.proxy import (
     Proxy,
     UnknownUpstream,
+    UpstreamResponse,
     UpstreamTimeout,
     UpstreamUnreachable,
     request_headers,
@@ -107,9 +107,9 @@ class ProxyController(Controller):
 
         try:
             content = await upstream.aread()
-        except httpx.TimeoutException:
+        except UpstreamTimeout:
             raise _timeout() from None
-        except httpx.TransportError:
+        except UpstreamUnreachable:
             raise _unreachable() from None
         finally:
             await upstream.aclose()
@@ -159,7 +159,7 @@ async def _end_session(request: GatewayRequest, deny_list: DenyList, settings: S
         await deny_list.deny(token.session_id, expires_at=token.expires_at + settings.jwt_leeway)
 
 
-def _should_buffer(upstream: httpx.Response, request: GatewayRequest, is_logout: bool) -> bool:
+def _should_buffer(upstream: UpstreamResponse, request: GatewayRequest, is_logout: bool) -> bool:
     content_type = upstream.headers.get("content-type", "")
     if content_type.startswith("text/event-stream"):
         return False
