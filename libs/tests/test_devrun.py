@@ -32,7 +32,6 @@ from pingvas_kit.devrun import (
     AwsTarget,
     assign_ports,
     port_in_use,
-    runnable,
     service_env,
 )
 from pingvas_kit.testing import free_port
@@ -470,7 +469,6 @@ def test_a_service_that_cannot_start_is_shown_with_its_last_lines(
     assert "not every service started" in run.output
 
 
-@pytest.mark.skipif(not runnable(GATEWAY), reason="the gateway is not installed yet")
 def test_whole_stack_up_interrupt_and_again(
     tmp_path: Path, runs: list[DevRun], moto_endpoint: str, bus_prefix: str
 ) -> None:
