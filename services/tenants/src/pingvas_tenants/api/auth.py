@@ -6,7 +6,6 @@ identity is refused by the kit before it gets here."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
@@ -15,7 +14,6 @@ from pingvas_contracts.events.tenants import (
     MemberJoined,
     TenantCreated,
     UserPasswordResetRequested,
-    UserRegistered,
     UserVerificationRequested,
 )
 from pingvas_kit.identity import CurrentIdentity
@@ -37,7 +35,7 @@ from .schemas import (
     TokenIn,
     TokenPair,
 )
-from .sessions import emit, issue_pair
+from .sessions import emit, emit_user_registered, issue_pair, new_email_token
 
 log = get_logger("pingvas.tenants.auth")
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -49,16 +47,8 @@ async def request_verification(
     session, ctx: Context, *, user: sa.Row, tenant_id: str | None
 ) -> None:
     """A fresh single-use verification link (older ones stop working), sent by mail."""
-    token = tokens.new_link_token()
-    at = repo.now()
-    expires_at = at + timedelta(seconds=ctx.settings.verification_ttl)
-    await repo.expire_email_tokens(session, user_id=user.id, purpose="verify")
-    await repo.insert_email_token(
-        session,
-        token_hash=tokens.digest(token),
-        user_id=user.id,
-        purpose="verify",
-        expires_at=expires_at,
+    token, at, expires_at = await new_email_token(
+        session, user_id=user.id, purpose="verify", ttl=ctx.settings.verification_ttl
     )
     await emit(
         session,
@@ -135,19 +125,7 @@ async def _register(session, ctx: Context, *, body: SignupIn, password_hash: str
         ),
         tenant_id=tenant.id,
     )
-    await emit(
-        session,
-        ctx,
-        UserRegistered(
-            user_id=user.id,
-            email=user.email,
-            display_name=user.name,
-            locale=user.locale,
-            via="signup",
-            registered_at=repo.aware(user.created_at),
-        ),
-        tenant_id=tenant.id,
-    )
+    await emit_user_registered(session, ctx, user=user, via="signup", tenant_id=tenant.id)
     await emit(
         session,
         ctx,
@@ -325,16 +303,8 @@ async def password_reset(
     async with ctx.db.transaction() as session:
         user = await repo.find_user_by_email(session, body.email)
         if user is not None:
-            token = tokens.new_link_token()
-            at = repo.now()
-            expires_at = at + timedelta(seconds=ctx.settings.password_reset_ttl)
-            await repo.expire_email_tokens(session, user_id=user.id, purpose="reset")
-            await repo.insert_email_token(
-                session,
-                token_hash=tokens.digest(token),
-                user_id=user.id,
-                purpose="reset",
-                expires_at=expires_at,
+            token, at, expires_at = await new_email_token(
+                session, user_id=user.id, purpose="reset", ttl=ctx.settings.password_reset_ttl
             )
             memberships = await repo.memberships_of_user(session, user_id=user.id)
             await emit(

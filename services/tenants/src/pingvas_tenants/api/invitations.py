@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response
 
-from pingvas_contracts.events.tenants import MemberInvited, MemberJoined, UserRegistered
+from pingvas_contracts.events.tenants import MemberInvited, MemberJoined
 from pingvas_kit.identity import CurrentIdentity
 
 from ..adapters import repository as repo
@@ -16,7 +16,7 @@ from ..domain import roles, tokens
 from ..domain.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from .deps import Admin, Ctx
 from .schemas import AcceptInvitationIn, InvitationIn, InvitationOut, InvitationPreview, TokenPair
-from .sessions import emit, issue_pair
+from .sessions import emit, emit_user_registered, issue_pair
 
 router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"])
 
@@ -173,18 +173,8 @@ async def accept_invitation(
                 password_hash=password_hash,
                 verified=True,
             )
-            await emit(
-                session,
-                ctx,
-                UserRegistered(
-                    user_id=user.id,
-                    email=user.email,
-                    display_name=user.name,
-                    locale=user.locale,
-                    via="invitation",
-                    registered_at=repo.aware(user.created_at),
-                ),
-                tenant_id=tenant_id,
+            await emit_user_registered(
+                session, ctx, user=user, via="invitation", tenant_id=tenant_id
             )
         if await repo.get_membership(session, tenant_id=tenant_id, user_id=user.id) is not None:
             raise Conflict("You are already a member of this team.")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import EventData
+from pingvas_contracts.events.tenants import UserRegistered
 
 from ..adapters import repository as repo
 from ..domain import tokens
@@ -74,3 +77,40 @@ async def emit(
 ) -> None:
     """Stage an event in the outbox, in the caller's transaction."""
     await ctx.runtime.outbox.add(session, data.TYPE, data, tenant_id=tenant_id)
+
+
+async def emit_user_registered(
+    session: AsyncSession, ctx: Context, *, user: sa.Row, via: str, tenant_id: str
+) -> None:
+    await emit(
+        session,
+        ctx,
+        UserRegistered(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.name,
+            locale=user.locale,
+            via=via,
+            registered_at=repo.aware(user.created_at),
+        ),
+        tenant_id=tenant_id,
+    )
+
+
+async def new_email_token(
+    session: AsyncSession, *, user_id: str, purpose: str, ttl: int
+) -> tuple[str, datetime, datetime]:
+    """A fresh single-use link token for `purpose` (older ones of that purpose stop
+    working); stored only as its digest. Returns (token, issued at, expires at)."""
+    token = tokens.new_link_token()
+    at = repo.now()
+    expires_at = at + timedelta(seconds=ttl)
+    await repo.expire_email_tokens(session, user_id=user_id, purpose=purpose)
+    await repo.insert_email_token(
+        session,
+        token_hash=tokens.digest(token),
+        user_id=user_id,
+        purpose=purpose,
+        expires_at=expires_at,
+    )
+    return token, at, expires_at
