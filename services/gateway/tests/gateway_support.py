@@ -22,7 +22,7 @@ from pingvas_gateway.app import create_app
 from pingvas_gateway.settings import Settings
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from pingvas_kit.testing import free_port
@@ -67,6 +67,15 @@ class Upstream:
     verify_calls: list[str] = field(default_factory=list)
 
 
+async def _events(request: Request):
+    """A live stream lasting longer than the gateway's upstream timeout, each event within
+    it: the stream must arrive whole. Echoes Last-Event-ID in the first event."""
+    yield f"id: 1\nevent: hello\ndata: {request.headers.get('last-event-id', '')}\n\n"
+    for n in (2, 3, 4):
+        await asyncio.sleep(0.3)
+        yield f"id: {n}\nevent: tick\ndata: {n}\n\n"
+
+
 def _standin(upstream: Upstream, openapi: dict[str, Any]) -> Starlette:
     async def echo(request: Request) -> Response:
         body = await request.body()
@@ -75,6 +84,8 @@ def _standin(upstream: Upstream, openapi: dict[str, Any]) -> Starlette:
             await asyncio.sleep(2.0)
         if path.endswith("/big"):
             return Response(b"x" * 300_000, media_type="application/octet-stream")
+        if path.endswith("/events"):
+            return StreamingResponse(_events(request), media_type="text/event-stream")
         seen = {
             "service": upstream.name,
             "method": request.method,

@@ -209,6 +209,23 @@ async def test_a_large_response_streams_through(client):
     assert response.content == b"x" * 300_000
 
 
+async def test_a_live_event_stream_outlasting_the_upstream_timeout_arrives_whole(client):
+    # 4 events over ~0.9 s against a 0.5 s upstream timeout: silence is limited, not length
+    response = await client.get(
+        "/api/v1/generations/job-1/events",
+        headers={**bearer(access_token()), "Last-Event-ID": "7"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert "event: hello\ndata: 7\n" in response.text  # reconnects resume where they left
+    assert [line for line in response.text.splitlines() if line.startswith("id:")] == [
+        "id: 1",
+        "id: 2",
+        "id: 3",
+        "id: 4",
+    ]
+
+
 async def test_api_keys_are_a_503_problem_while_tenants_cannot_check_them(settings):
     settings.upstreams["tenants"] = f"http://127.0.0.1:{free_port()}"
     async with gateway(settings) as client:

@@ -44,7 +44,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ) as client,
             aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=512, limit_per_host=256),
-                timeout=aiohttp.ClientTimeout(total=settings.upstream_timeout),
+                # no total limit: a live stream (server-sent events) may last long; an
+                # upstream silent for upstream_timeout (before or between chunks) is a 504
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=5.0, sock_read=settings.upstream_timeout
+                ),
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),

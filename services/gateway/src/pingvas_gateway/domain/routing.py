@@ -18,6 +18,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/generations": "render",
     "/api/v1/images": "render",
     "/api/v1/models": "render",
+    "/api/v1/entitlements": "render",
     "/api/v1/billing": "billing",
     "/webhooks/lemonsqueezy": "billing",
     "/api/v1/search": "search",
