@@ -492,7 +492,7 @@ def test_whole_stack_up_interrupt_and_again(
     with sqlite3.connect(marked) as db:
         db.execute("CREATE TABLE devrun_marker (kept INTEGER)")
     env = _env(PINGVAS_AWS_ENDPOINT_URL=moto_endpoint, PINGVAS_BUS_PREFIX=bus_prefix)
-    again = DevRun(var, ["--check"], env, "stack-again")
+    again = DevRun(var, ["--check", "--no-workers"], env, "stack-again")
     runs.append(again)
     assert again.proc.wait(timeout=150) == 0, again.output
     assert "smoke check passed" in again.output

@@ -147,6 +147,17 @@ def module_of(name: str) -> str:
     return f"pingvas_{name}"
 
 
+#: entry points naming worker processes that run beside a service (e.g. render's GPU
+#: worker): `render-worker = "pingvas_render.worker"` runs `python -m pingvas_render.worker`
+#: whenever the render service runs; it must answer /healthz on its PORT once it can work
+WORKERS_GROUP = "pingvas.workers"
+
+
+def discover_workers() -> dict[str, str]:
+    """{worker name: module}; a worker `<service>-...` runs with that service."""
+    return {ep.name: ep.value for ep in entry_points(group=WORKERS_GROUP)}
+
+
 def runnable(name: str) -> bool:
     """Whether `python -m pingvas_<name>` can run (the package has a __main__)."""
     try:
@@ -240,6 +251,9 @@ def service_env(
         "BUS_PREFIX": "pingvas",
         "BUS_WAIT_SECONDS": DEV_BUS_WAIT_SECONDS,
         "AWS_REGION": aws.region,
+        # render: the local model folder and the tiny test model on every plan
+        "MODELS_DIR": str(var_dir / "models"),
+        "TEST_MODELS": "true",
     }
     if base.get("DATABASE_URL"):
         defaults["DATABASE_URL"] = base["DATABASE_URL"]
@@ -256,6 +270,10 @@ def service_env(
         values |= {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
     if GATEWAY in urls:
         values["PUBLIC_URL"] = urls[GATEWAY]
+    service = name.split("-", 1)[0]
+    if name != service and service in urls:
+        # a worker: where its service answers (e.g. RENDER_WORKER_RENDER_URL)
+        values[service.upper() + "_URL"] = urls[service]
     if name == GATEWAY:
         # where the gateway routes to: exactly the services of this run, on their ports
         values["UPSTREAMS"] = json.dumps({n: u for n, u in urls.items() if n != GATEWAY})
@@ -349,6 +367,7 @@ class Child:
     env: dict[str, str]
     log_path: Path
     colour: str
+    module: str = ""
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
@@ -582,7 +601,7 @@ class DevRunner:
         child.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            module_of(child.name),
+            child.module or module_of(child.name),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -823,6 +842,20 @@ class DevRunner:
         names = self._select(specs)
         ports = assign_ports(list(specs), gateway_port=args.gateway_port, port_base=args.port_base)
         ports = {n: ports[n] for n in names}
+        workers = (
+            {}
+            if args.no_workers
+            else {
+                worker: module
+                for worker, module in discover_workers().items()
+                if worker.split("-", 1)[0] in names
+            }
+        )
+        following = max(ports.values(), default=args.port_base) + 1
+        for worker in sorted(workers):
+            ports[worker] = max(following, args.port_base + 10)
+            following = ports[worker] + 1
+        names = names + sorted(workers)
         self._check_ports(ports)
         self.console.step(f"services: {', '.join(names)}")
         self.console.width = max(7, *(len(n) for n in names))
@@ -830,7 +863,7 @@ class DevRunner:
         self.aws = await self._start_aws()
         await self._provision(specs)
 
-        urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items() if n not in workers}
         for index, name in enumerate(names):
             env = service_env(
                 name,
@@ -848,6 +881,7 @@ class DevRunner:
                 env,
                 self.log_dir / f"{name}.log",
                 _COLOURS[index % len(_COLOURS)],
+                module=workers.get(name, ""),
             )
         self.console.doing(f"starting {len(names)} service(s) ...")
         for child in self.children.values():
@@ -965,6 +999,11 @@ def _parser() -> argparse.ArgumentParser:
         dest="check",
         action="store_true",
         help="start everything, check every /healthz and /readyz, stop; exit 0 or 1",
+    )
+    up.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="do not start the services' workers (render's GPU worker and its engine)",
     )
     up.add_argument("--log-level", help="services' log level (default: PINGVAS_LOG_LEVEL or INFO)")
     up.add_argument(

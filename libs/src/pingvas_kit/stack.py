@@ -1,0 +1,171 @@
+"""The whole local stack as tests run it: `pingvas-dev up` as a subprocess on a temporary
+--var and free ports (a developer's own `./pingvas up` is never touched), with helpers to
+wait for it, find its services, read links from the tenants outbox, and stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from .devrun import STATE_FILE, port_in_use
+from .emulator import free_port
+
+REPO = Path(__file__).resolve().parents[3]
+#: what the developer's shell may set that must not leak into a test's run
+SCRUB = (
+    "PINGVAS_AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL",
+    "DATABASE_URL",
+    "PINGVAS_DATABASE_URL",
+    "PINGVAS_BUS",
+    "PINGVAS_BUS_PREFIX",
+)
+
+
+def _port_base(count: int = 8) -> int:
+    """A base such that base+1 .. base+count are all free."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 10)
+        if not any(port_in_use(base + i) for i in range(1, count + 1)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2.0)
+    except httpx.HTTPError:
+        return None
+
+
+class Stack:
+    """One `pingvas-dev up` subprocess; its output goes to a file, shown when the test fails."""
+
+    def __init__(
+        self,
+        root: Path,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        cwd: Path = REPO,
+    ) -> None:
+        self.var = root / "var"
+        self.out = root / "pingvas-dev.out"
+        self.gateway_port = free_port()
+        self.url = f"http://127.0.0.1:{self.gateway_port}"
+        dev = Path(sys.executable).with_name("pingvas-dev")
+        command = [str(dev)] if dev.exists() else [sys.executable, "-m", "pingvas_kit.devrun"]
+        extra = env or {}
+        env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+        env.update(NO_COLOR="1", PINGVAS_BUS_WAIT_SECONDS="1")
+        env.update(extra)
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    *command,
+                    "up",
+                    "--var",
+                    str(self.var),
+                    "--gateway-port",
+                    str(self.gateway_port),
+                    "--port-base",
+                    str(_port_base()),
+                    "--moto-port",
+                    str(free_port()),
+                    "--no-color",
+                    *args,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+
+    @property
+    def output(self) -> str:
+        try:
+            return self.out.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"pingvas-dev exited ({self.proc.returncode}) while waiting for {what}"
+                )
+            if predicate():
+                return
+            time.sleep(0.25)
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+    def service_url(self, name: str) -> str | None:
+        try:
+            state = json.loads((self.var / STATE_FILE).read_text())
+            return state["services"][name]["url"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        def healthy(url: str | None) -> bool:
+            response = _get(f"{url}/healthz") if url else None
+            return response is not None and response.status_code == 200
+
+        self.wait(lambda: healthy(self.url), timeout, "the gateway's /healthz")
+        self.wait(lambda: healthy(self.service_url("tenants")), timeout, "tenants /healthz")
+
+    def stop(self) -> None:
+        """Ctrl-C, as a developer would; harder only if that does not end it."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    # the tenants service's outbox stands in for the mail service's inbox
+    def outbox_link(self, event_type: str, field: str, email: str, timeout: float = 10) -> str:
+        db = self.var / "tenants.db"
+        found: list[str] = []
+
+        def look() -> bool:
+            if not db.exists():
+                return False
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = conn.execute(
+                    "SELECT body FROM outbox WHERE type = ? ORDER BY position DESC", (event_type,)
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                conn.close()
+            for (body,) in rows:
+                data = json.loads(body).get("data") or {}
+                if str(data.get("email", "")).lower() == email.lower() and data.get(field):
+                    found.append(data[field])
+                    return True
+            return False
+
+        self.wait(look, timeout, f"{event_type} for {email} in {db}")
+        return self.rewrite(found[0])
+
+    def rewrite(self, link: str) -> str:
+        """The link as mailed, with its origin replaced by this run's gateway."""
+        parts = urlsplit(link)
+        gateway = urlsplit(self.url)
+        return urlunsplit((gateway.scheme, gateway.netloc, parts.path, parts.query, ""))

@@ -1,0 +1,337 @@
+"""The worker loop: keep `prefetch` jobs in hand (one denoising, the next already queued
+in the engine, so the GPU never waits for the queue), extend their messages' visibility
+while they run, and report each job's outcome to render before deleting its message.
+
+A crash anywhere before that delete leaves the message to reappear for another worker;
+render counts the attempt, and the job's fixed image ids mean a second run overwrites the
+first run's objects: one image per request, one charge."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pingvas_kit.logging import get_logger
+
+from ..catalog import CatalogModel
+from ..engine import EngineJob
+from .images import png_key, prepare, thumbnail_key
+from .render_api import JobRefused, RenderApi
+from .settings import WorkerSettings
+from .storage import ImageStore
+
+log = get_logger("pingvas.render.worker")
+
+SEED_MODULUS = 2**32
+
+
+class Message(Protocol):
+    body: dict[str, Any]
+    receipt_handle: str
+    receive_count: int
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _EngineFailed(Exception):
+    def __init__(self, reason: str, *, code: str = "internal", retryable: bool = True) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass
+class _Active:
+    job_id: str
+    message: Any
+    handles: list[str] = field(default_factory=list)
+    cancel: bool = False
+    task: asyncio.Task | None = None
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        engine: Any,
+        queue: Any,
+        api: RenderApi,
+        store: ImageStore,
+    ) -> None:
+        self.settings = settings
+        self.worker_id = settings.resolved_worker_id()
+        self.engine = engine
+        self.queue = queue
+        self.api = api
+        self.store = store
+        self._active: dict[str, _Active] = {}
+        self._slot_free = asyncio.Event()
+        self.jobs_done = 0
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker.started", worker_id=self.worker_id, prefetch=self.settings.prefetch)
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            while not stop.is_set():
+                free = self.settings.prefetch - len(self._active)
+                if free <= 0:
+                    self._slot_free.clear()
+                    await _first(stop.wait(), self._slot_free.wait())
+                    continue
+                messages = await self.queue.receive(
+                    max_messages=free,
+                    wait_s=2 if self._active else 5,
+                    visibility_s=self.settings.visibility_timeout_s,
+                )
+                for message in messages:
+                    self._take(message)
+            await self._drain()
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            log.info("worker.stopped", worker_id=self.worker_id, jobs_done=self.jobs_done)
+
+    def _take(self, message: Message) -> None:
+        job_id = str(message.body.get("job_id", ""))
+        if not job_id or job_id in self._active:
+            return  # a duplicate delivery of a job in hand: its visibility is being extended
+        active = _Active(job_id=job_id, message=message)
+        self._active[job_id] = active
+        active.task = asyncio.create_task(self._guarded(active))
+        active.task.add_done_callback(lambda _t, j=job_id: self._release(j))
+
+    def _release(self, job_id: str) -> None:
+        self._active.pop(job_id, None)
+        self._slot_free.set()
+
+    async def _drain(self) -> None:
+        tasks = [a.task for a in self._active.values() if a.task is not None]
+        if not tasks:
+            return
+        log.info("worker.draining", jobs=len(tasks), timeout_s=self.settings.drain_timeout_s)
+        _done, pending = await asyncio.wait(tasks, timeout=self.settings.drain_timeout_s)
+        for task in pending:  # their messages reappear for another worker
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
+            active = list(self._active.values())
+            for job in active:
+                try:
+                    await self.queue.extend(
+                        job.message.receipt_handle, self.settings.visibility_timeout_s
+                    )
+                except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                    log.warning("worker.extend_failed", job_id=job.job_id, error=str(exc))
+            if not active:
+                continue
+            cancel = await self.api.heartbeat(
+                worker_id=self.worker_id, job_ids=[j.job_id for j in active]
+            )
+            for job_id in cancel:
+                job = self._active.get(job_id)
+                if job is not None and not job.cancel:
+                    await self._cancel(job)
+
+    async def _cancel(self, job: _Active) -> None:
+        job.cancel = True
+        for handle in job.handles:
+            try:
+                await self.engine.cancel(handle)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("worker.engine_cancel_failed", job_id=job.job_id, error=str(exc))
+
+    # -- one job ---------------------------------------------------------------------------
+
+    async def _guarded(self, job: _Active) -> None:
+        try:
+            await self._run_job(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the message reappears: another try
+            log.error("worker.job_crashed", job_id=job.job_id, error=f"{type(exc).__name__}: {exc}")
+
+    async def _run_job(self, job: _Active) -> None:
+        message = job.message
+        try:
+            answer = await self.api.start(
+                job.job_id, worker_id=self.worker_id, receive_count=message.receive_count
+            )
+        except JobRefused as refused:
+            log.info("worker.job_refused", job_id=job.job_id, answer=refused.body)
+            await self.queue.delete(message.receipt_handle)
+            return
+        attempt = int(answer.get("attempt", 1))
+        item = answer.get("job") or message.body
+        uploaded: list[str] = []
+        began = time.monotonic()
+        try:
+            images = await self._render(job, item, attempt, uploaded)
+            await self.api.complete(
+                job.job_id,
+                {
+                    "worker_id": self.worker_id,
+                    "attempt": attempt,
+                    "duration_ms": int((time.monotonic() - began) * 1000),
+                    "images": images,
+                },
+            )
+            self.jobs_done += 1
+            log.info("worker.job_completed", job_id=job.job_id, images=len(images))
+        except _Cancelled:
+            await self.store.delete(uploaded)
+            await self.api.cancelled(job.job_id, worker_id=self.worker_id, attempt=attempt)
+            log.info("worker.job_cancelled", job_id=job.job_id)
+        except JobRefused:
+            # cancelled while we finished it: nothing of it may stay behind
+            await self.store.delete(uploaded)
+            log.info("worker.completion_refused", job_id=job.job_id)
+        except _EngineFailed as failed:
+            answer = await self.api.fail(
+                job.job_id,
+                {
+                    "worker_id": self.worker_id,
+                    "attempt": attempt,
+                    "error_code": failed.code,
+                    "reason": str(failed)[:500] or "The engine failed.",
+                    "retryable": failed.retryable,
+                },
+            )
+            log.warning("worker.job_failed", job_id=job.job_id, code=failed.code, answer=answer)
+        except asyncio.CancelledError:
+            # drain timed out: leave the message to reappear elsewhere
+            for handle in job.handles:
+                await _quietly(self.engine.cancel(handle))
+            raise
+        await self.queue.delete(message.receipt_handle)
+
+    async def _render(
+        self, job: _Active, item: dict[str, Any], attempt: int, uploaded: list[str]
+    ) -> list[dict[str, Any]]:
+        request = item["request"]
+        tenant_id = item["tenant_id"]
+        image_ids: list[str] = item["image_ids"]
+        model = CatalogModel(**item["model"])
+        n = len(image_ids)
+        try:
+            await self.engine.ensure_model(model)
+        except Exception as exc:  # noqa: BLE001
+            raise _EngineFailed(
+                f"The model {model.key} could not be loaded.", code="model_unavailable"
+            ) from exc
+        if job.cancel:
+            raise _Cancelled
+        seeds = [(int(request["seed"]) + i) % SEED_MODULUS for i in range(n)]
+        try:
+            for seed in seeds:  # all at once: the engine's queue never runs dry between them
+                job.handles.append(
+                    await self.engine.submit(
+                        EngineJob(
+                            prompt=request["prompt"],
+                            negative_prompt=request.get("negative_prompt", ""),
+                            model_key=model.key,
+                            width=int(request["width"]),
+                            height=int(request["height"]),
+                            steps=int(request["steps"]),
+                            cfg_scale=float(request["cfg_scale"]),
+                            scheduler=request["scheduler"],
+                            seed=seed,
+                        )
+                    )
+                )
+        except Exception as exc:  # noqa: BLE001
+            raise _EngineFailed("The engine did not take the job.") from exc
+        if job.cancel:
+            await self._cancel(job)
+
+        results: list[dict[str, Any]] = []
+        min_gap = 1.0 / self.settings.progress_rate
+        last_sent = 0.0
+        for index, handle in enumerate(job.handles):
+            async for event in self.engine.events(handle):
+                if event.kind == "progress":
+                    now = time.monotonic()
+                    if now - last_sent < min_gap:
+                        continue
+                    last_sent = now
+                    overall = (index + max(0.0, min(1.0, event.progress))) / n
+                    if (
+                        await self.api.progress(
+                            job.job_id,
+                            attempt=attempt,
+                            progress=overall,
+                            image_index=index,
+                            preview=event.preview,
+                        )
+                        and not job.cancel
+                    ):
+                        await self._cancel(job)
+                elif event.kind == "cancelled":
+                    raise _Cancelled
+                elif event.kind == "failed":
+                    raise _classify(event.error or "")
+                elif event.kind == "completed":
+                    break
+            if job.cancel:
+                raise _Cancelled
+            pngs = await self.engine.images(handle)
+            if not pngs:
+                raise _EngineFailed("The engine produced no image.")
+            image_id = image_ids[index]
+            params = {**request, "seed": seeds[index], "model": model.key, "image_id": image_id}
+            stored = prepare(pngs[0], params, thumbnail_size=self.settings.thumbnail_size)
+            keys = (png_key(tenant_id, image_id), thumbnail_key(tenant_id, image_id))
+            tags = {"tenant": tenant_id, "job": job.job_id}
+            await self.store.put(keys[0], stored.png, "image/png", tags)
+            uploaded.append(keys[0])
+            await self.store.put(keys[1], stored.thumbnail, "image/webp", tags)
+            uploaded.append(keys[1])
+            results.append(
+                {
+                    "image_id": image_id,
+                    "index": index,
+                    "seed": seeds[index],
+                    "png_key": keys[0],
+                    "thumbnail_key": keys[1],
+                    "size_bytes": len(stored.png),
+                    "sha256": stored.sha256,
+                }
+            )
+        return results
+
+
+def _classify(error: str) -> _EngineFailed:
+    lowered = error.lower()
+    if "out of memory" in lowered:
+        return _EngineFailed(
+            "The GPU ran out of memory; try a smaller size or fewer steps.",
+            code="out_of_memory",
+            retryable=False,
+        )
+    return _EngineFailed("The engine failed while rendering.", code="internal", retryable=True)
+
+
+async def _first(*aws: Any) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _quietly(aw: Any) -> None:
+    try:
+        await aw
+    except Exception:  # noqa: BLE001
+        pass

@@ -1,0 +1,67 @@
+"""The GPU worker's settings: environment variables prefixed RENDER_WORKER_."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from pingvas_kit.settings import ServiceSettings
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="RENDER_WORKER_", extra="ignore")
+    service_name: ClassVar[str] = "render-worker"
+
+    worker_id: str = ""
+    #: /healthz, /readyz and /metrics (for the kubelet and Prometheus)
+    port: int = 8110
+    #: the render service's internal API
+    render_url: str = "http://127.0.0.1:8103"
+    #: bearer token for the internal API; by default derived from the internal secret
+    #: exactly as the render service derives it
+    worker_token: SecretStr | None = None
+    work_queue_name: str = "render-work"
+    images_bucket: str = "pingvas-images"
+    #: an engine already running (e.g. a sidecar); otherwise the worker starts its own
+    engine_url: str | None = None
+    #: the InvokeAI environment's python (scripts/engine-env prints it)
+    engine_python: Path | None = None
+    engine_root: Path | None = None
+    #: 0: any free port
+    engine_port: int = 0
+    engine_device: str = "cpu"
+    engine_precision: str = "float32"
+    models_dir: Path = Path("var/models")
+    #: jobs held at once: one denoising, the next already queued in the engine
+    prefetch: int = 2
+    visibility_timeout_s: int = 30
+    heartbeat_interval_s: float = 5.0
+    #: most progress updates per second per job sent to render
+    progress_rate: float = 4.0
+    thumbnail_size: int = 256
+    #: SIGTERM: how long to let the current jobs finish before leaving them to another worker
+    drain_timeout_s: float = 600.0
+
+    def resolved_worker_id(self) -> str:
+        return self.worker_id or _default_worker_id()
+
+    def worker_token_value(self) -> str:
+        if self.worker_token is not None:
+            return self.worker_token.get_secret_value()
+        return derive_worker_token(self.internal_secret.get_secret_value())
+
+
+def derive_worker_token(internal_secret: str) -> str:
+    """The token workers present to render's internal API when none is configured."""
+    return hmac.new(internal_secret.encode(), b"render-worker", hashlib.sha256).hexdigest()

@@ -1,0 +1,55 @@
+"""The images bucket, as the worker writes it."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+
+from .settings import WorkerSettings
+
+
+class ImageStore:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._stack: AsyncExitStack | None = None
+        self._s3: Any = None
+
+    async def __aenter__(self) -> ImageStore:
+        s = self._settings
+        kwargs: dict[str, Any] = {
+            "region_name": s.aws_region,
+            "endpoint_url": s.aws_endpoint_url,
+            "config": AioConfig(
+                connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 5}
+            ),
+        }
+        if s.aws_access_key_id and s.aws_secret_access_key:
+            kwargs["aws_access_key_id"] = s.aws_access_key_id.get_secret_value()
+            kwargs["aws_secret_access_key"] = s.aws_secret_access_key.get_secret_value()
+        self._stack = AsyncExitStack()
+        self._s3 = await self._stack.enter_async_context(AioSession().create_client("s3", **kwargs))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+
+    async def put(self, key: str, data: bytes, content_type: str, tags: dict[str, str]) -> None:
+        await self._s3.put_object(
+            Bucket=self._settings.images_bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl="private, max-age=31536000, immutable",
+            Tagging="&".join(f"{k}={v}" for k, v in tags.items()),
+        )
+
+    async def delete(self, keys: list[str]) -> None:
+        if keys:
+            await self._s3.delete_objects(
+                Bucket=self._settings.images_bucket,
+                Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+            )
