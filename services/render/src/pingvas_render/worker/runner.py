@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pingvas_kit.logging import get_logger
 
 from ..catalog import CatalogModel
-from ..engine import EngineJob
+from ..engine import EngineError, EngineJob
 from .images import png_key, prepare, thumbnail_key
 from .render_api import JobRefused, RenderApi
 from .settings import WorkerSettings
@@ -175,7 +175,12 @@ class Worker:
         uploaded: list[str] = []
         began = time.monotonic()
         try:
-            images = await self._render(job, item, attempt, uploaded)
+            try:
+                images = await self._render(job, item, attempt, uploaded)
+            except EngineError as exc:  # the engine went away mid-job, or refused it
+                raise _EngineFailed(
+                    "The engine stopped while rendering.", retryable=exc.retryable
+                ) from exc
             await self.api.complete(
                 job.job_id,
                 {
@@ -224,9 +229,11 @@ class Worker:
         n = len(image_ids)
         try:
             await self.engine.ensure_model(model)
-        except Exception as exc:  # noqa: BLE001
+        except EngineError as exc:
             raise _EngineFailed(
-                f"The model {model.key} could not be loaded.", code="model_unavailable"
+                f"The model {model.key} could not be loaded.",
+                code="model_unavailable",
+                retryable=exc.retryable,
             ) from exc
         if job.cancel:
             raise _Cancelled
@@ -238,7 +245,7 @@ class Worker:
                         EngineJob(
                             prompt=request["prompt"],
                             negative_prompt=request.get("negative_prompt", ""),
-                            model_key=model.key,
+                            model=model,
                             width=int(request["width"]),
                             height=int(request["height"]),
                             steps=int(request["steps"]),
@@ -248,8 +255,10 @@ class Worker:
                         )
                     )
                 )
-        except Exception as exc:  # noqa: BLE001
-            raise _EngineFailed("The engine did not take the job.") from exc
+        except EngineError as exc:
+            raise _EngineFailed(
+                "The engine did not take the job.", retryable=exc.retryable
+            ) from exc
         if job.cancel:
             await self._cancel(job)
 
