@@ -67,7 +67,7 @@ async def _serve(settings: WorkerSettings, stop: asyncio.Event, ready: asyncio.E
             precision=settings.engine_precision,
         )
         await process.start()
-        url = process.url
+        url = process.base_url
     engine = InvokeAIEngine(base_url=url, models_dir=settings.models_dir)
     queue = WorkQueue(settings)
     try:
