@@ -1,10 +1,21 @@
 """The render service's settings: environment variables prefixed RENDER_ (e.g. RENDER_PORT)."""
 
+from __future__ import annotations
+
+import hashlib
+import hmac
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
+
+
+def derive_worker_token(internal_secret: str) -> str:
+    """The workers' bearer token when RENDER_WORKER_TOKEN is not set: HMAC-SHA256 of the
+    internal secret over "render-worker", hex (the worker derives it the same way)."""
+    return hmac.new(internal_secret.encode(), b"render-worker", hashlib.sha256).hexdigest()
 
 
 class Settings(ServiceSettings):
@@ -12,3 +23,44 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "render"
 
     port: int = 8103
+
+    #: S3 bucket of the PNGs and thumbnails (keys tenants/{tenant_id}/images/...)
+    images_bucket: str = "pingvas-images"
+    #: the SQS work queue the GPU workers pull from; its name gets the bus prefix
+    work_queue_name: str = "render-work"
+    #: create the bucket and the work queue at start-up when missing (local run, tests)
+    create_resources: bool = True
+    #: allow the catalog's `test` models on every plan (local run and tests; off in production)
+    test_models: bool = False
+    models_dir: str = "var/models"
+    #: another model catalog (TOML) instead of the packaged one
+    catalog: str | None = None
+    #: progress hub across replicas; in process when unset
+    redis_url: str | None = None
+    #: bearer token of the internal API; default derived from the internal secret
+    worker_token: SecretStr | None = None
+    #: attempts a job gets before it fails for good (a lost worker counts as one)
+    max_attempts: int = 3
+    #: a running job whose heartbeat is older than this is considered lost
+    lease_timeout_s: float = 60.0
+    #: how often the sweeper looks for lost jobs
+    sweep_interval_s: float = 5.0
+    #: lifetime of presigned image URLs
+    presign_ttl_s: int = 300
+    #: dispatched jobs not yet started that the work queue may hold
+    dispatch_depth: int = 2
+    dispatch_interval_s: float = 0.2
+    dispatcher_enabled: bool = True
+    #: SSE keep-alive comment interval and the database re-check interval of a stream
+    sse_keepalive_s: float = 15.0
+    sse_poll_s: float = 1.0
+
+    @property
+    def work_queue_full_name(self) -> str:
+        """The work queue's name, prefixed like the bus queues (`{bus_prefix}-render-work`)."""
+        return f"{self.bus_prefix}-{self.work_queue_name}"
+
+    def worker_token_value(self) -> str:
+        if self.worker_token is not None:
+            return self.worker_token.get_secret_value()
+        return derive_worker_token(self.internal_secret.get_secret_value())

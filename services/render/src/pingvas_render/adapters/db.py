@@ -104,6 +104,9 @@ entitlements = sa.Table(
     # the balance as render knows it, reservations not yet taken off
     sa.Column("credits_available", sa.Integer(), nullable=False),
     sa.Column("credits_reserved", sa.Integer(), nullable=False, server_default="0"),
+    # credits render gave on tenant.created that billing's own plan_start grant has not yet
+    # matched: that grant is absorbed up to this amount, so the free credits count once
+    sa.Column("seed_credits", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("billing_updated_at", When, nullable=True),
     sa.Column("updated_at", When, nullable=False),
     sa.CheckConstraint("credits_reserved >= 0", name="ck_entitlements_reserved"),

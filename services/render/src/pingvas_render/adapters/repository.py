@@ -1,0 +1,287 @@
+"""Queries over the render schema. Every function that reads or writes a tenant's
+resources on behalf of a caller takes `tenant_id` as a keyword, from the verified
+identity; the worker-facing ones (`*_for_worker`) address a job by id alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db import entitlements, images, job_events, jobs, scheduler
+
+UNFINISHED = ("queued", "dispatched", "running")
+WAITING = ("queued", "dispatched")
+FINISHED = ("completed", "failed", "cancelled")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# -- entitlements ----------------------------------------------------------------------------
+
+
+async def get_entitlements(session: AsyncSession, *, tenant_id: str) -> sa.Row | None:
+    return (
+        await session.execute(sa.select(entitlements).where(entitlements.c.tenant_id == tenant_id))
+    ).first()
+
+
+async def reserve_credits(session: AsyncSession, *, tenant_id: str, credits: int) -> bool:
+    """Hold `credits` if the balance covers them: one conditional UPDATE, so concurrent
+    reservations can never overspend (the row lock serialises them on Postgres)."""
+    e = entitlements.c
+    result = await session.execute(
+        entitlements.update()
+        .where(e.tenant_id == tenant_id, e.credits_available - e.credits_reserved >= credits)
+        .values(credits_reserved=e.credits_reserved + credits)
+    )
+    return result.rowcount == 1
+
+
+async def release_credits(session: AsyncSession, *, tenant_id: str, credits: int) -> None:
+    e = entitlements.c
+    await session.execute(
+        entitlements.update()
+        .where(e.tenant_id == tenant_id)
+        .values(
+            credits_reserved=sa.case(
+                (e.credits_reserved >= credits, e.credits_reserved - credits), else_=0
+            )
+        )
+    )
+
+
+async def settle_credits(
+    session: AsyncSession, *, tenant_id: str, reserved: int, used: int
+) -> None:
+    """Take `used` off the balance and drop the job's whole reservation."""
+    e = entitlements.c
+    await session.execute(
+        entitlements.update()
+        .where(e.tenant_id == tenant_id)
+        .values(
+            credits_available=e.credits_available - used,
+            credits_reserved=sa.case(
+                (e.credits_reserved >= reserved, e.credits_reserved - reserved), else_=0
+            ),
+        )
+    )
+
+
+# -- jobs ----------------------------------------------------------------------------------
+
+
+async def count_unfinished(session: AsyncSession, *, tenant_id: str) -> int:
+    return await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(jobs)
+        .where(jobs.c.tenant_id == tenant_id, jobs.c.status.in_(UNFINISHED))
+    )
+
+
+async def job_by_idempotency_key(
+    session: AsyncSession, *, tenant_id: str, key: str
+) -> sa.Row | None:
+    return (
+        await session.execute(
+            sa.select(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.idempotency_key == key)
+        )
+    ).first()
+
+
+async def insert_job(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(jobs.insert().values(**row))
+
+
+async def get_job(session: AsyncSession, *, tenant_id: str, job_id: str) -> sa.Row | None:
+    return (
+        await session.execute(
+            sa.select(jobs).where(jobs.c.id == job_id, jobs.c.tenant_id == tenant_id)
+        )
+    ).first()
+
+
+async def get_job_for_worker(
+    session: AsyncSession, job_id: str, *, lock: bool = False
+) -> sa.Row | None:
+    query = sa.select(jobs).where(jobs.c.id == job_id)
+    if lock and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await session.execute(query)).first()
+
+
+async def list_jobs(
+    session: AsyncSession, *, tenant_id: str, after: tuple[datetime, str] | None, limit: int
+) -> Sequence[sa.Row]:
+    query = sa.select(jobs).where(jobs.c.tenant_id == tenant_id)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            sa.or_(jobs.c.created_at < at, sa.and_(jobs.c.created_at == at, jobs.c.id < last_id))
+        )
+    query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+    return (await session.execute(query)).all()
+
+
+async def update_job(
+    session: AsyncSession, job_id: str, *, statuses: Iterable[str] | None = None, **values: Any
+) -> bool:
+    """Set `values` on the job if its status is one of `statuses`: the compare-and-set
+    every transition goes through, so each happens exactly once."""
+    query = jobs.update().where(jobs.c.id == job_id)
+    if statuses is not None:
+        query = query.where(jobs.c.status.in_(tuple(statuses)))
+    result = await session.execute(query.values(**values))
+    return result.rowcount == 1
+
+
+async def add_job_event(
+    session: AsyncSession, *, job_id: str, tenant_id: str, type_: str, data: dict[str, Any]
+) -> int:
+    """Append a lifecycle event to the job's stream; returns its seq."""
+    seq = await session.scalar(
+        jobs.update()
+        .where(jobs.c.id == job_id)
+        .values(event_seq=jobs.c.event_seq + 1)
+        .returning(jobs.c.event_seq)
+    )
+    await session.execute(
+        job_events.insert().values(
+            job_id=job_id, seq=seq, tenant_id=tenant_id, type=type_, data=data, created_at=now()
+        )
+    )
+    return int(seq)
+
+
+async def job_events_after(
+    session: AsyncSession, *, tenant_id: str, job_id: str, seq: int
+) -> Sequence[sa.Row]:
+    return (
+        await session.execute(
+            sa.select(job_events)
+            .where(
+                job_events.c.job_id == job_id,
+                job_events.c.tenant_id == tenant_id,
+                job_events.c.seq > seq,
+            )
+            .order_by(job_events.c.seq)
+        )
+    ).all()
+
+
+async def heartbeat(session: AsyncSession, *, job_ids: Sequence[str], worker_id: str) -> None:
+    if job_ids:
+        await session.execute(
+            jobs.update()
+            .where(
+                jobs.c.id.in_(tuple(job_ids)),
+                jobs.c.worker_id == worker_id,
+                jobs.c.status == "running",
+            )
+            .values(heartbeat_at=now())
+        )
+
+
+async def jobs_for_worker(session: AsyncSession, job_ids: Sequence[str]) -> Sequence[sa.Row]:
+    if not job_ids:
+        return []
+    return (
+        await session.execute(
+            sa.select(jobs.c.id, jobs.c.status, jobs.c.cancel_requested, jobs.c.worker_id).where(
+                jobs.c.id.in_(tuple(job_ids))
+            )
+        )
+    ).all()
+
+
+async def lost_jobs(session: AsyncSession, *, older_than: datetime) -> Sequence[sa.Row]:
+    """Running jobs whose worker has not been heard from since `older_than`."""
+    return (
+        await session.execute(
+            sa.select(jobs.c.id).where(
+                jobs.c.status == "running",
+                sa.or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at < older_than),
+            )
+        )
+    ).all()
+
+
+# -- images --------------------------------------------------------------------------------
+
+
+async def insert_images(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(images.insert(), rows)
+
+
+async def get_image(session: AsyncSession, *, tenant_id: str, image_id: str) -> sa.Row | None:
+    return (
+        await session.execute(
+            sa.select(images).where(images.c.id == image_id, images.c.tenant_id == tenant_id)
+        )
+    ).first()
+
+
+async def list_images(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    model: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[sa.Row]:
+    c = images.c
+    query = sa.select(images).where(c.tenant_id == tenant_id)
+    if model:
+        query = query.where(c.model == model)
+    if since is not None:
+        query = query.where(c.created_at >= since)
+    if until is not None:
+        query = query.where(c.created_at < until)
+    if after is not None:
+        at, last_id = after
+        query = query.where(sa.or_(c.created_at < at, sa.and_(c.created_at == at, c.id < last_id)))
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    return (await session.execute(query)).all()
+
+
+async def delete_image(session: AsyncSession, *, tenant_id: str, image_id: str) -> bool:
+    result = await session.execute(
+        images.delete().where(images.c.id == image_id, images.c.tenant_id == tenant_id)
+    )
+    return result.rowcount == 1
+
+
+# -- a deleted tenant ------------------------------------------------------------------------
+
+
+async def unfinished_jobs(session: AsyncSession, *, tenant_id: str) -> Sequence[sa.Row]:
+    return (
+        await session.execute(
+            sa.select(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.status.in_(UNFINISHED))
+        )
+    ).all()
+
+
+async def purge_tenant(session: AsyncSession, *, tenant_id: str) -> None:
+    for table in (job_events, images, jobs, entitlements, scheduler):
+        await session.execute(table.delete().where(table.c.tenant_id == tenant_id))

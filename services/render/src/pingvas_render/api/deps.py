@@ -1,0 +1,92 @@
+"""Dependencies as Annotated aliases that read like English: `ctx: Ctx`, `me: Creator`."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from pingvas_kit.db import Database
+from pingvas_kit.identity import Identity, TenantIdentity
+from pingvas_kit.service import ServiceRuntime
+
+from ..adapters.s3 import ImageStore
+from ..catalog import Catalog
+from ..domain.errors import EmailNotVerified, Forbidden, NotAuthenticated
+from ..domain.jobs import Jobs, Who
+from ..progress import ProgressHub
+from ..settings import Settings
+
+
+@dataclass
+class Context:
+    """What the routes work with, built once in app.py."""
+
+    runtime: ServiceRuntime
+    jobs: Jobs
+    hub: ProgressHub
+    store: ImageStore
+    catalog: Catalog
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings  # type: ignore[return-value]
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+
+def _context(request: Request) -> Context:
+    return request.app.state.render
+
+
+Ctx = Annotated[Context, Depends(_context)]
+
+
+def _who(identity: Identity) -> Who:
+    assert identity.tenant_id is not None
+    return Who(tenant_id=identity.tenant_id, kind=identity.kind, principal_id=identity.principal_id)
+
+
+def _scoped(scope: str | None):  # noqa: ANN202
+    async def caller(identity: TenantIdentity) -> Who:
+        if scope is not None and not identity.has_scope(scope):
+            raise Forbidden(f"This API key lacks the {scope} scope.")
+        return _who(identity)
+
+    return Depends(caller)
+
+
+async def _creator(identity: TenantIdentity) -> Who:
+    """Who may queue generations: a member with a verified email, or a key with the scope."""
+    if identity.kind == "user":
+        if not identity.email_verified:
+            raise EmailNotVerified("Verify your email address before generating images.")
+        if not identity.has_role("member"):
+            raise Forbidden("This needs the member role.")
+    elif not identity.has_scope("generations:write"):
+        raise Forbidden("This API key lacks the generations:write scope.")
+    return _who(identity)
+
+
+Creator = Annotated[Who, Depends(_creator)]
+JobWriter = Annotated[Who, _scoped("generations:write")]
+JobReader = Annotated[Who, _scoped("generations:read")]
+ImageReader = Annotated[Who, _scoped("images:read")]
+ImageWriter = Annotated[Who, _scoped("images:write")]
+AnyCaller = Annotated[Who, _scoped(None)]
+
+
+async def _worker(request: Request, ctx: Ctx) -> None:
+    """The internal API answers only callers with the worker token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = ctx.settings.worker_token_value()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise NotAuthenticated("A worker token is required.")
+
+
+Worker = Depends(_worker)

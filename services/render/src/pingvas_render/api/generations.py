@@ -1,0 +1,172 @@
+"""Generations: queue one, list them, watch one (SSE), cancel one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
+
+from ..adapters import repository as repo
+from ..domain.errors import NotFound
+from .deps import Context, Creator, Ctx, JobReader, JobWriter
+from .schemas import GenerationIn, JobOut, JobPage
+from .views import decode_cursor, encode_cursor, job_out
+
+router = APIRouter(prefix="/api/v1/generations", tags=["generations"])
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+async def _out(ctx: Context, row) -> JobOut:
+    async with ctx.db.sessionmaker() as session:
+        position = await ctx.jobs.queue_position(session, row)
+    progress = await ctx.hub.last_progress(row.id) if row.status == "running" else None
+    return job_out(row, queue_position=position, progress=progress)
+
+
+@router.post("", status_code=202)
+async def create_generation(
+    body: GenerationIn,
+    me: Creator,
+    ctx: Ctx,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JobOut:
+    job, created = await ctx.jobs.create(me, body.model_dump(mode="json"), idempotency_key or None)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/generations/{job.id}"
+    return await _out(ctx, job)
+
+
+@router.get("")
+async def list_generations(
+    me: JobReader,
+    ctx: Ctx,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobPage:
+    after = decode_cursor(cursor)
+    async with ctx.db.sessionmaker() as session:
+        rows = list(
+            await repo.list_jobs(session, tenant_id=me.tenant_id, after=after, limit=limit + 1)
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        positions = await ctx.jobs.queue_positions(session, rows)
+    items = []
+    for row in rows:
+        progress = await ctx.hub.last_progress(row.id) if row.status == "running" else None
+        items.append(job_out(row, queue_position=positions.get(row.id), progress=progress))
+    return JobPage(items=items, next_cursor=encode_cursor(rows[-1]) if more else None)
+
+
+async def _job(ctx: Context, tenant_id: str, job_id: str):
+    async with ctx.db.sessionmaker() as session:
+        row = await repo.get_job(session, tenant_id=tenant_id, job_id=job_id)
+    if row is None:
+        raise NotFound("No such generation.")
+    return row
+
+
+@router.get("/{job_id}")
+async def get_generation(job_id: str, me: JobReader, ctx: Ctx) -> JobOut:
+    return await _out(ctx, await _job(ctx, me.tenant_id, job_id))
+
+
+@router.post("/{job_id}/cancel", status_code=202)
+async def cancel_generation(job_id: str, me: JobWriter, ctx: Ctx) -> JobOut:
+    return await _out(ctx, await ctx.jobs.cancel(me, job_id))
+
+
+def _last_seq(last_event_id: str | None) -> int:
+    if not last_event_id:
+        return 0
+    try:
+        return max(int(last_event_id.split(".", 1)[0]), 0)
+    except ValueError:
+        return 0
+
+
+def _sse(event_id: str, event: str, data: dict[str, Any]) -> str:
+    return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse)
+async def generation_events(
+    job_id: str,
+    me: JobReader,
+    ctx: Ctx,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    await _job(ctx, me.tenant_id, job_id)  # 404 before the stream starts
+    return StreamingResponse(
+        _stream(ctx, me.tenant_id, job_id, _last_seq(last_event_id)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> AsyncIterator[str]:
+    """Lifecycle events from job_events (replayed after Last-Event-ID), progress from the
+    hub; a hub message or the poll interval makes it look at job_events again."""
+    settings = ctx.settings
+    last_type: str | None = None
+    position: int | None = None
+    keepalive_at = time.monotonic() + settings.sse_keepalive_s
+    async with ctx.hub.subscribe(job_id) as queue:
+        yield "retry: 2000\n\n"
+        while True:
+            async with ctx.db.sessionmaker() as session:
+                events = await repo.job_events_after(
+                    session, tenant_id=tenant_id, job_id=job_id, seq=sent
+                )
+                job = await repo.get_job(session, tenant_id=tenant_id, job_id=job_id)
+                if job is None:
+                    return  # purged with its tenant
+                now_position = (
+                    await ctx.jobs.queue_position(session, job)
+                    if job.status in repo.WAITING
+                    else None
+                )
+            for event in events:
+                yield _sse(str(event.seq), event.type, event.data)
+                sent, last_type = event.seq, event.type
+                if event.type == "queued":
+                    position = event.data.get("queue_position")
+                if event.type in TERMINAL:
+                    return
+            if not events and job.status in TERMINAL and sent >= job.event_seq:
+                return  # reconnected after the end
+            if last_type in (None, "queued") and job.status in repo.WAITING:
+                if now_position != position and sent == job.event_seq and sent > 0:
+                    position = now_position
+                    yield _sse(str(sent), "queued", {"job_id": job_id, "queue_position": position})
+            # wait for the hub, the next poll, or the keep-alive
+            deadline = time.monotonic() + settings.sse_poll_s
+            while True:
+                timeout = min(deadline, keepalive_at) - time.monotonic()
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=max(timeout, 0))
+                except TimeoutError:
+                    message = None
+                if message is None:
+                    if time.monotonic() >= keepalive_at:
+                        yield ": keep-alive\n\n"
+                        keepalive_at = time.monotonic() + settings.sse_keepalive_s
+                    if time.monotonic() >= deadline:
+                        break
+                    continue
+                if message.get("kind") == "progress":
+                    if message.get("seq") == sent:
+                        yield _sse(f"{sent}.{message['n']}", "progress", message["data"])
+                        keepalive_at = time.monotonic() + settings.sse_keepalive_s
+                    elif message.get("seq", 0) > sent:
+                        break  # a lifecycle event we have not read yet
+                    continue
+                break  # a lifecycle event: read job_events

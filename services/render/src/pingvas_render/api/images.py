@@ -1,0 +1,115 @@
+"""The tenant's gallery: list, show (presigned URLs), delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from pingvas_contracts.events.render import ImageDeleted
+
+from ..adapters import repository as repo
+from ..domain.errors import NotFound
+from .deps import Context, Ctx, ImageReader, ImageWriter
+from .schemas import ImageOut, ImagePage
+from .views import decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/api/v1/images", tags=["images"])
+
+
+async def _out(ctx: Context, row) -> ImageOut:
+    ttl = ctx.settings.presign_ttl_s
+    return ImageOut(
+        id=row.id,
+        job_id=row.job_id,
+        index=row.index,
+        prompt=row.prompt,
+        negative_prompt=row.negative_prompt,
+        model=row.model,
+        width=row.width,
+        height=row.height,
+        seed=row.seed,
+        steps=row.steps,
+        cfg_scale=row.cfg_scale,
+        scheduler=row.scheduler,
+        size_bytes=row.size_bytes,
+        created_at=repo.aware(row.created_at),
+        url=await ctx.store.presign(row.png_key, ttl=ttl, content_type="image/png"),
+        thumbnail_url=await ctx.store.presign(
+            row.thumbnail_key, ttl=ttl, content_type="image/webp"
+        ),
+    )
+
+
+@router.get("")
+async def list_images(
+    me: ImageReader,
+    ctx: Ctx,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    model: str | None = None,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+) -> ImagePage:
+    after = decode_cursor(cursor)
+    async with ctx.db.sessionmaker() as session:
+        rows = list(
+            await repo.list_images(
+                session,
+                tenant_id=me.tenant_id,
+                after=after,
+                limit=limit + 1,
+                model=model,
+                since=_utc(since),
+                until=_utc(until),
+            )
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ImagePage(
+        items=[await _out(ctx, r) for r in rows],
+        next_cursor=encode_cursor(rows[-1]) if more else None,
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get("/{image_id}")
+async def get_image(image_id: str, me: ImageReader, ctx: Ctx) -> ImageOut:
+    async with ctx.db.sessionmaker() as session:
+        row = await repo.get_image(session, tenant_id=me.tenant_id, image_id=image_id)
+    if row is None:
+        raise NotFound("No such image.")
+    return await _out(ctx, row)
+
+
+@router.delete("/{image_id}", status_code=204)
+async def delete_image(image_id: str, me: ImageWriter, ctx: Ctx) -> Response:
+    async with ctx.db.transaction() as session:
+        row = await repo.get_image(session, tenant_id=me.tenant_id, image_id=image_id)
+        if row is None:
+            raise NotFound("No such image.")
+        # objects first: if S3 fails nothing is committed and the delete can be retried
+        await ctx.store.delete([row.png_key, row.thumbnail_key])
+        await repo.delete_image(session, tenant_id=me.tenant_id, image_id=image_id)
+        await ctx.runtime.outbox.add(
+            session,
+            ImageDeleted.TYPE,
+            ImageDeleted(
+                image_id=row.id,
+                job_id=row.job_id,
+                deleted_by_user_id=me.user_id,
+                reason="user",
+                deleted_at=repo.now(),
+            ),
+            tenant_id=me.tenant_id,
+            subject=row.id,
+        )
+    return Response(status_code=204)

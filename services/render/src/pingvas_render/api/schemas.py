@@ -1,0 +1,164 @@
+"""Request and response bodies of the public and internal API (docs/render.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pingvas_contracts.events.render import Scheduler
+
+
+class GenerationIn(BaseModel):
+    """What to generate; omitted sizes, steps, cfg and scheduler take the model's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=2000)
+    negative_prompt: str = Field(default="", max_length=2000)
+    model: str = Field(min_length=1, max_length=128)
+    width: int | None = Field(default=None, ge=64, le=4096)
+    height: int | None = Field(default=None, ge=64, le=4096)
+    steps: int | None = Field(default=None, ge=1, le=150)
+    cfg_scale: float | None = Field(default=None, ge=1.0, le=30.0)
+    scheduler: Scheduler | None = None
+    seed: int | None = Field(default=None, ge=0, le=4294967295)
+    num_images: int = Field(default=1, ge=1, le=16)
+
+
+class JobError(BaseModel):
+    code: str
+    reason: str
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "completed", "failed", "cancelled"]
+    request: dict[str, Any]
+    seed: int
+    credits_reserved: int
+    credits_used: int | None
+    queue_position: int | None
+    progress: float
+    image_ids: list[str]
+    error: JobError | None
+    attempts: int
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class ImageOut(BaseModel):
+    id: str
+    job_id: str
+    index: int
+    prompt: str
+    negative_prompt: str
+    model: str
+    width: int
+    height: int
+    seed: int
+    steps: int
+    cfg_scale: float
+    scheduler: str
+    size_bytes: int
+    created_at: datetime
+    url: str
+    thumbnail_url: str
+
+
+class ImagePage(BaseModel):
+    items: list[ImageOut]
+    next_cursor: str | None
+
+
+class ModelOut(BaseModel):
+    key: str
+    name: str
+    base: str
+    default_width: int
+    default_height: int
+    max_width: int
+    max_height: int
+    default_steps: int
+    max_steps: int
+    default_cfg_scale: float
+    default_scheduler: str
+    credit_factor: float
+    test: bool
+
+
+class ModelList(BaseModel):
+    items: list[ModelOut]
+
+
+class EntitlementsOut(BaseModel):
+    plan: str
+    credits_available: int
+    credits_reserved: int
+    max_concurrent_jobs: int
+    max_images_per_job: int
+    max_width: int
+    max_height: int
+    allowed_models: list[str]
+    priority_weight: int
+
+
+# -- internal API ---------------------------------------------------------------------------
+
+WorkerId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class StartIn(BaseModel):
+    worker_id: WorkerId
+    receive_count: int = Field(default=1, ge=0)
+
+
+class ProgressIn(BaseModel):
+    attempt: int = Field(ge=0)
+    progress: float = Field(ge=0.0, le=1.0)
+    image_index: int = Field(default=0, ge=0)
+    #: a small data: URL (WebP) or null
+    preview: str | None = Field(default=None, max_length=256 * 1024)
+
+
+class HeartbeatIn(BaseModel):
+    worker_id: WorkerId
+    job_ids: list[str] = Field(default_factory=list, max_length=64)
+
+
+class ImageDone(BaseModel):
+    image_id: str = Field(min_length=1, max_length=64)
+    index: int = Field(ge=0)
+    seed: int = Field(ge=0, le=4294967295)
+    png_key: str = Field(min_length=1, max_length=1024)
+    thumbnail_key: str = Field(min_length=1, max_length=1024)
+    size_bytes: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class CompleteIn(BaseModel):
+    worker_id: WorkerId
+    attempt: int = Field(ge=0)
+    duration_ms: int | None = Field(default=None, ge=0)
+    images: list[ImageDone] = Field(max_length=16)
+
+
+class FailIn(BaseModel):
+    worker_id: WorkerId
+    attempt: int = Field(ge=0)
+    error_code: str = Field(min_length=1, max_length=32)
+    reason: str = Field(default="", max_length=2000)
+    retryable: bool = False
+
+
+class CancelledIn(BaseModel):
+    worker_id: WorkerId
+    attempt: int = Field(default=0, ge=0)

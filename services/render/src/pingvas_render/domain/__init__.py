@@ -1,0 +1,1 @@
+"""Render's domain: prices, request validation, job state transitions, entitlements."""

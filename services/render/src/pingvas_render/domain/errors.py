@@ -1,0 +1,62 @@
+"""Why a request cannot be done, in domain terms; the web layer turns each into problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad Request"
+    kind = "bad-request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotAuthenticated(DomainError):
+    status, title, kind = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, title, kind = 403, "Forbidden", "forbidden"
+
+
+class EmailNotVerified(DomainError):
+    status, title, kind = 403, "Forbidden", "email-not-verified"
+
+
+class NotFound(DomainError):
+    status, title, kind = 404, "Not Found", "not-found"
+
+
+class Conflict(DomainError):
+    status, title, kind = 409, "Conflict", "conflict"
+
+
+class IdempotencyConflict(DomainError):
+    status, title, kind = 409, "Conflict", "idempotency-key-reused"
+
+
+class OutOfCredits(DomainError):
+    status, title, kind = 402, "Payment Required", "out-of-credits"
+
+
+class TooManyJobs(DomainError):
+    status, title, kind = 429, "Too Many Requests", "too-many-jobs"
+
+
+class NotReady(DomainError):
+    """The tenant's entitlements have not arrived yet (a brand-new team)."""
+
+    status, title, kind = 503, "Service Unavailable", "entitlements-pending"
+
+
+class Invalid(DomainError):
+    status, title, kind = 422, "Request is not valid", "validation"
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("See errors.", errors=errors)

@@ -1,0 +1,120 @@
+"""Render: jobs, job events, images, entitlements and the scheduler's passes
+(docs/render.md, "Tables"; the same definitions as adapters/db.py).
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+Id = sa.String(36)
+When = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "jobs",
+        sa.Column("id", Id, primary_key=True),
+        sa.Column("tenant_id", Id, nullable=False),
+        sa.Column("user_id", Id, nullable=True),
+        sa.Column("api_key_id", Id, nullable=True),
+        sa.Column("idempotency_key", sa.String(255), nullable=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("seed", sa.BigInteger(), nullable=False),
+        sa.Column("num_images", sa.Integer(), nullable=False),
+        sa.Column("image_ids", sa.JSON(), nullable=False),
+        sa.Column("credits_reserved", sa.Integer(), nullable=False),
+        sa.Column("credits_used", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("worker_id", sa.String(128), nullable=True),
+        sa.Column("error_code", sa.String(32), nullable=True),
+        sa.Column("error_reason", sa.String(500), nullable=True),
+        sa.Column("event_seq", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("created_at", When, nullable=False),
+        sa.Column("dispatched_at", When, nullable=True),
+        sa.Column("started_at", When, nullable=True),
+        sa.Column("heartbeat_at", When, nullable=True),
+        sa.Column("finished_at", When, nullable=True),
+        sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
+    )
+    op.create_index("ix_jobs_status_created_at", "jobs", ["status", "created_at"])
+    op.create_index("ix_jobs_tenant_id_created_at", "jobs", ["tenant_id", "created_at"])
+
+    op.create_table(
+        "job_events",
+        sa.Column("job_id", Id, primary_key=True),
+        sa.Column("seq", sa.Integer(), primary_key=True),
+        sa.Column("tenant_id", Id, nullable=False),
+        sa.Column("type", sa.String(16), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", When, nullable=False),
+    )
+
+    op.create_table(
+        "images",
+        sa.Column("id", Id, primary_key=True),
+        sa.Column("tenant_id", Id, nullable=False),
+        sa.Column("job_id", Id, nullable=False),
+        sa.Column("index", sa.Integer(), nullable=False),
+        sa.Column("user_id", Id, nullable=True),
+        sa.Column("api_key_id", Id, nullable=True),
+        sa.Column("prompt", sa.Text(), nullable=False),
+        sa.Column("negative_prompt", sa.Text(), nullable=False),
+        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("seed", sa.BigInteger(), nullable=False),
+        sa.Column("steps", sa.Integer(), nullable=False),
+        sa.Column("cfg_scale", sa.Float(), nullable=False),
+        sa.Column("scheduler", sa.String(32), nullable=False),
+        sa.Column("png_key", sa.String(1024), nullable=False),
+        sa.Column("thumbnail_key", sa.String(1024), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("created_at", When, nullable=False),
+    )
+    op.create_index("ix_images_tenant_id_created_at", "images", ["tenant_id", "created_at"])
+    op.create_index("ix_images_job_id", "images", ["job_id"])
+
+    op.create_table(
+        "entitlements",
+        sa.Column("tenant_id", Id, primary_key=True),
+        sa.Column("plan", sa.String(32), nullable=False),
+        sa.Column("monthly_credits", sa.Integer(), nullable=False),
+        sa.Column("max_concurrent_jobs", sa.Integer(), nullable=False),
+        sa.Column("max_images_per_job", sa.Integer(), nullable=False),
+        sa.Column("max_width", sa.Integer(), nullable=False),
+        sa.Column("max_height", sa.Integer(), nullable=False),
+        sa.Column("allowed_models", sa.JSON(), nullable=False),
+        sa.Column("priority_weight", sa.Integer(), nullable=False),
+        sa.Column("credits_available", sa.Integer(), nullable=False),
+        sa.Column("credits_reserved", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("seed_credits", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("billing_updated_at", When, nullable=True),
+        sa.Column("updated_at", When, nullable=False),
+        sa.CheckConstraint("credits_reserved >= 0", name="ck_entitlements_reserved"),
+        sa.CheckConstraint(
+            "credits_available >= credits_reserved", name="ck_entitlements_no_overspend"
+        ),
+    )
+
+    op.create_table(
+        "scheduler",
+        sa.Column("tenant_id", Id, primary_key=True),
+        sa.Column("pass", sa.Float(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    for table in ("scheduler", "entitlements", "images", "job_events", "jobs"):
+        op.drop_table(table)
