@@ -10,6 +10,8 @@ import { AccountPage } from './pages/AccountPage'
 import { ApiKeysPage } from './pages/ApiKeysPage'
 import { AuditLogPage } from './pages/AuditLogPage'
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage'
+import { GalleryPage } from './pages/gallery/GalleryPage'
+import { GeneratePage } from './pages/generate/GeneratePage'
 import { HomePage } from './pages/HomePage'
 import { LogInPage } from './pages/LogInPage'
 import { NotFoundPage } from './pages/NotFoundPage'
@@ -43,6 +45,8 @@ export function App() {
       <Route path="/invitations/:token" element={<AcceptInvitationPage />} />
       <Route element={<AppLayout />}>
         <Route index element={<HomePage />} />
+        <Route path="/generate" element={<GeneratePage />} />
+        <Route path="/gallery" element={<GalleryPage />} />
         <Route path="/account" element={<AccountPage />} />
         <Route path="/team" element={<TeamPage />} />
         <Route

@@ -14,8 +14,29 @@ import type {
   SignUpAccepted,
   SignUpRequest,
 } from './types'
+import type {
+  Entitlements,
+  GenerationRequest,
+  Image,
+  ImageFilter,
+  ImagePage,
+  Job,
+  JobPage,
+  Model,
+} from '../features/render/types'
+import { imagesPath, withRetryAfter } from '../features/render/apiHelpers'
 
-const TAGS = ['Me', 'Members', 'Invitations', 'ApiKeys', 'AuditLog'] as const
+const TAGS = [
+  'Me',
+  'Members',
+  'Invitations',
+  'ApiKeys',
+  'AuditLog',
+  'Models',
+  'Entitlements',
+  'Generations',
+  'Images',
+] as const
 
 // Lists may come bare or wrapped in {items}; accept both.
 function listOf<T>(response: unknown): T[] {
@@ -120,6 +141,75 @@ export const api = createApi({
       query: (cursor) => (cursor ? `audit-log?cursor=${encodeURIComponent(cursor)}` : 'audit-log'),
       providesTags: ['AuditLog'],
     }),
+
+    // --- render: generations, images, models, entitlements (docs/render.md) ----
+    getModels: build.query<Model[], void>({
+      query: () => 'models',
+      transformResponse: listOf<Model>,
+      providesTags: ['Models'],
+    }),
+    getEntitlements: build.query<Entitlements, void>({
+      query: () => 'entitlements',
+      providesTags: ['Entitlements'],
+    }),
+    /** The most recent jobs, so that a reload keeps showing (and following) them. */
+    getRecentGenerations: build.query<JobPage, void>({
+      query: () => 'generations?limit=6',
+      providesTags: ['Generations'],
+    }),
+    getGeneration: build.query<Job, string>({
+      query: (id) => `generations/${encodeURIComponent(id)}`,
+    }),
+    /** The same key with the same body answers the first job, so a retried submit makes one job. */
+    createGeneration: build.mutation<Job, { request: GenerationRequest; idempotencyKey: string }>({
+      query: ({ request, idempotencyKey }) => ({
+        url: 'generations',
+        method: 'POST',
+        body: request,
+        headers: { 'Idempotency-Key': idempotencyKey },
+      }),
+      transformErrorResponse: withRetryAfter,
+      // The reservation changes the credits left (and a 402 may mean they were stale).
+      invalidatesTags: ['Entitlements'],
+    }),
+    cancelGeneration: build.mutation<Job, string>({
+      query: (id) => ({ url: `generations/${encodeURIComponent(id)}/cancel`, method: 'POST' }),
+    }),
+    /** Newest first, a page per `next_cursor`; the gallery asks for the next page as it scrolls. */
+    getImages: build.infiniteQuery<ImagePage, ImageFilter, string>({
+      infiniteQueryOptions: {
+        initialPageParam: '',
+        getNextPageParam: (lastPage) => lastPage.next_cursor || undefined,
+      },
+      query: ({ queryArg, pageParam }) => imagesPath(queryArg, pageParam),
+      providesTags: (result) => [
+        { type: 'Images', id: 'LIST' },
+        ...(result?.pages ?? []).flatMap((page) => page.items.map((image) => ({ type: 'Images' as const, id: image.id }))),
+      ],
+    }),
+    getImage: build.query<Image, string>({
+      query: (id) => `images/${encodeURIComponent(id)}`,
+      providesTags: (_result, _error, id) => [{ type: 'Images', id }],
+    }),
+    deleteImage: build.mutation<unknown, string>({
+      query: (id) => ({ url: `images/${encodeURIComponent(id)}`, method: 'DELETE' }),
+      // Take it out of every loaded gallery page instead of reloading them all.
+      async onQueryStarted(id, { dispatch, getState, queryFulfilled }) {
+        try {
+          await queryFulfilled
+        } catch {
+          return
+        }
+        for (const entry of api.util.selectInvalidatedBy(getState(), [{ type: 'Images', id }])) {
+          if (entry.endpointName !== 'getImages') continue
+          dispatch(
+            api.util.updateQueryData('getImages', entry.originalArgs as ImageFilter, (draft) => {
+              for (const page of draft.pages) page.items = page.items.filter((image) => image.id !== id)
+            }),
+          )
+        }
+      },
+    }),
   }),
 })
 
@@ -144,4 +234,14 @@ export const {
   useCreateApiKeyMutation,
   useRevokeApiKeyMutation,
   useGetAuditLogQuery,
+  useGetModelsQuery,
+  useGetEntitlementsQuery,
+  useGetRecentGenerationsQuery,
+  useLazyGetGenerationQuery,
+  useCreateGenerationMutation,
+  useCancelGenerationMutation,
+  useGetImagesInfiniteQuery,
+  useGetImageQuery,
+  useLazyGetImageQuery,
+  useDeleteImageMutation,
 } = api

@@ -61,6 +61,8 @@ function AppHeader({ me }: { me: Me }) {
         <Brand />
         <nav aria-label={t('nav.label')} className="order-3 flex w-full flex-wrap gap-1 sm:order-none sm:w-auto">
           <NavItem to="/">{t('nav.home')}</NavItem>
+          <NavItem to="/generate">{t('nav.generate')}</NavItem>
+          <NavItem to="/gallery">{t('nav.gallery')}</NavItem>
           <NavItem to="/team">{t('nav.team')}</NavItem>
           {isAdmin && <NavItem to="/api-keys">{t('nav.apiKeys')}</NavItem>}
           {isAdmin && <NavItem to="/audit-log">{t('nav.auditLog')}</NavItem>}

@@ -1,0 +1,183 @@
+import { useEffect, useMemo, useRef, useState } from 'react'
+import { Link, useSearchParams } from 'react-router-dom'
+import { useGetImagesInfiniteQuery, useGetModelsQuery, useLazyGetImageQuery } from '../../api/api'
+import { PageTitle } from '../../components/Layouts'
+import { Button, Card, ErrorBanner, Loading, SelectField, Spinner, TextField } from '../../components/ui'
+import { useErrorMessage } from '../../components/useFormErrors'
+import { useI18n } from '../../i18n/I18nProvider'
+import type { Image, ImageFilter } from '../../features/render/types'
+import { Lightbox } from './Lightbox'
+
+const FILTER_KEYS = ['model', 'from', 'to'] as const
+
+/** A grid thumbnail; the list's presigned URL may have expired, so on error ask for a fresh one once. */
+function Thumbnail({ image, search }: { image: Image; search: string }) {
+  const [src, setSrc] = useState(image.thumbnail_url)
+  const [refreshed, setRefreshed] = useState(false)
+  const [fetchImage] = useLazyGetImageQuery()
+  useEffect(() => setSrc(image.thumbnail_url), [image.thumbnail_url])
+  return (
+    <Link
+      to={{ search }}
+      aria-label={image.prompt}
+      data-testid="gallery-item"
+      className="group block aspect-square overflow-hidden rounded-lg bg-slate-100 ring-1 ring-slate-200 hover:ring-2 hover:ring-indigo-400"
+    >
+      <img
+        src={src}
+        alt={image.prompt}
+        loading="lazy"
+        className="h-full w-full object-cover transition group-hover:scale-[1.02]"
+        onError={async () => {
+          if (refreshed) return
+          setRefreshed(true)
+          const result = await fetchImage(image.id)
+          if (result.data) setSrc(result.data.thumbnail_url)
+        }}
+      />
+    </Link>
+  )
+}
+
+export function GalleryPage() {
+  const { t } = useI18n()
+  const [params, setParams] = useSearchParams()
+  const filter: ImageFilter = {
+    model: params.get('model') ?? '',
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+  }
+  const filtered = FILTER_KEYS.some((key) => filter[key])
+  const openId = params.get('image')
+  const models = useGetModelsQuery()
+  const images = useGetImagesInfiniteQuery(filter)
+  const message = useErrorMessage(images.error)
+  const sentinel = useRef<HTMLDivElement>(null)
+
+  // A job that finished between two pages may put an image on both: show it once.
+  const items = useMemo(() => {
+    const seen = new Set<string>()
+    return (images.data?.pages ?? [])
+      .flatMap((page) => page.items)
+      .filter((image) => (seen.has(image.id) ? false : (seen.add(image.id), true)))
+  }, [images.data])
+
+  const { hasNextPage, isFetchingNextPage, isFetching, fetchNextPage } = images
+  // Infinite scroll: load the next page when the end of the grid comes into view.
+  useEffect(() => {
+    const node = sentinel.current
+    if (!node || !hasNextPage || typeof IntersectionObserver === 'undefined') return
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting) && !isFetching) void fetchNextPage()
+      },
+      { rootMargin: '400px 0px' },
+    )
+    observer.observe(node)
+    return () => observer.disconnect()
+  }, [hasNextPage, isFetching, fetchNextPage])
+
+  function searchWith(changes: Record<string, string | null>): string {
+    const next = new URLSearchParams(params)
+    for (const [key, value] of Object.entries(changes)) {
+      if (value) next.set(key, value)
+      else next.delete(key)
+    }
+    const text = next.toString()
+    return text ? `?${text}` : ''
+  }
+
+  function setFilter(key: (typeof FILTER_KEYS)[number], value: string) {
+    setParams(searchWith({ [key]: value, image: null }), { replace: true })
+  }
+
+  const openIndex = openId ? items.findIndex((image) => image.id === openId) : -1
+
+  return (
+    <>
+      <PageTitle testId="gallery-title" subtitle={t('gallery.intro')}>
+        {t('gallery.title')}
+      </PageTitle>
+
+      <Card>
+        <div role="group" aria-label={t('gallery.filters')} className="grid gap-3 sm:grid-cols-[1fr_auto_auto_auto] sm:items-end">
+          <SelectField label={t('generate.model')} value={filter.model} onChange={(event) => setFilter('model', event.target.value)}>
+            <option value="">{t('gallery.allModels')}</option>
+            {(models.data ?? []).map((m) => (
+              <option key={m.key} value={m.key}>
+                {m.name}
+              </option>
+            ))}
+            {filter.model && !models.data?.some((m) => m.key === filter.model) && (
+              <option value={filter.model}>{filter.model}</option>
+            )}
+          </SelectField>
+          <TextField
+            label={t('gallery.from')}
+            type="date"
+            value={filter.from}
+            max={filter.to || undefined}
+            onChange={(event) => setFilter('from', event.target.value)}
+          />
+          <TextField
+            label={t('gallery.to')}
+            type="date"
+            value={filter.to}
+            min={filter.from || undefined}
+            onChange={(event) => setFilter('to', event.target.value)}
+          />
+          <Button
+            variant="ghost"
+            disabled={!filtered}
+            onClick={() => setParams(searchWith({ model: null, from: null, to: null, image: null }), { replace: true })}
+          >
+            {t('gallery.clearFilters')}
+          </Button>
+        </div>
+      </Card>
+
+      <ErrorBanner message={message} />
+      {images.isLoading && <Loading />}
+      {images.data && items.length === 0 && (
+        <div className="flex min-h-40 flex-col items-center justify-center gap-3 rounded-xl border-2 border-dashed border-slate-200 p-8 text-center">
+          <p className="text-slate-600">{filtered ? t('gallery.emptyFiltered') : t('gallery.empty')}</p>
+          {!filtered && (
+            <Link to="/generate" className="text-sm font-semibold text-indigo-700 hover:underline">
+              {t('gallery.generateFirst')}
+            </Link>
+          )}
+        </div>
+      )}
+      {items.length > 0 && (
+        <ul className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-4" data-testid="gallery-grid">
+          {items.map((image) => (
+            <li key={image.id}>
+              <Thumbnail image={image} search={searchWith({ image: image.id })} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <div ref={sentinel} className="flex justify-center py-2">
+        {isFetchingNextPage && <Spinner />}
+        {hasNextPage && !isFetchingNextPage && (
+          <Button variant="secondary" onClick={() => void fetchNextPage()}>
+            {t('gallery.more')}
+          </Button>
+        )}
+      </div>
+
+      {openId && (
+        <Lightbox
+          key={openId}
+          id={openId}
+          initial={openIndex >= 0 ? items[openIndex] : undefined}
+          models={models.data}
+          previousId={openIndex > 0 ? items[openIndex - 1].id : null}
+          nextId={openIndex >= 0 && openIndex < items.length - 1 ? items[openIndex + 1].id : null}
+          onNavigate={(id) => setParams(searchWith({ image: id }), { replace: true })}
+          onClose={() => setParams(searchWith({ image: null }), { replace: true })}
+        />
+      )}
+    </>
+  )
+}

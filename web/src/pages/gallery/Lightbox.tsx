@@ -1,0 +1,211 @@
+import { useEffect, useId, useRef, useState, type MouseEvent } from 'react'
+import { useNavigate } from 'react-router-dom'
+import { useDeleteImageMutation, useGetImageQuery } from '../../api/api'
+import { httpStatus } from '../../api/problem'
+import { Button, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
+import { useErrorMessage } from '../../components/useFormErrors'
+import { useI18n } from '../../i18n/I18nProvider'
+import { settingsFromImage } from '../../features/render/params'
+import type { Image, Model } from '../../features/render/types'
+
+/** `pingvas-20250102-123456-1a2b3c4d.png`: the day, the seed and the start of the id. */
+export function downloadName(image: Image): string {
+  const day = image.created_at.slice(0, 10).replace(/-/g, '')
+  return `pingvas-${day}-${image.seed}-${image.id.slice(0, 8)}.png`
+}
+
+/**
+ * The presigned URL is on another origin, where `<a download>` is ignored; fetch it as a blob
+ * to save it under our name, else (no CORS on the bucket) open it in a new tab.
+ */
+async function saveAs(url: string, filename: string) {
+  try {
+    const response = await fetch(url)
+    if (!response.ok) throw new Error(String(response.status))
+    const href = URL.createObjectURL(await response.blob())
+    const link = document.createElement('a')
+    link.href = href
+    link.download = filename
+    document.body.append(link)
+    link.click()
+    link.remove()
+    setTimeout(() => URL.revokeObjectURL(href), 10_000)
+  } catch {
+    window.open(url, '_blank', 'noopener')
+  }
+}
+
+function Parameter({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="grid grid-cols-[7rem_1fr] gap-2 py-1.5">
+      <dt className="text-slate-500">{label}</dt>
+      <dd className="min-w-0 break-words text-slate-900">{children}</dd>
+    </div>
+  )
+}
+
+/**
+ * The full image with its parameters: download, use the settings again, delete (confirmed).
+ * It loads the image afresh, since the presigned URLs last only minutes.
+ */
+export function Lightbox({
+  id,
+  initial,
+  models,
+  previousId,
+  nextId,
+  onNavigate,
+  onClose,
+}: {
+  id: string
+  initial: Image | undefined
+  models: Model[] | undefined
+  previousId: string | null
+  nextId: string | null
+  onNavigate: (id: string) => void
+  onClose: () => void
+}) {
+  const { t, formatDate } = useI18n()
+  const navigate = useNavigate()
+  const titleId = useId()
+  const panel = useRef<HTMLDivElement>(null)
+  const query = useGetImageQuery(id, { refetchOnMountOrArgChange: true })
+  const image = query.data ?? initial
+  const loadError = useErrorMessage(query.error)
+  const [confirming, setConfirming] = useState(false)
+  const [remove, removal] = useDeleteImageMutation()
+  const removeError = useErrorMessage(removal.error)
+
+  useEffect(() => {
+    const previous = document.activeElement as HTMLElement | null
+    panel.current?.focus()
+    return () => previous?.focus?.()
+  }, [])
+
+  const modelName = image ? (models?.find((m) => m.key === image.model)?.name ?? image.model) : ''
+
+  function download(event: MouseEvent<HTMLAnchorElement>) {
+    if (!image) return
+    event.preventDefault()
+    void saveAs(image.url, downloadName(image))
+  }
+
+  return (
+    <>
+      <div className="fixed inset-0 z-40 flex items-center justify-center bg-slate-900/70 p-2 sm:p-6" onClick={onClose}>
+        <div
+          ref={panel}
+          role="dialog"
+          aria-modal="true"
+          aria-labelledby={titleId}
+          tabIndex={-1}
+          data-testid="lightbox"
+          onClick={(event) => event.stopPropagation()}
+          onKeyDown={(event) => {
+            if (event.key === 'Escape') onClose()
+            else if (event.key === 'ArrowLeft' && previousId) onNavigate(previousId)
+            else if (event.key === 'ArrowRight' && nextId) onNavigate(nextId)
+          }}
+          className="grid max-h-full w-full max-w-6xl overflow-auto rounded-xl bg-white shadow-xl focus:outline-none lg:grid-cols-[1fr_20rem]"
+        >
+          <div className="relative flex min-h-64 items-center justify-center bg-slate-950">
+            {image ? (
+              <img src={image.url} alt={image.prompt} className="max-h-[80vh] w-auto max-w-full object-contain" />
+            ) : query.isLoading ? (
+              <div className="text-slate-300">
+                <Loading />
+              </div>
+            ) : null}
+            {previousId && (
+              <button
+                type="button"
+                aria-label={t('gallery.previous')}
+                onClick={() => onNavigate(previousId)}
+                className="absolute left-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg text-slate-900 hover:bg-white"
+              >
+                ‹
+              </button>
+            )}
+            {nextId && (
+              <button
+                type="button"
+                aria-label={t('gallery.next')}
+                onClick={() => onNavigate(nextId)}
+                className="absolute right-2 top-1/2 -translate-y-1/2 rounded-full bg-white/80 px-3 py-2 text-lg text-slate-900 hover:bg-white"
+              >
+                ›
+              </button>
+            )}
+          </div>
+          <div className="flex flex-col gap-4 p-5">
+            <div className="flex items-start justify-between gap-2">
+              <h2 id={titleId} className="text-lg font-semibold text-slate-900">
+                {t('gallery.imageTitle')}
+              </h2>
+              <Button variant="ghost" onClick={onClose}>
+                {t('gallery.close')}
+              </Button>
+            </div>
+            {!image && httpStatus(query.error) === 404 && <ErrorBanner message={t('gallery.notFound')} />}
+            {!image && httpStatus(query.error) !== 404 && <ErrorBanner message={loadError} />}
+            {image && (
+              <>
+                <dl className="divide-y divide-slate-100 text-sm" data-testid="image-parameters">
+                  <Parameter label={t('generate.prompt')}>{image.prompt}</Parameter>
+                  <Parameter label={t('generate.negative')}>
+                    {image.negative_prompt || <span className="text-slate-400">{t('gallery.none')}</span>}
+                  </Parameter>
+                  <Parameter label={t('generate.model')}>{modelName}</Parameter>
+                  <Parameter label={t('gallery.size')}>
+                    {image.width}×{image.height}
+                  </Parameter>
+                  <Parameter label={t('generate.seed')}>{image.seed}</Parameter>
+                  <Parameter label={t('generate.steps')}>{image.steps}</Parameter>
+                  <Parameter label={t('generate.cfg')}>{image.cfg_scale}</Parameter>
+                  <Parameter label={t('generate.scheduler')}>{image.scheduler}</Parameter>
+                  <Parameter label={t('gallery.created')}>{formatDate(image.created_at)}</Parameter>
+                </dl>
+                <div className="mt-auto flex flex-wrap gap-2">
+                  <a
+                    href={image.url}
+                    download={downloadName(image)}
+                    onClick={download}
+                    className="inline-flex items-center justify-center rounded-md bg-indigo-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+                  >
+                    {t('gallery.download')}
+                  </a>
+                  <Button
+                    variant="secondary"
+                    onClick={() => navigate('/generate', { state: { settings: settingsFromImage(image) } })}
+                  >
+                    {t('gallery.reuse')}
+                  </Button>
+                  <Button variant="danger" onClick={() => setConfirming(true)}>
+                    {t('gallery.delete')}
+                  </Button>
+                </div>
+              </>
+            )}
+          </div>
+        </div>
+      </div>
+      {confirming && (
+        <ConfirmDialog
+          title={t('gallery.deleteTitle')}
+          body={t('gallery.deleteBody')}
+          confirmLabel={t('gallery.delete')}
+          busy={removal.isLoading}
+          error={removeError}
+          onCancel={() => setConfirming(false)}
+          onConfirm={async () => {
+            const result = await remove(id)
+            if (!('error' in result)) {
+              setConfirming(false)
+              onClose()
+            }
+          }}
+        />
+      )}
+    </>
+  )
+}
