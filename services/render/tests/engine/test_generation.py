@@ -60,6 +60,12 @@ async def test_back_to_back_items_are_queued_in_the_engine_and_both_complete(eng
     # submitted together: the second waits in the engine's queue while the first denoises
     first = await engine.submit(job(width=128, height=128, steps=12, seed=1))
     second = await engine.submit(job(width=128, height=128, steps=12, seed=2))
+    async with asyncio.timeout(60):
+        async for ev in engine.events(first):
+            if ev.kind == "progress":
+                break
+    assert await engine.status(first) == "started"
+    assert await engine.status(second) == "queued"  # waiting in the engine, not in the worker
     a, b = await asyncio.gather(collect(engine, first), collect(engine, second))
 
     assert a[-1][1].kind == "completed" and b[-1][1].kind == "completed"

@@ -361,8 +361,12 @@ class InvokeAIEngine:
         await self._poll(item)
 
     async def status(self, handle: str) -> str:
-        """The item's state as this engine last saw it (queued, started, or the end)."""
-        return self._item(handle).state
+        """The item's state, read from the engine now: queued, started, completed, failed
+        or cancelled."""
+        item = self._item(handle)
+        if not item.done:
+            await self._poll(item)
+        return item.state
 
     # -- items
 
