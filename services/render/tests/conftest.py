@@ -244,9 +244,11 @@ class Render:
         return sorted(o["Key"] for o in answer.get("Contents", ()))
 
     async def wait_for_subscriber(self, job_id: str, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while self.hub.subscribers(job_id) == 0:
-                await asyncio.sleep(0.01)
+        for _ in range(int(timeout / 0.01)):
+            if self.hub.subscribers(job_id):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"nobody subscribed to {job_id}")
 
 
 @asynccontextmanager

@@ -242,3 +242,24 @@ def test_the_worker_derives_the_same_token():
 
     assert Settings().worker_token_value() == WorkerSettings().worker_token_value()
     assert Settings(worker_token="s3cret").worker_token_value() == "s3cret"
+
+
+async def test_the_dispatcher_hands_queued_jobs_to_the_work_queue(render_for, db_backend):
+    async with render_for(db_backend, dispatcher_enabled=True) as render:
+        tenant = await render.tenant()
+        job = await render.queued(render.user(tenant))
+        for _ in range(200):
+            async with render.db.sessionmaker() as session:
+                status = await session.scalar(
+                    jobs.select().with_only_columns(jobs.c.status).where(jobs.c.id == job["id"])
+                )
+            if status == "dispatched":
+                break
+            await asyncio.sleep(0.05)
+        assert status == "dispatched"
+        shown = (await render.get(f"/api/v1/generations/{job['id']}", render.user(tenant))).json()
+        assert shown["status"] == "queued" and shown["queue_position"] == 0
+        r = await render.internal(
+            f"/jobs/{job['id']}/start", {"worker_id": "gpu-1", "receive_count": 1}
+        )
+        assert r.status_code == 200 and r.json()["attempt"] == 1
