@@ -87,7 +87,9 @@ export function JobCard({ job }: { job: Job }) {
             ? t('job.waiting')
             : view.queuePosition === 0
               ? t('job.nextInLine')
-              : t('job.queuePosition', { count: view.queuePosition })}
+              : view.queuePosition === 1
+                ? t('job.queuePositionOne')
+                : t('job.queuePosition', { count: view.queuePosition })}
         </p>
       )}
 
@@ -139,7 +141,9 @@ export function JobCard({ job }: { job: Job }) {
             ))}
           </ul>
           {view.creditsUsed !== null && (
-            <p className="text-xs text-slate-500">{t('job.creditsUsed', { credits: view.creditsUsed })}</p>
+            <p className="text-xs text-slate-500">
+              {view.creditsUsed === 1 ? t('job.creditsUsedOne') : t('job.creditsUsed', { credits: view.creditsUsed })}
+            </p>
           )}
         </div>
       )}

@@ -117,14 +117,18 @@ describe('generate page', () => {
   it('says clearly when the credits run out (402)', async () => {
     baseRoutes({
       'GET entitlements': { body: entitlements(0) },
-      'POST generations': problem(402, 'Payment Required', { detail: 'insufficient credits' }),
+      'POST generations': problem(402, 'Payment Required', {
+        type: 'https://pingvas.example/problems/out-of-credits',
+        detail: 'insufficient credits',
+        credits_needed: 2,
+      }),
     })
     renderApp('/generate')
     const user = userEvent.setup()
     await user.type(await readyForm(), 'a red fox')
     await user.click(screen.getByRole('button', { name: 'Generate' }))
     expect(await screen.findByRole('alert')).toHaveTextContent(
-      'You do not have enough credits for this request. Make fewer or smaller images, use fewer steps, or add credits.',
+      'You do not have enough credits for this request. Make fewer or smaller images, use fewer steps, or add credits. It needs 2 credits; 0 are left.',
     )
     expect(screen.getByText('Credits left: 0')).toBeInTheDocument()
     expect(screen.queryByTestId('job-card')).not.toBeInTheDocument()

@@ -186,7 +186,13 @@ export function GeneratePage() {
   const status = httpStatus(creation.error)
   const problem = problemOf(creation.error)
   let banner = errors.banner
-  if (status === 402) banner = t('generate.outOfCredits')
+  if (status === 402) {
+    const needed = (problem as { credits_needed?: unknown } | null)?.credits_needed
+    banner =
+      typeof needed === 'number' && available !== undefined
+        ? `${t('generate.outOfCredits')} ${t('generate.creditsNeeded', { needed, available })}`
+        : t('generate.outOfCredits')
+  }
   else if (status === 403 && problem?.type?.includes('email-not-verified')) banner = t('generate.emailNotVerified')
   else if (status === 429 && retryUntil !== null) banner = waitSeconds > 0 ? t('generate.retryIn', { seconds: waitSeconds }) : null
 
@@ -212,243 +218,252 @@ export function GeneratePage() {
       {!me.user.email_verified && <Notice tone="warning">{t('generate.emailNotVerified')}</Notice>}
       {unavailable && <Notice tone="warning">{t('generate.modelUnavailable', unavailable)}</Notice>}
 
-      <form onSubmit={submit} noValidate={false} data-testid="generate-form" className="grid gap-6 lg:grid-cols-[1fr_20rem]">
-        <Card>
-          <div className="space-y-4">
-            <ErrorBanner message={banner} />
-            <TextAreaField
-              label={t('generate.prompt')}
-              name="prompt"
-              rows={4}
-              required
-              maxLength={MAX_PROMPT}
-              placeholder={t('generate.promptPlaceholder')}
-              value={values.prompt}
-              onChange={(event) => set('prompt', event.target.value)}
-              onKeyDown={onPromptKeyDown}
-              onCompositionStart={() => {
-                composing.current = true
-              }}
-              onCompositionEnd={() => {
-                composing.current = false
-              }}
-              hint={t('generate.promptHint')}
-              error={errors.fields.prompt}
-            />
-            <TextAreaField
-              label={t('generate.negative')}
-              name="negative_prompt"
-              rows={2}
-              maxLength={MAX_PROMPT}
-              value={values.negative_prompt}
-              onChange={(event) => set('negative_prompt', event.target.value)}
-              hint={t('generate.negativeHint')}
-              error={errors.fields.negative_prompt}
-            />
-            {models.isLoading ? (
-              <Loading />
-            ) : models.data && models.data.length === 0 ? (
-              <Notice tone="warning">{t('generate.noModels')}</Notice>
-            ) : (
-              <SelectField
-                label={t('generate.model')}
-                name="model"
-                value={values.model}
-                onChange={(event) => pickModel(event.target.value)}
-                error={errors.fields.model}
-              >
-                {(models.data ?? []).map((m) => (
-                  <option key={m.key} value={m.key}>
-                    {m.name}
-                  </option>
-                ))}
-              </SelectField>
-            )}
-            <div className="flex flex-wrap items-center justify-between gap-3 border-t border-slate-100 pt-4">
-              <div className="space-y-0.5 text-sm" aria-live="polite">
-                {entitlements.data && (
-                  <p className="font-medium text-slate-900" data-testid="credits-left">
-                    {t('generate.credits', { credits: entitlements.data.credits_available })}
-                  </p>
-                )}
-                {cost !== null && (
-                  <p className="text-xs text-slate-500">
-                    {t('generate.cost', { credits: cost })}{' '}
-                    {available !== undefined && cost > available && (
-                      <span className="text-amber-700">{t('generate.costTooHigh')}</span>
-                    )}
-                  </p>
-                )}
-              </div>
-              <Button
-                type="submit"
-                busy={creation.isLoading}
-                disabled={waitSeconds > 0 || !values.model}
-                data-testid="generate-submit"
-              >
-                {t('generate.submit')}
-              </Button>
-            </div>
-          </div>
-        </Card>
-
-        <Card title={t('generate.settings')}>
-          <div className="space-y-4">
-            <PresetGroup
-              label={t('generate.shape')}
-              options={SHAPES}
-              active={activeShape}
-              labelOf={(shape) => t(`generate.shape.${shape}`)}
-              onPick={pickShape}
-            />
-            <PresetGroup
-              label={t('generate.speed')}
-              options={SPEEDS}
-              active={activeSpeed}
-              labelOf={(speed) => t(`generate.speed.${speed}`)}
-              onPick={pickSpeed}
-            />
-            <div className="grid grid-cols-2 gap-3">
-              <TextField
-                label={t('generate.width')}
-                name="width"
-                type="number"
-                inputMode="numeric"
-                required
-                min={MIN_SIZE}
-                max={limits.maxWidth}
-                step={8}
-                value={values.width}
-                onChange={(event) => set('width', event.target.value)}
-                hint={t('generate.sizeHint', { max: limits.maxWidth })}
-                error={errors.fields.width}
-              />
-              <TextField
-                label={t('generate.height')}
-                name="height"
-                type="number"
-                inputMode="numeric"
-                required
-                min={MIN_SIZE}
-                max={limits.maxHeight}
-                step={8}
-                value={values.height}
-                onChange={(event) => set('height', event.target.value)}
-                hint={t('generate.sizeHint', { max: limits.maxHeight })}
-                error={errors.fields.height}
-              />
-            </div>
-            <div className="grid grid-cols-2 gap-3">
-              <TextField
-                label={t('generate.steps')}
-                name="steps"
-                type="number"
-                inputMode="numeric"
-                required
-                min={1}
-                max={limits.maxSteps}
-                step={1}
-                value={values.steps}
-                onChange={(event) => set('steps', event.target.value)}
-                hint={t('generate.stepsHint', { max: limits.maxSteps })}
-                error={errors.fields.steps}
-              />
-              <TextField
-                label={t('generate.cfg')}
-                name="cfg_scale"
-                type="number"
-                inputMode="decimal"
-                required
-                min={MIN_CFG}
-                max={MAX_CFG}
-                step={0.5}
-                value={values.cfg_scale}
-                onChange={(event) => set('cfg_scale', event.target.value)}
-                error={errors.fields.cfg_scale}
-              />
-            </div>
-            <p className="-mt-2 text-xs text-slate-500">{t('generate.cfgHint')}</p>
-            <SelectField
-              label={t('generate.scheduler')}
-              name="scheduler"
-              value={values.scheduler}
-              onChange={(event) => set('scheduler', event.target.value)}
-              error={errors.fields.scheduler}
-            >
-              {schedulers.map((name) => (
-                <option key={name} value={name}>
-                  {name}
-                </option>
-              ))}
-            </SelectField>
-            <div className="space-y-2">
-              <TextField
-                label={t('generate.seed')}
-                name="seed"
-                type="number"
-                inputMode="numeric"
-                min={0}
-                max={MAX_SEED}
-                step={1}
-                required={!values.randomSeed}
-                disabled={values.randomSeed}
-                value={values.randomSeed ? '' : values.seed}
-                onChange={(event) => set('seed', event.target.value)}
-                hint={t('generate.seedHint')}
-                error={errors.fields.seed}
-              />
-              <label className="flex items-center gap-2 text-sm text-slate-700">
-                <input
-                  type="checkbox"
-                  name="randomSeed"
-                  checked={values.randomSeed}
-                  onChange={(event) => {
-                    const random = event.target.checked
-                    setValues((current) => ({
-                      ...current,
-                      randomSeed: random,
-                      seed: !random && current.seed === '' ? String(randomSeed()) : current.seed,
-                    }))
+      <div className="grid items-start gap-6 lg:grid-cols-[1fr_20rem]">
+        {/* `contents`: the form's two cards sit in the page grid, the job list between them. */}
+        <form onSubmit={submit} data-testid="generate-form" className="contents">
+          <div className="lg:col-start-1 lg:row-start-1">
+            <Card>
+              <div className="space-y-4">
+                <ErrorBanner message={banner} />
+                <TextAreaField
+                  label={t('generate.prompt')}
+                  name="prompt"
+                  rows={4}
+                  required
+                  maxLength={MAX_PROMPT}
+                  placeholder={t('generate.promptPlaceholder')}
+                  value={values.prompt}
+                  onChange={(event) => set('prompt', event.target.value)}
+                  onKeyDown={onPromptKeyDown}
+                  onCompositionStart={() => {
+                    composing.current = true
                   }}
-                  className="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500"
+                  onCompositionEnd={() => {
+                    composing.current = false
+                  }}
+                  hint={t('generate.promptHint')}
+                  error={errors.fields.prompt}
                 />
-                {t('generate.randomSeed')}
-              </label>
-            </div>
-            <SelectField
-              label={t('generate.images')}
-              name="num_images"
-              value={values.num_images}
-              onChange={(event) => set('num_images', event.target.value)}
-              error={errors.fields.num_images}
-            >
-              {Array.from({ length: Math.max(limits.maxImages, Number(values.num_images) || 1) }, (_, i) => i + 1).map(
-                (n) => (
-                  <option key={n} value={String(n)}>
-                    {n}
-                  </option>
-                ),
-              )}
-            </SelectField>
+                <TextAreaField
+                  label={t('generate.negative')}
+                  name="negative_prompt"
+                  rows={2}
+                  maxLength={MAX_PROMPT}
+                  value={values.negative_prompt}
+                  onChange={(event) => set('negative_prompt', event.target.value)}
+                  hint={t('generate.negativeHint')}
+                  error={errors.fields.negative_prompt}
+                />
+                {models.isLoading ? (
+                  <Loading />
+                ) : models.data && models.data.length === 0 ? (
+                  <Notice tone="warning">{t('generate.noModels')}</Notice>
+                ) : (
+                  <SelectField
+                    label={t('generate.model')}
+                    name="model"
+                    value={values.model}
+                    onChange={(event) => pickModel(event.target.value)}
+                    error={errors.fields.model}
+                  >
+                    {(models.data ?? []).map((m) => (
+                      <option key={m.key} value={m.key}>
+                        {m.name}
+                      </option>
+                    ))}
+                  </SelectField>
+                )}
+                <div className="flex flex-wrap items-center justify-between gap-3 border-t border-slate-100 pt-4">
+                  <div className="space-y-0.5 text-sm" aria-live="polite">
+                    {entitlements.data && (
+                      <p className="font-medium text-slate-900" data-testid="credits-left">
+                        {t('generate.credits', { credits: entitlements.data.credits_available })}
+                      </p>
+                    )}
+                    {cost !== null && (
+                      <p className="text-xs text-slate-500">
+                        {cost === 1 ? t('generate.costOne') : t('generate.cost', { credits: cost })}{' '}
+                        {available !== undefined && cost > available && (
+                          <span className="text-amber-700">{t('generate.costTooHigh')}</span>
+                        )}
+                      </p>
+                    )}
+                  </div>
+                  <Button
+                    type="submit"
+                    busy={creation.isLoading}
+                    disabled={waitSeconds > 0 || !values.model}
+                    data-testid="generate-submit"
+                  >
+                    {t('generate.submit')}
+                  </Button>
+                </div>
+              </div>
+            </Card>
           </div>
-        </Card>
-      </form>
 
-      <Card title={t('generate.jobs')}>
-        {jobs.length === 0 ? (
-          recent.isLoading ? (
-            <Loading />
-          ) : (
-            <p className="text-sm text-slate-500">{t('generate.noJobs')}</p>
-          )
-        ) : (
-          <ul className="space-y-3" data-testid="job-list">
-            {jobs.map((job) => (
-              <JobCard key={job.id} job={job} />
-            ))}
-          </ul>
-        )}
-      </Card>
+          <div className="lg:col-start-2 lg:row-span-2 lg:row-start-1">
+            <Card title={t('generate.settings')}>
+              <div className="space-y-4">
+                <PresetGroup
+                  label={t('generate.shape')}
+                  options={SHAPES}
+                  active={activeShape}
+                  labelOf={(shape) => t(`generate.shape.${shape}`)}
+                  onPick={pickShape}
+                />
+                <PresetGroup
+                  label={t('generate.speed')}
+                  options={SPEEDS}
+                  active={activeSpeed}
+                  labelOf={(speed) => t(`generate.speed.${speed}`)}
+                  onPick={pickSpeed}
+                />
+                <div className="grid grid-cols-2 gap-3">
+                  <TextField
+                    label={t('generate.width')}
+                    name="width"
+                    type="number"
+                    inputMode="numeric"
+                    required
+                    min={MIN_SIZE}
+                    max={limits.maxWidth}
+                    step={8}
+                    value={values.width}
+                    onChange={(event) => set('width', event.target.value)}
+                    hint={t('generate.sizeHint', { max: limits.maxWidth })}
+                    error={errors.fields.width}
+                  />
+                  <TextField
+                    label={t('generate.height')}
+                    name="height"
+                    type="number"
+                    inputMode="numeric"
+                    required
+                    min={MIN_SIZE}
+                    max={limits.maxHeight}
+                    step={8}
+                    value={values.height}
+                    onChange={(event) => set('height', event.target.value)}
+                    hint={t('generate.sizeHint', { max: limits.maxHeight })}
+                    error={errors.fields.height}
+                  />
+                </div>
+                <div className="grid grid-cols-2 gap-3">
+                  <TextField
+                    label={t('generate.steps')}
+                    name="steps"
+                    type="number"
+                    inputMode="numeric"
+                    required
+                    min={1}
+                    max={limits.maxSteps}
+                    step={1}
+                    value={values.steps}
+                    onChange={(event) => set('steps', event.target.value)}
+                    hint={t('generate.stepsHint', { max: limits.maxSteps })}
+                    error={errors.fields.steps}
+                  />
+                  <TextField
+                    label={t('generate.cfg')}
+                    name="cfg_scale"
+                    type="number"
+                    inputMode="decimal"
+                    required
+                    min={MIN_CFG}
+                    max={MAX_CFG}
+                    step={0.5}
+                    value={values.cfg_scale}
+                    onChange={(event) => set('cfg_scale', event.target.value)}
+                    error={errors.fields.cfg_scale}
+                  />
+                </div>
+                <p className="-mt-2 text-xs text-slate-500">{t('generate.cfgHint')}</p>
+                <SelectField
+                  label={t('generate.scheduler')}
+                  name="scheduler"
+                  value={values.scheduler}
+                  onChange={(event) => set('scheduler', event.target.value)}
+                  error={errors.fields.scheduler}
+                >
+                  {schedulers.map((name) => (
+                    <option key={name} value={name}>
+                      {name}
+                    </option>
+                  ))}
+                </SelectField>
+                <div className="space-y-2">
+                  <TextField
+                    label={t('generate.seed')}
+                    name="seed"
+                    type="number"
+                    inputMode="numeric"
+                    min={0}
+                    max={MAX_SEED}
+                    step={1}
+                    required={!values.randomSeed}
+                    disabled={values.randomSeed}
+                    value={values.randomSeed ? '' : values.seed}
+                    onChange={(event) => set('seed', event.target.value)}
+                    hint={t('generate.seedHint')}
+                    error={errors.fields.seed}
+                  />
+                  <label className="flex items-center gap-2 text-sm text-slate-700">
+                    <input
+                      type="checkbox"
+                      name="randomSeed"
+                      checked={values.randomSeed}
+                      onChange={(event) => {
+                        const random = event.target.checked
+                        setValues((current) => ({
+                          ...current,
+                          randomSeed: random,
+                          seed: !random && current.seed === '' ? String(randomSeed()) : current.seed,
+                        }))
+                      }}
+                      className="h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500"
+                    />
+                    {t('generate.randomSeed')}
+                  </label>
+                </div>
+                <SelectField
+                  label={t('generate.images')}
+                  name="num_images"
+                  value={values.num_images}
+                  onChange={(event) => set('num_images', event.target.value)}
+                  error={errors.fields.num_images}
+                >
+                  {Array.from({ length: Math.max(limits.maxImages, Number(values.num_images) || 1) }, (_, i) => i + 1).map(
+                    (n) => (
+                      <option key={n} value={String(n)}>
+                        {n}
+                      </option>
+                    ),
+                  )}
+                </SelectField>
+              </div>
+            </Card>
+          </div>
+        </form>
+
+        <div className="lg:col-start-1 lg:row-start-2">
+          <Card title={t('generate.jobs')}>
+            {jobs.length === 0 ? (
+              recent.isLoading ? (
+                <Loading />
+              ) : (
+                <p className="text-sm text-slate-500">{t('generate.noJobs')}</p>
+              )
+            ) : (
+              <ul className="space-y-3" data-testid="job-list">
+                {jobs.map((job) => (
+                  <JobCard key={job.id} job={job} />
+                ))}
+              </ul>
+            )}
+          </Card>
+        </div>
+      </div>
     </>
   )
 }
