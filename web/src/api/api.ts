@@ -237,6 +237,7 @@ export const {
   useGetModelsQuery,
   useGetEntitlementsQuery,
   useGetRecentGenerationsQuery,
+  useGetGenerationQuery,
   useLazyGetGenerationQuery,
   useCreateGenerationMutation,
   useCancelGenerationMutation,

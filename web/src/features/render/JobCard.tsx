@@ -37,9 +37,9 @@ function JobThumbnail({ id, index, alt }: { id: string; index: number; alt: stri
 }
 
 /** One submitted job: status, queue position, live progress and preview, then its images. */
-export function JobCard({ job }: { job: Job }) {
+export function JobCard({ job, live = true, onSettled }: { job: Job; live?: boolean; onSettled?: (id: string) => void }) {
   const { t, formatDate } = useI18n()
-  const view = useJobEvents(job)
+  const view = useJobEvents(job, { live, onSettled })
   const [cancel, cancelState] = useCancelGenerationMutation()
   const cancelError = useErrorMessage(cancelState.error)
   const request = job.request
@@ -125,7 +125,7 @@ export function JobCard({ job }: { job: Job }) {
         </div>
       )}
 
-      {active && view.connection !== 'live' && (
+      {active && live && view.connection !== 'live' && (
         <p className="mt-2 text-xs text-amber-700" role="status">
           {view.connection === 'lost' ? t('job.lost') : t('job.reconnecting')}
         </p>

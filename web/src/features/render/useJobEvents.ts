@@ -1,6 +1,6 @@
-import { useEffect, useReducer } from 'react'
+import { useEffect, useReducer, useRef } from 'react'
 import { useDispatch } from 'react-redux'
-import { api } from '../../api/api'
+import { api, useGetGenerationQuery } from '../../api/api'
 import { API_PREFIX } from '../../api/baseQuery'
 import { httpStatus } from '../../api/problem'
 import type { AppDispatch } from '../../app/store'
@@ -123,20 +123,42 @@ export function reduceJob(view: JobView, action: JobAction): JobView {
 }
 
 const MAX_RECOVERIES = 6
+/** How often a job without a stream of its own is asked for (GET generations/{id}). */
+export const POLL_MS = 5000
 
 /**
- * Follows a job on `GET generations/{id}/events`. The browser's EventSource reconnects by
- * itself (sending Last-Event-ID) while the connection drops; when it gives up (an answer that
- * is not a stream, such as a 401 from an expired session), the job is fetched through the API
- * (which refreshes the session) and the stream reopened, with a growing pause.
+ * Follows a job on `GET generations/{id}/events` while `live`; otherwise (the page keeps only
+ * a few streams open, since a browser has six connections per origin over HTTP/1.1) it polls
+ * the job. The browser's EventSource reconnects by itself (sending Last-Event-ID) while the
+ * connection drops; when it gives up (an answer that is not a stream, such as a 401 from an
+ * expired session), the job is fetched through the API (which refreshes the session) and the
+ * stream reopened, with a growing pause. `onSettled` is called once the job has finished.
  */
-export function useJobEvents(job: Job): JobView {
+export function useJobEvents(job: Job, { live = true, onSettled }: { live?: boolean; onSettled?: (id: string) => void } = {}): JobView {
   const [view, dispatchView] = useReducer(reduceJob, job, viewOfJob)
   const dispatch = useDispatch<AppDispatch>()
   const startedTerminal = isTerminal(statusOf(job.status))
+  const finished = isTerminal(view.status)
+
+  // Without a stream: poll.
+  const polled = useGetGenerationQuery(job.id, { skip: live || finished, pollingInterval: POLL_MS })
+  useEffect(() => {
+    if (polled.data && !live) dispatchView({ type: 'job', job: polled.data })
+  }, [polled.data, live])
+
+  // Once it finishes here: credits were charged or released, new images belong in the gallery.
+  const settledRef = useRef(startedTerminal)
+  const onSettledRef = useRef(onSettled)
+  onSettledRef.current = onSettled
+  useEffect(() => {
+    if (!finished || settledRef.current) return
+    settledRef.current = true
+    dispatch(api.util.invalidateTags(['Entitlements', 'Generations', { type: 'Images', id: 'LIST' }]))
+    onSettledRef.current?.(job.id)
+  }, [finished, dispatch, job.id])
 
   useEffect(() => {
-    if (startedTerminal || typeof EventSource === 'undefined') return
+    if (!live || startedTerminal || settledRef.current || typeof EventSource === 'undefined') return
     let stopped = false
     let source: EventSource | null = null
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -145,8 +167,6 @@ export function useJobEvents(job: Job): JobView {
     function finish() {
       stopped = true
       source?.close()
-      // Credits were charged or released; new images belong in the gallery.
-      dispatch(api.util.invalidateTags(['Entitlements', 'Generations', { type: 'Images', id: 'LIST' }]))
     }
 
     function open() {
@@ -210,7 +230,7 @@ export function useJobEvents(job: Job): JobView {
       source?.close()
       clearTimeout(timer)
     }
-  }, [job.id, startedTerminal, dispatch])
+  }, [job.id, live, startedTerminal, dispatch])
 
   return view
 }

@@ -265,6 +265,36 @@ describe('generate page', () => {
     expect(within(card).queryByText('Reconnecting…')).not.toBeInTheDocument()
   })
 
+  it('keeps at most four streams open and polls the other unfinished jobs', async () => {
+    const queued = Array.from({ length: 6 }, (_, i) =>
+      job({
+        id: `j${i}`,
+        queue_position: i,
+        created_at: `2025-03-01T10:0${i}:00Z`,
+        request: { ...job().request, prompt: `job ${i}` },
+      }),
+    )
+    const { callsTo } = baseRoutes({
+      'GET generations?limit=6': { body: { items: [...queued].reverse(), next_cursor: null } },
+      'GET generations/j4': { body: { ...queued[4], queue_position: 1 } },
+      'GET generations/j5': { body: queued[5] },
+    })
+    renderApp('/generate')
+    const polled = await screen.findByRole('listitem', { name: 'job 4' })
+    // The oldest four (the first to run) have streams.
+    const open = () => FakeEventSource.instances.filter((source) => !source.closed).map((source) => source.url)
+    await waitFor(() =>
+      expect(open().sort()).toEqual(['j0', 'j1', 'j2', 'j3'].map((id) => `/api/v1/generations/${id}/events`)),
+    )
+    expect(await within(polled).findByText('1 job ahead in the queue')).toBeInTheDocument()
+    expect(callsTo('GET generations/j4')).toHaveLength(1)
+
+    // One finishes: the next job gets its stream.
+    FakeEventSource.for('/generations/j0/events')[0].emit('cancelled', { job_id: 'j0', stage: 'queued' }, '2')
+    await waitFor(() => expect(FakeEventSource.for('/generations/j4/events')).toHaveLength(1))
+    expect(FakeEventSource.for('/generations/j5/events')).toHaveLength(0)
+  })
+
   it('presets follow the model defaults and the plan maximums', async () => {
     baseRoutes({ 'GET entitlements': { body: entitlements(100, { max_images_per_job: 4 }) } })
     renderApp('/generate')

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
 import { useLocation } from 'react-router-dom'
 import {
   useCreateGenerationMutation,
@@ -16,6 +16,7 @@ import { retryAfterOf } from '../../features/render/apiHelpers'
 import { PresetGroup, TextAreaField } from '../../features/render/fields'
 import { newIdempotencyKey } from '../../features/render/idempotency'
 import { JobCard } from '../../features/render/JobCard'
+import { isTerminal } from '../../features/render/useJobEvents'
 import {
   MAX_CFG,
   MAX_PROMPT,
@@ -52,6 +53,12 @@ const FIELDS = [
   'seed',
   'num_images',
 ] as const
+
+/**
+ * Event streams kept open at once. Over HTTP/1.1 a browser has six connections per origin;
+ * the other unfinished jobs are polled until a stream is free.
+ */
+export const MAX_STREAMS = 4
 
 /** Statuses after which the same body with the same key may or may not have made a job. */
 function outcomeUnknown(status: number | undefined, error: unknown): boolean {
@@ -92,6 +99,8 @@ export function GeneratePage() {
   })
   const [unavailable, setUnavailable] = useState<{ model: string; fallback: string } | null>(null)
   const [submitted, setSubmitted] = useState<Job[]>([])
+  const [settled, setSettled] = useState<ReadonlySet<string>>(new Set())
+  const onSettled = useCallback((id: string) => setSettled((current) => new Set(current).add(id)), [])
   const [retryUntil, setRetryUntil] = useState<number | null>(null)
   const composing = useRef(false)
   // The key of the last submit, kept while its outcome is unknown so that a retry reuses it.
@@ -205,6 +214,19 @@ export function GeneratePage() {
     })
     return all.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0))
   }, [submitted, recent.data])
+
+  // Streams for the jobs that start first (oldest unfinished); the rest are polled.
+  const liveIds = useMemo(
+    () =>
+      new Set(
+        jobs
+          .filter((job) => !isTerminal(job.status) && !settled.has(job.id))
+          .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0))
+          .slice(0, MAX_STREAMS)
+          .map((job) => job.id),
+      ),
+    [jobs, settled],
+  )
 
   const schedulers: string[] = SCHEDULERS.includes(values.scheduler as (typeof SCHEDULERS)[number]) || !values.scheduler
     ? [...SCHEDULERS]
@@ -457,7 +479,7 @@ export function GeneratePage() {
             ) : (
               <ul className="space-y-3" data-testid="job-list">
                 {jobs.map((job) => (
-                  <JobCard key={job.id} job={job} />
+                  <JobCard key={job.id} job={job} live={liveIds.has(job.id)} onSettled={onSettled} />
                 ))}
               </ul>
             )}
