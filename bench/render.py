@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,45 @@ from pingvas_kit.testing import free_port
 
 PASSWORD = "correct horse battery"
 PROMPTS = ("a red fox in snow", "고양이가 소파 위에서 자는 사진", "a lighthouse at dusk")
+
+
+def _tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process under `root`, by name."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    stats: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        args = [a.decode(errors="replace") for a in cmdline if a]
+        name = next((a for a in args if a.startswith("pingvas_") or "moto" in a), None)
+        if name is None and args:
+            name = Path(args[0]).name
+            if "invokeai" in " ".join(args[:2]):
+                name = "invokeai-web"
+        stats[pid] = (name or "?", (int(fields[11]) + int(fields[12])) / ticks)
+    inside = {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in inside and pid not in inside:
+                inside.add(pid)
+                changed = True
+    totals: dict[str, float] = {}
+    for pid in inside:
+        if pid in stats:
+            name, seconds = stats[pid]
+            totals[name] = totals.get(name, 0.0) + seconds
+    return totals
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -233,10 +273,17 @@ async def full_path(args: argparse.Namespace, models_dir: Path) -> tuple[float, 
                     return time.perf_counter() - began
 
                 await one(10_000, None)  # warm-up: model install and load, first graph
+                cpu_before = _tree_cpu(stack.proc.pid)
                 began = time.perf_counter()
                 with tqdm(total=args.jobs, desc="full path", unit="img") as bar:
                     latencies = await asyncio.gather(*(one(i, bar) for i in range(args.jobs)))
                 seconds = time.perf_counter() - began
+                cpu_after = _tree_cpu(stack.proc.pid)
+            used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+            print(f"  CPU seconds during the full-path run ({seconds:.1f} s of wall time):")
+            for name, cpu in sorted(used.items(), key=lambda kv: -kv[1]):
+                if cpu >= 0.05:
+                    print(f"    {name:<28} {cpu:6.1f}")
         finally:
             stack.stop()
     return seconds, list(latencies)

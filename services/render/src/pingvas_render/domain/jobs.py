@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -120,6 +121,9 @@ class Jobs:
         self.hub = hub
         self.catalog = catalog
         self.poke = poke
+        # tenant id -> (computed at, {job id: position}): every open event stream of a
+        # tenant asks each poll; one computation a poll interval serves them all
+        self._positions: dict[str, tuple[float, dict[str, int]]] = {}
 
     @property
     def db(self):
@@ -138,8 +142,15 @@ class Jobs:
 
     async def queue_positions(self, session: AsyncSession, rows: list[sa.Row]) -> dict[str, int]:
         out: dict[str, int] = {}
+        now = time.monotonic()
         for tenant_id in {r.tenant_id for r in rows if r.status in repo.WAITING}:
-            out.update(await queue_positions(session, tenant_id))
+            cached = self._positions.get(tenant_id)
+            if cached is None or now - cached[0] >= self.settings.sse_poll_s:
+                cached = (now, await queue_positions(session, tenant_id))
+                self._positions[tenant_id] = cached
+                if len(self._positions) > 10_000:  # forget the stalest
+                    del self._positions[min(self._positions, key=lambda t: self._positions[t][0])]
+            out.update(cached[1])
         return out
 
     async def queue_position(self, session: AsyncSession, row: sa.Row) -> int | None:
