@@ -80,7 +80,9 @@ export const en = {
   'home.team': 'Team: {team}',
   'home.unverified': 'Please verify {email} using the link we sent you. You can generate images once it is verified.',
   'home.generateTitle': 'Generate',
-  'home.generateSoon': 'Image generation is coming here soon.',
+  'home.generateIntro': 'Describe a picture in Korean or English and watch it render live.',
+  'home.generateCta': 'Start generating',
+  'home.galleryCta': 'Open the gallery',
 
   'account.title': 'Account',
   'account.profile': 'Profile',

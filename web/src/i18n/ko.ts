@@ -82,7 +82,9 @@ export const ko: Record<MessageKey, string> = {
   'home.team': '팀: {team}',
   'home.unverified': '보내 드린 링크로 {email} 주소를 인증해 주세요. 인증 후 이미지를 생성할 수 있습니다.',
   'home.generateTitle': '생성',
-  'home.generateSoon': '이미지 생성 기능이 곧 이곳에 추가됩니다.',
+  'home.generateIntro': '한국어나 영어로 그림을 설명하면 실시간으로 그려지는 모습을 볼 수 있습니다.',
+  'home.generateCta': '생성 시작하기',
+  'home.galleryCta': '갤러리 열기',
 
   'account.title': '계정',
   'account.profile': '프로필',
