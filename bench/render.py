@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -90,16 +91,52 @@ def _tree_cpu(root: int) -> dict[str, float]:
     return totals
 
 
+async def engine_idle(base_url: str, item_ids: list[int]) -> float | None:
+    """The engine's idle fraction between its first start and last end over these queue
+    items: 1 - (time some item was running) / (the whole span)."""
+    spans: list[tuple[datetime, datetime]] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        for item_id in item_ids:
+            response = await client.get(f"/api/v1/queue/default/i/{item_id}")
+            if response.status_code != 200:
+                continue
+            item = response.json()
+            if item.get("status") == "completed" and item.get("started_at"):
+                spans.append(
+                    (
+                        datetime.fromisoformat(item["started_at"]),
+                        datetime.fromisoformat(item["completed_at"]),
+                    )
+                )
+    if len(spans) < 2:
+        return None
+    spans.sort()
+    busy, (cur_start, cur_end) = 0.0, spans[0]
+    for start, end in spans[1:]:
+        if start > cur_end:
+            busy += (cur_end - cur_start).total_seconds()
+            cur_start, cur_end = start, end
+        else:
+            cur_end = max(cur_end, end)
+    busy += (cur_end - cur_start).total_seconds()
+    whole = (max(e for _, e in spans) - spans[0][0]).total_seconds()
+    return 1 - busy / whole if whole > 0 else None
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _report(name: str, latencies: list[float], seconds: float, images: int) -> float:
+def _report(
+    name: str, latencies: list[float], seconds: float, images: int, idle: float | None
+) -> float:
     rate = images / seconds
+    idle_text = "n/a" if idle is None else f"{idle:.1%}"
     print(
         f"  {name:<10} {images:>4} images in {seconds:6.1f} s  {rate:6.2f} images/s  "
-        f"p50 {statistics.median(latencies):6.2f} s  p95 {_percentile(latencies, 0.95):6.2f} s"
+        f"p50 {statistics.median(latencies):6.2f} s  p95 {_percentile(latencies, 0.95):6.2f} s  "
+        f"engine idle between jobs {idle_text}"
     )
     return rate
 
@@ -120,6 +157,8 @@ async def engine_alone(args: argparse.Namespace, models_dir: Path) -> tuple[floa
             try:
                 await engine.ensure_model(model)
 
+                handles: list[str] = []
+
                 async def one(i: int, bar: tqdm | None) -> float:
                     began = time.perf_counter()
                     handle = await engine.submit(
@@ -134,6 +173,7 @@ async def engine_alone(args: argparse.Namespace, models_dir: Path) -> tuple[floa
                             seed=i,
                         )
                     )
+                    handles.append(handle)
                     async for event in engine.events(handle):
                         if event.terminal:
                             assert event.kind == "completed", event
@@ -148,9 +188,10 @@ async def engine_alone(args: argparse.Namespace, models_dir: Path) -> tuple[floa
                 with tqdm(total=args.jobs, desc="engine alone", unit="img") as bar:
                     latencies = await asyncio.gather(*(one(i, bar) for i in range(args.jobs)))
                 seconds = time.perf_counter() - began
+                idle = await engine_idle(process.base_url, [int(h) for h in handles[1:]])
             finally:
                 await engine.close()
-    return seconds, list(latencies)
+    return seconds, list(latencies), idle
 
 
 # -- the full path -------------------------------------------------------------------------
@@ -279,6 +320,11 @@ async def full_path(args: argparse.Namespace, models_dir: Path) -> tuple[float, 
                     latencies = await asyncio.gather(*(one(i, bar) for i in range(args.jobs)))
                 seconds = time.perf_counter() - began
                 cpu_after = _tree_cpu(stack.proc.pid)
+            config = json.loads((stack.var / "engine" / "invokeai.yaml").read_text())
+            # the worker's engine is fresh: item 1 was the warm-up
+            idle = await engine_idle(
+                f"http://127.0.0.1:{config['port']}", list(range(2, args.jobs + 2))
+            )
             used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
             print(f"  CPU seconds during the full-path run ({seconds:.1f} s of wall time):")
             for name, cpu in sorted(used.items(), key=lambda kv: -kv[1]):
@@ -286,7 +332,7 @@ async def full_path(args: argparse.Namespace, models_dir: Path) -> tuple[float, 
                     print(f"    {name:<28} {cpu:6.1f}")
         finally:
             stack.stop()
-    return seconds, list(latencies)
+    return seconds, list(latencies), idle
 
 
 async def main() -> int:
@@ -306,11 +352,11 @@ async def main() -> int:
         f"render bench: {args.jobs} jobs, {args.model} {args.size}x{args.size}, "
         f"{args.steps} steps, {args.device}"
     )
-    path_s, path_lat = await full_path(args, args.models_dir)
-    engine_s, engine_lat = await engine_alone(args, args.models_dir)
+    path_s, path_lat, path_idle = await full_path(args, args.models_dir)
+    engine_s, engine_lat, engine_idle_ = await engine_alone(args, args.models_dir)
     print()
-    full = _report("full path", path_lat, path_s, args.jobs)
-    alone = _report("engine", engine_lat, engine_s, args.jobs)
+    full = _report("full path", path_lat, path_s, args.jobs, path_idle)
+    alone = _report("engine", engine_lat, engine_s, args.jobs, engine_idle_)
     ratio = full / alone
     print(f"  ratio      full path keeps {ratio:.0%} of the engine's throughput (target 90%)")
     return 0

@@ -7,7 +7,10 @@ chromedriver at the gateway's URL:
     sign up A (team "Alpha") -> "check your inbox" -> open the verification link (read from
     the tenants outbox) -> log in -> team: invite B as member -> B, in a fresh browser, opens
     the invitation link (outbox) and accepts as a new user -> B is in team Alpha -> A sees B
-    in the team -> API keys: create a key with a scope, seen once, revoke it, marked revoked.
+    in the team -> API keys: create a key with a scope, seen once, revoke it, marked revoked
+    -> Generate: a Korean prompt on the tiny test model, the job card goes live to its
+    image (the worker's real engine, SSE through the gateway with the session cookie) ->
+    Gallery: the image, and its parameters in the lightbox.
 
 A screenshot is saved at each step under tmp_path (and copied into $PINGVAS_SCREENSHOTS when
 set); the folder is printed. Needs web/dist (`cd web && npm run build`; `./pingvas test` builds
@@ -24,13 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pingvas_render.engine.testing import ensure_tiny_model
 
 from pingvas_kit.stack import Stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 REPO = Path(__file__).resolve().parents[2]
 DIST_INDEX = REPO / "web" / "dist" / "index.html"
+MODELS = REPO / "var" / "models"
 CHROMIUM = Path(os.environ.get("PINGVAS_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("PINGVAS_CHROMEDRIVER", "/usr/bin/chromedriver"))
 CHROME_FLAGS = (
@@ -134,11 +139,13 @@ class Browser:
                 f"alerts on the page: {alerts}"
             ) from None
 
-    def visible(self, css: str, what: str | None = None) -> Any:
+    def visible(self, css: str, what: str | None = None, timeout: float = WAIT_S) -> Any:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
 
-        return self.until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)), what or css)
+        return self.until(
+            ec.visibility_of_element_located((By.CSS_SELECTOR, css)), what or css, timeout
+        )
 
     def text(self, css: str, text: str) -> Any:
         from selenium.webdriver.common.by import By
@@ -202,7 +209,8 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     _require_browser()
     _require_dist()
     failed_before = request.session.testsfailed
-    stack = Stack(tmp_path)
+    ensure_tiny_model(MODELS)
+    stack = Stack(tmp_path, env={"PINGVAS_MODELS_DIR": str(MODELS)})
     try:
         stack.wait_ready()
         yield stack
@@ -333,4 +341,21 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     a.text(f"{row_css}[data-state=revoked] [data-testid=api-key-state]", "Revoked")
     assert not a.driver.find_elements("css selector", f"{row_css} [data-testid=api-key-revoke]")
     a.shot("api-key-revoked")
+
+    # generate: a Korean prompt on the tiny test model, live progress, the image in the gallery
+    a.driver.find_element("css selector", "nav a[href='/generate']").click()
+    form = a.visible("[data-testid=generate-form]")
+    Select(form.find_element("css selector", "select[name=model]")).select_by_value("tiny-sd1")
+    a.fill(form, prompt="눈 내리는 한옥 마당, first snow in a hanok courtyard")
+    a.shot("generate-filled")
+    a.visible("[data-testid=generate-submit]").click()
+    a.visible("[data-testid=job-card]", "the job's card")
+    a.shot("generate-job-queued")
+    done = "[data-testid=job-card][data-status=completed] [data-testid=job-image]"
+    a.visible(done, "the finished job's image (the worker's engine may still start)", 180)
+    a.shot("generate-job-completed")
+    a.driver.find_element("css selector", "nav a[href='/gallery']").click()
+    a.visible("[data-testid=gallery-item]", "the image in the gallery").click()
+    a.text("[data-testid=image-parameters]", "first snow in a hanok courtyard")
+    a.shot("gallery-lightbox")
     print(f"\nbrowser flow took {time.monotonic() - started:.1f} s after the stack was up")

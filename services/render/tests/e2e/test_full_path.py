@@ -283,3 +283,20 @@ def test_cancel_mid_denoise_stops_the_engine_item_and_releases_the_credits(stack
     assert after["credits_reserved"] == 0
     images = team.http.get("/images", params={"limit": 50}).json()["items"]
     assert not [i for i in images if i["job_id"] == job["id"]]
+
+
+def test_sigterm_lets_the_worker_finish_its_job_before_it_exits(stack: Stack) -> None:
+    team = Team(stack, "epsilon")
+    job = team.generate("a quiet harbour at dawn", seed=5, **LONG)
+    seen = team.events(job["id"], stop_after_progress=True)
+
+    # SIGTERM to the worker alone (as the kubelet does on a rolling update), mid-denoise
+    state = json.loads((stack.var / "run" / "pingvas-dev.json").read_text())
+    os.kill(state["services"]["render-worker"]["pid"], signal.SIGTERM)
+
+    events = team.events(job["id"], last_event_id=seen[-1][0].split(".")[0])
+    assert events[-1][1] == "completed", events[-3:]
+    final = _job(team, job["id"])
+    assert final["status"] == "completed" and final["attempts"] == 1, final
+    log = (stack.var / "log" / "render-worker.log").read_text(errors="replace")
+    assert "worker.draining" in log and "worker.stopped" in log
