@@ -167,7 +167,14 @@ class Worker:
                 job.job_id, worker_id=self.worker_id, receive_count=message.receive_count
             )
         except JobRefused as refused:
-            log.info("worker.job_refused", job_id=job.job_id, answer=refused.body)
+            reason = (refused.body or {}).get("reason")
+            if reason == "running_elsewhere":
+                # another worker held it moments ago: if that one is gone, render hands the
+                # job over once its heartbeat is stale, so look again shortly
+                log.info("worker.job_busy_elsewhere", job_id=job.job_id)
+                await self.queue.extend(message.receipt_handle, self.settings.busy_retry_s)
+                return
+            log.info("worker.job_refused", job_id=job.job_id, reason=reason)
             await self.queue.delete(message.receipt_handle)
             return
         attempt = int(answer.get("attempt", 1))

@@ -49,6 +49,8 @@ class WorkerSettings(ServiceSettings):
     heartbeat_interval_s: float = 5.0
     #: most progress updates per second per job sent to render
     progress_rate: float = 4.0
+    #: a job render says another worker is still running: look at it again after this long
+    busy_retry_s: int = 10
     thumbnail_size: int = 256
     #: SIGTERM: how long to let the current jobs finish before leaving them to another worker
     drain_timeout_s: float = 600.0
