@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import sqlite3
@@ -34,6 +33,7 @@ from pingvas_kit.devrun import (
     port_in_use,
     service_env,
 )
+from pingvas_kit.stack import free_port_base
 from pingvas_kit.testing import free_port
 
 pytestmark = pytest.mark.timeout(180)
@@ -147,15 +147,6 @@ def _alive(pid: int) -> bool:
     return entry is not None and entry[1] != "Z"
 
 
-def _port_base(count: int = 8) -> int:
-    """A base such that base+1 .. base+count are all free."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000, 10)
-        if not any(port_in_use(base + i) for i in range(1, count + 1)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
 def _wait(predicate, timeout: float, what: str, run: DevRun | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,7 +176,7 @@ class DevRun:
         self.var = var
         self.out = var.parent / f"{name}.out"
         self.gateway_port = free_port()
-        self.port_base = _port_base()
+        self.port_base = free_port_base()
         self.moto_port = moto_port or free_port()
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(

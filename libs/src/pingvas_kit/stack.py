@@ -33,8 +33,9 @@ SCRUB = (
 )
 
 
-def _port_base(count: int = 8) -> int:
-    """A base such that base+1 .. base+count are all free."""
+def free_port_base(count: int = 12) -> int:
+    """A --port-base such that base+1 .. base+count are all free (services at base+1..5,
+    workers from base+10)."""
     for _ in range(200):
         base = random.randrange(20000, 60000, 10)
         if not any(port_in_use(base + i) for i in range(1, count + 1)):
@@ -79,7 +80,7 @@ class Stack:
                     "--gateway-port",
                     str(self.gateway_port),
                     "--port-base",
-                    str(_port_base()),
+                    str(free_port_base()),
                     "--moto-port",
                     str(free_port()),
                     "--no-color",

@@ -130,7 +130,7 @@ async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> Async
                 if job is None:
                     return  # purged with its tenant
                 now_position = (
-                    await ctx.jobs.queue_position(session, job)
+                    await ctx.jobs.queue_position(session, job, max_age=settings.sse_poll_s)
                     if job.status in repo.WAITING
                     else None
                 )

@@ -140,12 +140,21 @@ class Jobs:
 
     # -- queue position (the dispatcher's estimate of its fair order) -----------------------
 
-    async def queue_positions(self, session: AsyncSession, rows: list[sa.Row]) -> dict[str, int]:
+    async def queue_positions(
+        self, session: AsyncSession, rows: list[sa.Row], *, max_age: float = 0.0
+    ) -> dict[str, int]:
+        """Positions as of now; with `max_age`, a computation at most that old may do (the
+        event streams' polls)."""
         out: dict[str, int] = {}
         now = time.monotonic()
-        for tenant_id in {r.tenant_id for r in rows if r.status in repo.WAITING}:
+        waiting = [r for r in rows if r.status in repo.WAITING]
+        for tenant_id in {r.tenant_id for r in waiting}:
             cached = self._positions.get(tenant_id)
-            if cached is None or now - cached[0] >= self.settings.sse_poll_s:
+            if (
+                cached is None
+                or now - cached[0] >= max_age
+                or any(r.id not in cached[1] for r in waiting if r.tenant_id == tenant_id)
+            ):
                 cached = (now, await queue_positions(session, tenant_id))
                 self._positions[tenant_id] = cached
                 if len(self._positions) > 10_000:  # forget the stalest
@@ -153,8 +162,10 @@ class Jobs:
             out.update(cached[1])
         return out
 
-    async def queue_position(self, session: AsyncSession, row: sa.Row) -> int | None:
-        return (await self.queue_positions(session, [row])).get(row.id)
+    async def queue_position(
+        self, session: AsyncSession, row: sa.Row, *, max_age: float = 0.0
+    ) -> int | None:
+        return (await self.queue_positions(session, [row], max_age=max_age)).get(row.id)
 
     # -- the public side ---------------------------------------------------------------------
 
