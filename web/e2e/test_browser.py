@@ -345,7 +345,8 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     # generate: a Korean prompt on the tiny test model, live progress, the image in the gallery
     a.driver.find_element("css selector", "nav a[href='/generate']").click()
     form = a.visible("[data-testid=generate-form]")
-    Select(form.find_element("css selector", "select[name=model]")).select_by_value("tiny-sd1")
+    model = a.visible("[data-testid=generate-form] select[name=model]", "the model picker")
+    Select(model).select_by_value("tiny-sd1")
     a.fill(form, prompt="눈 내리는 한옥 마당, first snow in a hanok courtyard")
     a.shot("generate-filled")
     a.visible("[data-testid=generate-submit]").click()
