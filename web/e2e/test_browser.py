@@ -358,5 +358,8 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     a.driver.find_element("css selector", "nav a[href='/gallery']").click()
     a.visible("[data-testid=gallery-item]", "the image in the gallery").click()
     a.text("[data-testid=image-parameters]", "first snow in a hanok courtyard")
+    # the picture itself loaded from its presigned URL (the page's CSP lets it in)
+    loaded = "const i = document.querySelector('[data-testid=lightbox] img'); return i && i.complete && i.naturalWidth"
+    a.until(lambda d: d.execute_script(loaded) == 64, "the 64x64 image in the lightbox")
     a.shot("gallery-lightbox")
     print(f"\nbrowser flow took {time.monotonic() - started:.1f} s after the stack was up")

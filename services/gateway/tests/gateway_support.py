@@ -120,7 +120,12 @@ def _standin(upstream: Upstream, openapi: dict[str, Any]) -> Starlette:
         upstream.verify_calls.append(request.headers.get("x-pingvas-identity", ""))
         if key == GOOD_KEY:
             return JSONResponse(
-                {"api_key_id": "key-7", "tenant_id": "tenant-9", "scopes": ["images:read"], "name": "ci"}
+                {
+                    "api_key_id": "key-7",
+                    "tenant_id": "tenant-9",
+                    "scopes": ["images:read"],
+                    "name": "ci",
+                }
             )
         return JSONResponse({"detail": "no"}, status_code=401)
 

@@ -188,3 +188,13 @@ async def test_the_spa_is_served_with_history_fallback(settings, tmp_path):
     assert escape.status_code == 404 or "spa" in escape.text
     assert api.status_code == 404 and api.headers["content-type"].startswith(PROBLEM_JSON)
     assert api_root.status_code == 404
+
+
+async def test_the_spa_may_show_images_from_the_local_storage_emulator(settings):
+    # presigned image URLs point at the storage endpoint; locally that is plain http
+    settings.aws_endpoint_url = "http://127.0.0.1:4566"
+    async with gateway(settings) as client:
+        csp = (await client.get("/healthz")).headers["content-security-policy"]
+    img_src = next(d for d in csp.split("; ") if d.startswith("img-src"))
+    assert "http://127.0.0.1:4566" in img_src.split() and "https:" in img_src.split()
+    assert "connect-src 'self'" in csp  # only images, nothing else, may come from there

@@ -23,7 +23,7 @@ from .api.proxy import ProxyController
 from .api.spa import spa
 from .auth.middleware import IdentityMiddleware
 from .auth.sessions import CSRF_HEADER, WEB_CLIENT_HEADER, DenyList
-from .edge import REQUEST_ID_HEADER, request_id_middleware, security_headers
+from .edge import REQUEST_ID_HEADER, request_id_middleware, security_headers, spa_csp
 from .limits import rate_limit_middleware
 from .settings import Settings
 
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {
                 "settings": settings,
+                "spa_csp": spa_csp(settings.image_origins()),
                 "deny_list": DenyList(stores.get(DENY_LIST), max_ttl=settings.access_token_ttl),
             }
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
@@ -15,12 +16,19 @@ REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _STATE_KEY = "pv_request_id"
 
-#: the SPA: its own scripts and styles only; images may come from presigned storage URLs
-SPA_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob: https:; font-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
+
+def spa_csp(image_origins: Sequence[str] = ()) -> str:
+    """The SPA: its own scripts and styles only; images may come from presigned storage URLs
+    (any https origin, plus `image_origins`, e.g. the local emulator's http one)."""
+    images = " ".join(("'self'", "data:", "blob:", "https:", *image_origins))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+SPA_CSP = spa_csp()
 #: the API docs page loads its viewer from a CDN
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; "
@@ -73,6 +81,9 @@ async def security_headers(message: Message, scope: Scope) -> None:
     headers["x-content-type-options"] = "nosniff"
     headers["referrer-policy"] = "strict-origin-when-cross-origin"
     headers["x-frame-options"] = "DENY"
-    headers["content-security-policy"] = DOCS_CSP if scope.get("path") == DOCS_PATH else SPA_CSP
+    if scope.get("path") == DOCS_PATH:
+        headers["content-security-policy"] = DOCS_CSP
+    else:
+        headers["content-security-policy"] = getattr(scope["app"].state, "spa_csp", SPA_CSP)
     if scope.get("scheme") == "https":
         headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"

@@ -48,6 +48,16 @@ class Settings(ServiceSettings):
     upstream_health_timeout: float = 1.0
     #: how long a proxied request may wait for its upstream (then 504)
     upstream_timeout: float = 30.0
+    #: origins besides https ones that the SPA may show images from (presigned storage
+    #: URLs); an http AWS endpoint (the local emulator) is added by itself
+    media_origins: list[str] = Field(default_factory=list)
+
+    def image_origins(self) -> list[str]:
+        origins = list(self.media_origins)
+        endpoint = self.aws_endpoint_url or ""
+        if endpoint.startswith("http://"):
+            origins.append(endpoint.rstrip("/"))
+        return origins
 
     # -- authentication
     #: verifies the access tokens tenants issues (HS256); the runner passes PINGVAS_JWT_SECRET
