@@ -4,8 +4,10 @@ service) when DATABASE_URL is given."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
@@ -16,6 +18,23 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .settings import ServiceSettings
+
+
+def now() -> datetime:
+    """The time to store: timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as read back: SQLite hands back naive datetimes, and every stored
+    time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -4,34 +4,20 @@ identity; the worker-facing ones (`*_for_worker`) address a job by id alone."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
 from .db import entitlements, images, job_events, jobs, scheduler
 
 UNFINISHED = ("queued", "dispatched", "running")
 WAITING = ("queued", "dispatched")
 FINISHED = ("completed", "failed", "cancelled")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 # -- entitlements ----------------------------------------------------------------------------

@@ -310,6 +310,33 @@ class Jobs:
 
     # -- transitions, inside a caller's transaction -----------------------------------------
 
+    async def _end_in(
+        self,
+        session: AsyncSession,
+        job: sa.Row,
+        notes: _Notes,
+        *,
+        status: str,
+        fields: dict[str, Any],
+        stream: tuple[str, dict[str, Any]],
+        event: Any,
+    ) -> bool:
+        """An unfinished job ends without a charge: the state, the whole reservation back,
+        the stream's lifecycle event and the bus event, or False if it had already ended."""
+        if not await repo.update_job(
+            session, job.id, statuses=repo.UNFINISHED, status=status, **fields
+        ):
+            return False
+        await repo.release_credits(session, tenant_id=job.tenant_id, credits=job.credits_reserved)
+        seq = await repo.add_job_event(
+            session, job_id=job.id, tenant_id=job.tenant_id, type_=stream[0], data=stream[1]
+        )
+        notes.events.append((job.id, seq))
+        await self.runtime.outbox.add(
+            session, event.TYPE, event, tenant_id=job.tenant_id, subject=job.id
+        )
+        return True
+
     async def _cancel_in(
         self,
         session: AsyncSession,
@@ -321,23 +348,14 @@ class Jobs:
         by_user_id: str | None = None,
     ) -> bool:
         at = repo.now()
-        if not await repo.update_job(
-            session, job.id, statuses=repo.UNFINISHED, status="cancelled", finished_at=at
-        ):
-            return False
-        await repo.release_credits(session, tenant_id=job.tenant_id, credits=job.credits_reserved)
-        seq = await repo.add_job_event(
+        return await self._end_in(
             session,
-            job_id=job.id,
-            tenant_id=job.tenant_id,
-            type_="cancelled",
-            data={"job_id": job.id, "stage": stage},
-        )
-        notes.events.append((job.id, seq))
-        await self.runtime.outbox.add(
-            session,
-            JobCancelled.TYPE,
-            JobCancelled(
+            job,
+            notes,
+            status="cancelled",
+            fields={"finished_at": at},
+            stream=("cancelled", {"job_id": job.id, "stage": stage}),
+            event=JobCancelled(
                 job_id=job.id,
                 user_id=job.user_id,
                 api_key_id=job.api_key_id,
@@ -348,10 +366,7 @@ class Jobs:
                 credits_released=job.credits_reserved,
                 cancelled_at=at,
             ),
-            tenant_id=job.tenant_id,
-            subject=job.id,
         )
-        return True
 
     async def _fail_in(
         self, session: AsyncSession, job: sa.Row, notes: _Notes, *, code: str, reason: str
@@ -359,29 +374,14 @@ class Jobs:
         at = repo.now()
         code = code if code in ERROR_CODES else "internal"
         reason = (reason or "The generation failed.")[:500]
-        if not await repo.update_job(
+        return await self._end_in(
             session,
-            job.id,
-            statuses=repo.UNFINISHED,
+            job,
+            notes,
             status="failed",
-            error_code=code,
-            error_reason=reason,
-            finished_at=at,
-        ):
-            return False
-        await repo.release_credits(session, tenant_id=job.tenant_id, credits=job.credits_reserved)
-        seq = await repo.add_job_event(
-            session,
-            job_id=job.id,
-            tenant_id=job.tenant_id,
-            type_="failed",
-            data={"job_id": job.id, "error_code": code, "reason": reason},
-        )
-        notes.events.append((job.id, seq))
-        await self.runtime.outbox.add(
-            session,
-            JobFailed.TYPE,
-            JobFailed(
+            fields={"error_code": code, "error_reason": reason, "finished_at": at},
+            stream=("failed", {"job_id": job.id, "error_code": code, "reason": reason}),
+            event=JobFailed(
                 job_id=job.id,
                 user_id=job.user_id,
                 api_key_id=job.api_key_id,
@@ -392,10 +392,7 @@ class Jobs:
                 credits_released=job.credits_reserved,
                 failed_at=at,
             ),
-            tenant_id=job.tenant_id,
-            subject=job.id,
         )
-        return True
 
     async def _requeue_in(self, session: AsyncSession, job: sa.Row, notes: _Notes) -> bool:
         """Back to queued for another attempt (the dispatcher sends it again)."""

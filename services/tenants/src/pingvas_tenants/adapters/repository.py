@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
 from .db import (
     api_keys,
@@ -20,22 +21,6 @@ from .db import (
     tenants,
     users,
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
 
 # -- tenants -------------------------------------------------------------------------------
 
