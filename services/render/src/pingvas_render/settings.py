@@ -51,9 +51,11 @@ class Settings(ServiceSettings):
     dispatch_depth: int = 2
     dispatch_interval_s: float = 0.2
     dispatcher_enabled: bool = True
-    #: SSE keep-alive comment interval and the database re-check interval of a stream
+    #: SSE keep-alive comment interval, and how often a stream re-reads the job (lifecycle
+    #: changes wake it at once through the hub; this catches what a hub missed and moves
+    #: the queue position)
     sse_keepalive_s: float = 15.0
-    sse_poll_s: float = 1.0
+    sse_poll_s: float = 2.0
 
     @property
     def work_queue_full_name(self) -> str:
