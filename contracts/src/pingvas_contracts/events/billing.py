@@ -353,6 +353,33 @@ class CreditsGranted(EventData):
 
 
 @event(
+    "pingvas.billing.credits.expired.v1",
+    examples=[
+        {
+            "expiry_id": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+            "credits": 12,
+            "reason": "period_end",
+            "plan": "free",
+            "balance_after": 0,
+            "expired_at": "2026-12-26T09:00:00Z",
+            "updated_at": "2026-12-26T09:00:00Z",
+        }
+    ],
+)
+class CreditsExpired(EventData):
+    """Unused credits lapsed by the plan's rule (at the end of the period they were
+    granted for, just before the next period's grant). Projections subtract `credits`."""
+
+    expiry_id: Id = Field(description="ledger entry id")
+    credits: int = Field(gt=0, description="credits that lapsed")
+    reason: Literal["period_end", "adjustment"] = Field(description="why they lapsed")
+    plan: Plan = Field(description="tenant's plan at the time")
+    balance_after: int = Field(ge=0, description="balance after the expiry")
+    expired_at: Timestamp = Field(description="when the credits lapsed")
+    updated_at: Timestamp = Field(description="time of the ledger state reported")
+
+
+@event(
     "pingvas.billing.credits.exhausted.v1",
     examples=[
         {

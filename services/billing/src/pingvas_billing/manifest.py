@@ -14,14 +14,17 @@ SERVICE = ServiceSpec(
         "pingvas.billing.payment.succeeded.v1",
         "pingvas.billing.payment.failed.v1",
         "pingvas.billing.credits.granted.v1",
+        "pingvas.billing.credits.expired.v1",
         "pingvas.billing.credits.exhausted.v1",
     ),
     consumes=(
         # free plan and its first grant; closing the customer
         "pingvas.tenants.tenant.created.v1",
         "pingvas.tenants.tenant.deleted.v1",
-        # settling credit reservations
+        # the credit ledger mirrors render's reservations: reserve, settle, release
+        "pingvas.render.job.queued.v1",
         "pingvas.render.job.completed.v1",
         "pingvas.render.job.failed.v1",
+        "pingvas.render.job.cancelled.v1",
     ),
 )

@@ -24,6 +24,7 @@ SERVICE = ServiceSpec(
         "pingvas.billing.payment.succeeded.v1",
         "pingvas.billing.payment.failed.v1",
         "pingvas.billing.credits.granted.v1",
+        "pingvas.billing.credits.expired.v1",
         "pingvas.billing.credits.exhausted.v1",
         "pingvas.tenants.tenant.created.v1",
         # purge the tenant's jobs and images

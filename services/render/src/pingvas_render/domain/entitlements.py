@@ -134,6 +134,20 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             )
         )
 
+    @consumer.on("pingvas.billing.credits.expired.v1")
+    async def credits_expired(session: AsyncSession, event: Envelope, data: Any) -> None:
+        row = await _row(session, event.tenantid)
+        if row is None:
+            return
+        # never below what running jobs hold: their settlement comes out of what is left
+        lapse = max(0, min(data.credits, row.credits_available - row.credits_reserved))
+        c = entitlements.c
+        await session.execute(
+            entitlements.update()
+            .where(c.tenant_id == event.tenantid)
+            .values(credits_available=c.credits_available - lapse, updated_at=repo.now())
+        )
+
     @consumer.on(*IGNORED_EVENTS)
     async def nothing_to_do(session: AsyncSession, event: Envelope, data: Any) -> None:
         # payments change nothing render enforces: their effects arrive as
