@@ -38,6 +38,7 @@ EXPECTED = {
         "payment.succeeded",
         "payment.failed",
         "credits.granted",
+        "credits.expired",
         "credits.exhausted",
     },
     "render": {
