@@ -85,11 +85,16 @@ class Worker:
                     self._slot_free.clear()
                     await _first(stop.wait(), self._slot_free.wait())
                     continue
-                messages = await self.queue.receive(
-                    max_messages=free,
-                    wait_s=2 if self._active else 5,
-                    visibility_s=self.settings.visibility_timeout_s,
-                )
+                try:
+                    messages = await self.queue.receive(
+                        max_messages=free,
+                        wait_s=2 if self._active else 5,
+                        visibility_s=self.settings.visibility_timeout_s,
+                    )
+                except Exception as exc:  # noqa: BLE001 - the queue is down: wait, try again
+                    log.warning("worker.receive_failed", error=f"{type(exc).__name__}: {exc}")
+                    await _first(stop.wait(), asyncio.sleep(2))
+                    continue
                 for message in messages:
                     self._take(message)
             await self._drain()
