@@ -213,7 +213,13 @@ def local_secrets(var_dir: Path) -> dict[str, str]:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         saved = {}
-    wanted = {"PINGVAS_INTERNAL_SECRET", "PINGVAS_JWT_SECRET"}
+    # the Lemon Squeezy one reaches billing as BILLING_LEMONSQUEEZY_SIGNING_SECRET, and
+    # `pingvas-billing simulate-webhook` reads it from here to sign its sample webhooks
+    wanted = {
+        "PINGVAS_INTERNAL_SECRET",
+        "PINGVAS_JWT_SECRET",
+        "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
+    }
     if not wanted <= saved.keys():
         saved = {key: saved.get(key) or secrets.token_urlsafe(48) for key in sorted(wanted)}
         var_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,617 @@
+"""Lemon Squeezy: the API calls billing makes, the webhook signature, and sample webhooks.
+
+    async with LemonSqueezy.from_settings(settings) as ls:       # None without an API key
+        url = await ls.create_checkout(variant_id="123", tenant_id=t, email=e, redirect_url=r)
+        portal = await ls.customer_portal_url("456")
+
+    sign(body, secret)                 # the X-Signature LS sends: hex HMAC-SHA256 of the body
+    verify(body, signature, secret)    # constant-time
+    sample_webhook("subscription_created", tenant_id=t, plan_variant_id="123", ...)
+
+The API is JSON:API (`application/vnd.api+json`, bearer API key). Errors come back as
+`{"errors": [{"status": "422", "title": ..., "detail": ...}]}`; they are raised as
+`LemonSqueezyError` with LS's status and detail. The API key is held as a SecretStr and is
+never part of an error, a log line or a repr. Formats: docs/billing.md and
+https://docs.lemonsqueezy.com/api (checkouts, subscriptions, webhooks)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import SecretStr
+
+from pingvas_kit.logging import get_logger
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+log = get_logger("pingvas.billing.lemonsqueezy")
+
+JSON_API = "application/vnd.api+json"
+
+#: every event LS sends (the store's webhook may subscribe to any subset)
+SUBSCRIPTION_EVENTS = (
+    "subscription_created",
+    "subscription_updated",
+    "subscription_cancelled",
+    "subscription_resumed",
+    "subscription_expired",
+    "subscription_paused",
+    "subscription_unpaused",
+)
+INVOICE_EVENTS = (
+    "subscription_payment_success",
+    "subscription_payment_failed",
+    "subscription_payment_recovered",
+    "subscription_payment_refunded",
+)
+ORDER_EVENTS = ("order_created", "order_refunded")
+EVENTS = SUBSCRIPTION_EVENTS + INVOICE_EVENTS + ORDER_EVENTS
+
+#: subscription statuses, as LS names them
+STATUSES = ("on_trial", "active", "paused", "past_due", "unpaid", "cancelled", "expired")
+
+
+class LemonSqueezyError(Exception):
+    """A Lemon Squeezy call failed. `status` is LS's HTTP status (None: no answer at all:
+    timeout, connection refused); the message never holds the API key."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LemonSqueezyNotFound(LemonSqueezyError):
+    """LS answered 404: no such subscription (or checkout variant)."""
+
+
+# ---------------------------------------------------------------- the API client
+
+
+class LemonSqueezy:
+    """An async client for the LS calls billing makes. Use it as an async context manager
+    (it owns an httpx client), or call `aclose()`."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: SecretStr | str,
+        *,
+        store_id: str | int | None,
+        test_mode: bool = False,
+        timeout_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        self.api_url = api_url.rstrip("/")
+        self.store_id = None if store_id is None else str(store_id)
+        self.test_mode = test_mode
+        self._http = httpx.AsyncClient(
+            base_url=self.api_url,
+            timeout=timeout_s,
+            transport=transport,
+            headers={"accept": JSON_API, "content-type": JSON_API},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LemonSqueezy | None:
+        """The client for billing's settings, or None when no API key is configured."""
+        key = settings.lemonsqueezy_api_key
+        if key is None or not key.get_secret_value():
+            return None
+        return cls(
+            settings.lemonsqueezy_api_url,
+            key,
+            store_id=settings.lemonsqueezy_store_id,
+            test_mode=settings.lemonsqueezy_test_mode,
+            timeout_s=settings.lemonsqueezy_timeout_s,
+        )
+
+    def __repr__(self) -> str:
+        return f"LemonSqueezy({self.api_url!r}, store_id={self.store_id!r})"
+
+    async def __aenter__(self) -> LemonSqueezy:
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- calls
+
+    async def create_checkout(
+        self,
+        *,
+        variant_id: str | int,
+        tenant_id: str,
+        email: str | None = None,
+        redirect_url: str | None = None,
+        custom: dict[str, Any] | None = None,
+    ) -> str:
+        """Create a checkout for one variant (`POST /v1/checkouts`) and return its URL. The
+        tenant id goes into `checkout_data.custom`, which LS hands back in every webhook
+        of the purchase as `meta.custom_data` (values as strings)."""
+        if self.store_id is None:
+            raise LemonSqueezyError("BILLING_LEMONSQUEEZY_STORE_ID is not set")
+        body = checkout_body(
+            store_id=self.store_id,
+            variant_id=variant_id,
+            tenant_id=tenant_id,
+            email=email,
+            redirect_url=redirect_url,
+            custom=custom,
+            test_mode=self.test_mode,
+        )
+        answer = await self._call("POST", "/v1/checkouts", json_body=body)
+        try:
+            url = answer["data"]["attributes"]["url"]
+        except (KeyError, TypeError):
+            raise LemonSqueezyError("Lemon Squeezy's checkout answer holds no URL") from None
+        if not isinstance(url, str) or not url:
+            raise LemonSqueezyError("Lemon Squeezy's checkout answer holds no URL")
+        return url
+
+    async def get_subscription(self, subscription_id: str | int) -> dict[str, Any]:
+        """`GET /v1/subscriptions/{id}`: the subscription object (`data`: type, id, attributes)."""
+        answer = await self._call("GET", f"/v1/subscriptions/{_path_id(subscription_id)}")
+        data = answer.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
+            raise LemonSqueezyError("Lemon Squeezy's subscription answer holds no data")
+        return data
+
+    async def customer_portal_url(self, subscription_id: str | int) -> str:
+        """The subscription's `urls.customer_portal` (a signed link, valid for 24 hours)."""
+        data = await self.get_subscription(subscription_id)
+        url = (data["attributes"].get("urls") or {}).get("customer_portal")
+        if not url:
+            raise LemonSqueezyError("Lemon Squeezy's subscription holds no customer portal URL")
+        return url
+
+    async def _call(
+        self, method: str, path: str, *, json_body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {self._key.get_secret_value()}"}
+        content = None if json_body is None else json.dumps(json_body).encode()
+        try:
+            response = await self._http.request(method, path, content=content, headers=headers)
+        except httpx.TimeoutException:
+            raise LemonSqueezyError(
+                f"Lemon Squeezy did not answer {method} {path} in time"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise LemonSqueezyError(
+                f"Lemon Squeezy could not be reached ({type(exc).__name__}) for {method} {path}"
+            ) from None
+        if response.status_code >= 400:
+            detail = self._scrub(_error_detail(response))
+            log.warning(
+                "lemonsqueezy.error",
+                method=method,
+                path=path,
+                status=response.status_code,
+                detail=detail,
+            )
+            kind = LemonSqueezyNotFound if response.status_code == 404 else LemonSqueezyError
+            raise kind(
+                f"Lemon Squeezy answered {response.status_code} to {method} {path}: {detail}",
+                status=response.status_code,
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            raise LemonSqueezyError(
+                f"Lemon Squeezy's answer to {method} {path} is not JSON",
+                status=response.status_code,
+            ) from None
+        if not isinstance(answer, dict):
+            raise LemonSqueezyError(f"Lemon Squeezy's answer to {method} {path} is not an object")
+        return answer
+
+    def _scrub(self, text: str) -> str:
+        key = self._key.get_secret_value()
+        return text.replace(key, "***") if key else text
+
+
+def checkout_body(
+    *,
+    store_id: str | int,
+    variant_id: str | int,
+    tenant_id: str,
+    email: str | None = None,
+    redirect_url: str | None = None,
+    custom: dict[str, Any] | None = None,
+    test_mode: bool = False,
+) -> dict[str, Any]:
+    """The JSON:API document of `POST /v1/checkouts`."""
+    checkout_data: dict[str, Any] = {"custom": {**(custom or {}), "tenant_id": str(tenant_id)}}
+    if email:
+        checkout_data["email"] = email
+    attributes: dict[str, Any] = {"checkout_data": checkout_data}
+    if redirect_url:
+        attributes["product_options"] = {"redirect_url": redirect_url}
+    if test_mode:
+        attributes["test_mode"] = True
+    return {
+        "data": {
+            "type": "checkouts",
+            "attributes": attributes,
+            "relationships": {
+                "store": {"data": {"type": "stores", "id": str(store_id)}},
+                "variant": {"data": {"type": "variants", "id": str(variant_id)}},
+            },
+        }
+    }
+
+
+def _path_id(value: str | int) -> str:
+    text = str(value)
+    if not text.isdigit():
+        raise LemonSqueezyNotFound(f"not a Lemon Squeezy id: {text[:32]!r}", status=404)
+    return text
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """LS's JSON:API error (`errors[0].detail` or `.title`), else the start of the body."""
+    try:
+        errors = response.json().get("errors")
+        first = errors[0]
+        text = first.get("detail") or first.get("title")
+        if text:
+            return str(text)[:300]
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        pass
+    return response.text[:200] or response.reason_phrase
+
+
+# ---------------------------------------------------------------- webhook signatures
+
+
+def _secret_bytes(secret: SecretStr | str | bytes) -> bytes:
+    if isinstance(secret, SecretStr):
+        secret = secret.get_secret_value()
+    return secret if isinstance(secret, bytes) else secret.encode()
+
+
+def sign(body: bytes, secret: SecretStr | str | bytes) -> str:
+    """The `X-Signature` of a webhook: hex HMAC-SHA256 of the raw body."""
+    return hmac.new(_secret_bytes(secret), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, signature: str | None, secret: SecretStr | str | bytes) -> bool:
+    """Whether `signature` (the X-Signature header) is the body's, in constant time."""
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(body, secret).encode(), signature.strip().lower().encode())
+
+
+# ---------------------------------------------------------------- sample webhooks
+
+
+def ls_time(value: datetime | str | None) -> str | None:
+    """LS's timestamp format: `2024-01-31T12:00:00.000000Z` (UTC)."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _num(value: str | int) -> int | str:
+    """LS sends relationship ids in attributes as numbers."""
+    text = str(value)
+    return int(text) if text.isdigit() else text
+
+
+def sample_webhook(
+    event_name: str,
+    *,
+    tenant_id: str | None,
+    plan_variant_id: str | int,
+    subscription_id: str | int = "1",
+    status: str = "active",
+    test_mode: bool = True,
+    updated_at: datetime | str | None = None,
+    created_at: datetime | str | None = None,
+    renews_at: datetime | str | None = None,
+    ends_at: datetime | str | None = None,
+    trial_ends_at: datetime | str | None = None,
+    store_id: str | int = "1",
+    customer_id: str | int = "1",
+    order_id: str | int = "1",
+    invoice_id: str | int | None = None,
+    product_id: str | int = "1",
+    product_name: str = "Pingvas",
+    variant_name: str = "Pro",
+    user_name: str = "Pingvas Customer",
+    user_email: str = "customer@example.com",
+    total: int = 1900,
+    currency: str = "USD",
+    billing_reason: str | None = None,
+    webhook_id: str | None = None,
+    custom_data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A webhook body as LS sends it for `event_name`: subscription_* events carry the
+    subscription object (`data.type` "subscriptions"), subscription_payment_* events a
+    subscription invoice ("subscription-invoices"), order_* events an order ("orders").
+    `tenant_id` goes into `meta.custom_data.tenant_id` as a string (None: no custom data,
+    as for a purchase made outside Pingvas's checkout). Times default to now; `renews_at`
+    to a month after `updated_at`."""
+    if event_name not in EVENTS:
+        raise ValueError(f"unknown Lemon Squeezy event {event_name!r}; one of {', '.join(EVENTS)}")
+    if status not in STATUSES:
+        raise ValueError(f"unknown subscription status {status!r}; one of {', '.join(STATUSES)}")
+    now = datetime.now(UTC)
+    updated = updated_at if updated_at is not None else now
+    created = created_at if created_at is not None else updated
+    if renews_at is None and isinstance(updated, datetime):
+        renews_at = updated + timedelta(days=30)
+    meta: dict[str, Any] = {
+        "test_mode": test_mode,
+        "event_name": event_name,
+        "webhook_id": webhook_id or str(uuid.uuid4()),
+    }
+    custom = {k: str(v) for k, v in (custom_data or {}).items()}
+    if tenant_id is not None:
+        custom["tenant_id"] = str(tenant_id)
+    if custom:
+        meta["custom_data"] = custom
+
+    common = {
+        "store_id": _num(store_id),
+        "customer_id": _num(customer_id),
+        "user_name": user_name,
+        "user_email": user_email,
+        "created_at": ls_time(created),
+        "updated_at": ls_time(updated),
+        "test_mode": test_mode,
+    }
+    if event_name in SUBSCRIPTION_EVENTS:
+        data = _subscription(
+            subscription_id, common, order_id=order_id, product_id=product_id,
+            variant_id=plan_variant_id, product_name=product_name, variant_name=variant_name,
+            status=status, renews_at=renews_at, ends_at=ends_at, trial_ends_at=trial_ends_at,
+        )  # fmt: skip
+    elif event_name in INVOICE_EVENTS:
+        data = _invoice(
+            event_name, invoice_id or subscription_id, common, subscription_id=subscription_id,
+            total=total, currency=currency, billing_reason=billing_reason,
+        )  # fmt: skip
+    else:
+        data = _order(
+            event_name, order_id, common, product_id=product_id,
+            variant_id=plan_variant_id, product_name=product_name, variant_name=variant_name,
+            total=total, currency=currency,
+        )  # fmt: skip
+    return {"meta": meta, "data": data}
+
+
+def _status_formatted(status: str) -> str:
+    return status.replace("_", " ").title()
+
+
+def _subscription(
+    subscription_id: str | int,
+    common: dict[str, Any],
+    *,
+    order_id: str | int,
+    product_id: str | int,
+    variant_id: str | int,
+    product_name: str,
+    variant_name: str,
+    status: str,
+    renews_at: datetime | str | None,
+    ends_at: datetime | str | None,
+    trial_ends_at: datetime | str | None,
+) -> dict[str, Any]:
+    sid = str(subscription_id)
+    portal = f"https://pingvas.lemonsqueezy.com/billing?expires=1700000000&signature={sid}"
+    attributes = {
+        "store_id": common["store_id"],
+        "customer_id": common["customer_id"],
+        "order_id": _num(order_id),
+        "order_item_id": _num(order_id),
+        "product_id": _num(product_id),
+        "variant_id": _num(variant_id),
+        "product_name": product_name,
+        "variant_name": variant_name,
+        "user_name": common["user_name"],
+        "user_email": common["user_email"],
+        "status": status,
+        "status_formatted": _status_formatted(status),
+        "card_brand": "visa",
+        "card_last_four": "4242",
+        "pause": None,
+        "cancelled": status == "cancelled",
+        "trial_ends_at": ls_time(trial_ends_at),
+        "billing_anchor": 1,
+        "urls": {
+            "update_payment_method": f"https://pingvas.lemonsqueezy.com/subscription/{sid}/payment-details?expires=1700000000&signature={sid}",
+            "customer_portal": portal,
+            "customer_portal_update_subscription": f"{portal}&subscription={sid}",
+        },
+        "renews_at": ls_time(renews_at),
+        "ends_at": ls_time(ends_at),
+        "created_at": common["created_at"],
+        "updated_at": common["updated_at"],
+        "test_mode": common["test_mode"],
+    }
+    return {
+        "type": "subscriptions",
+        "id": sid,
+        "attributes": attributes,
+        "relationships": _relationships(
+            "subscriptions", sid, ("store", "customer", "order", "product", "variant")
+        ),
+        "links": {"self": f"https://api.lemonsqueezy.com/v1/subscriptions/{sid}"},
+    }
+
+
+def _invoice(
+    event_name: str,
+    invoice_id: str | int,
+    common: dict[str, Any],
+    *,
+    subscription_id: str | int,
+    total: int,
+    currency: str,
+    billing_reason: str | None,
+) -> dict[str, Any]:
+    iid = str(invoice_id)
+    status = {
+        "subscription_payment_success": "paid",
+        "subscription_payment_recovered": "paid",
+        "subscription_payment_failed": "pending",
+        "subscription_payment_refunded": "refunded",
+    }[event_name]
+    attributes = {
+        "store_id": common["store_id"],
+        "subscription_id": _num(subscription_id),
+        "customer_id": common["customer_id"],
+        "user_name": common["user_name"],
+        "user_email": common["user_email"],
+        "billing_reason": billing_reason or "renewal",
+        "card_brand": "visa",
+        "card_last_four": "4242",
+        "currency": currency,
+        "currency_rate": "1.00000000",
+        "status": status,
+        "status_formatted": _status_formatted(status),
+        "refunded": status == "refunded",
+        "refunded_at": common["updated_at"] if status == "refunded" else None,
+        "subtotal": total,
+        "discount_total": 0,
+        "tax": 0,
+        "tax_inclusive": False,
+        "total": total,
+        "refunded_amount": total if status == "refunded" else 0,
+        "subtotal_usd": total,
+        "discount_total_usd": 0,
+        "tax_usd": 0,
+        "total_usd": total,
+        "refunded_amount_usd": total if status == "refunded" else 0,
+        "subtotal_formatted": _money(total, currency),
+        "discount_total_formatted": _money(0, currency),
+        "tax_formatted": _money(0, currency),
+        "total_formatted": _money(total, currency),
+        "refunded_amount_formatted": _money(total if status == "refunded" else 0, currency),
+        "urls": {"invoice_url": f"https://app.lemonsqueezy.com/my-orders/invoice/{iid}"},
+        "created_at": common["created_at"],
+        "updated_at": common["updated_at"],
+        "test_mode": common["test_mode"],
+    }
+    return {
+        "type": "subscription-invoices",
+        "id": iid,
+        "attributes": attributes,
+        "relationships": _relationships(
+            "subscription-invoices", iid, ("store", "subscription", "customer")
+        ),
+        "links": {"self": f"https://api.lemonsqueezy.com/v1/subscription-invoices/{iid}"},
+    }
+
+
+def _order(
+    event_name: str,
+    order_id: str | int,
+    common: dict[str, Any],
+    *,
+    product_id: str | int,
+    variant_id: str | int,
+    product_name: str,
+    variant_name: str,
+    total: int,
+    currency: str,
+) -> dict[str, Any]:
+    oid = str(order_id)
+    refunded = event_name == "order_refunded"
+    status = "refunded" if refunded else "paid"
+    attributes = {
+        "store_id": common["store_id"],
+        "customer_id": common["customer_id"],
+        "identifier": str(uuid.uuid5(uuid.NAMESPACE_URL, f"lemonsqueezy:order:{oid}")),
+        "order_number": _num(oid),
+        "user_name": common["user_name"],
+        "user_email": common["user_email"],
+        "currency": currency,
+        "currency_rate": "1.00000000",
+        "subtotal": total,
+        "setup_fee": 0,
+        "discount_total": 0,
+        "tax": 0,
+        "total": total,
+        "refunded_amount": total if refunded else 0,
+        "subtotal_usd": total,
+        "setup_fee_usd": 0,
+        "discount_total_usd": 0,
+        "tax_usd": 0,
+        "total_usd": total,
+        "refunded_amount_usd": total if refunded else 0,
+        "tax_name": None,
+        "tax_rate": "0.00",
+        "tax_inclusive": False,
+        "status": status,
+        "status_formatted": _status_formatted(status),
+        "refunded": refunded,
+        "refunded_at": common["updated_at"] if refunded else None,
+        "subtotal_formatted": _money(total, currency),
+        "setup_fee_formatted": _money(0, currency),
+        "discount_total_formatted": _money(0, currency),
+        "tax_formatted": _money(0, currency),
+        "total_formatted": _money(total, currency),
+        "refunded_amount_formatted": _money(total if refunded else 0, currency),
+        "first_order_item": {
+            "id": _num(oid),
+            "order_id": _num(oid),
+            "product_id": _num(product_id),
+            "variant_id": _num(variant_id),
+            "product_name": product_name,
+            "variant_name": variant_name,
+            "price": total,
+            "quantity": 1,
+            "created_at": common["created_at"],
+            "updated_at": common["updated_at"],
+            "test_mode": common["test_mode"],
+        },
+        "urls": {"receipt": f"https://app.lemonsqueezy.com/my-orders/{oid}?signature={oid}"},
+        "created_at": common["created_at"],
+        "updated_at": common["updated_at"],
+        "test_mode": common["test_mode"],
+    }
+    return {
+        "type": "orders",
+        "id": oid,
+        "attributes": attributes,
+        "relationships": _relationships(
+            "orders", oid, ("store", "customer", "order-items", "subscriptions")
+        ),
+        "links": {"self": f"https://api.lemonsqueezy.com/v1/orders/{oid}"},
+    }
+
+
+def _relationships(kind: str, id_: str, names: tuple[str, ...]) -> dict[str, Any]:
+    base = f"https://api.lemonsqueezy.com/v1/{kind}/{id_}"
+    return {
+        name: {"links": {"related": f"{base}/{name}", "self": f"{base}/relationships/{name}"}}
+        for name in names
+    }
+
+
+def _money(minor: int, currency: str) -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency.upper(), "")
+    return f"{symbol}{minor / 100:,.2f}" if symbol else f"{minor / 100:,.2f} {currency.upper()}"
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """A webhook body's bytes, compact like LS's."""
+    return json.dumps(payload, separators=(",", ":")).encode()
