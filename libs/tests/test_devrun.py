@@ -496,7 +496,11 @@ def test_local_secrets_are_made_once_private_and_kept(tmp_path) -> None:  # noqa
     from pingvas_kit.devrun import local_secrets
 
     first = local_secrets(tmp_path)
-    assert set(first) == {"PINGVAS_INTERNAL_SECRET", "PINGVAS_JWT_SECRET"}
+    assert set(first) == {
+        "PINGVAS_INTERNAL_SECRET",
+        "PINGVAS_JWT_SECRET",
+        "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
+    }
     assert all(len(v) >= 48 for v in first.values())
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
     assert local_secrets(tmp_path) == first
