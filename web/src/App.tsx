@@ -8,6 +8,7 @@ import { useI18n } from './i18n/I18nProvider'
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage'
 import { AccountPage } from './pages/AccountPage'
 import { ApiKeysPage } from './pages/ApiKeysPage'
+import { BillingPage } from './pages/billing/BillingPage'
 import { AuditLogPage } from './pages/AuditLogPage'
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage'
 import { GalleryPage } from './pages/gallery/GalleryPage'
@@ -49,6 +50,7 @@ export function App() {
         <Route path="/gallery" element={<GalleryPage />} />
         <Route path="/account" element={<AccountPage />} />
         <Route path="/team" element={<TeamPage />} />
+        <Route path="/billing" element={<BillingPage />} />
         <Route
           path="/api-keys"
           element={

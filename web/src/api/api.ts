@@ -25,6 +25,18 @@ import type {
   Model,
 } from '../features/render/types'
 import { imagesPath, withRetryAfter } from '../features/render/apiHelpers'
+import type {
+  CheckoutRequest,
+  Credits,
+  Payment,
+  Plan,
+  RedirectUrl,
+  Subscription,
+  Usage,
+  UsageQuery,
+} from '../features/billing/types'
+import { normalizePlan } from '../features/billing/normalize'
+import { usagePath } from '../features/billing/usage'
 
 const TAGS = [
   'Me',
@@ -36,6 +48,8 @@ const TAGS = [
   'Entitlements',
   'Generations',
   'Images',
+  'Plans',
+  'Billing',
 ] as const
 
 // Lists may come bare or wrapped in {items}; accept both.
@@ -210,6 +224,38 @@ export const api = createApi({
         }
       },
     }),
+
+    // --- billing: plans, subscription, credits, usage, payments (docs/billing.md) --
+    getBillingPlans: build.query<Plan[], void>({
+      query: () => 'billing/plans',
+      transformResponse: (response: unknown) => listOf<unknown>(response).map(normalizePlan),
+      providesTags: ['Plans'],
+    }),
+    getSubscription: build.query<Subscription, void>({
+      query: () => 'billing/subscription',
+      providesTags: ['Billing'],
+    }),
+    getCredits: build.query<Credits, void>({
+      query: () => 'billing/credits',
+      providesTags: ['Billing'],
+    }),
+    getUsage: build.query<Usage, UsageQuery>({
+      query: usagePath,
+      providesTags: ['Billing'],
+    }),
+    getPayments: build.query<Payment[], void>({
+      query: () => 'billing/payments',
+      transformResponse: listOf<Payment>,
+      providesTags: ['Billing'],
+    }),
+    /** A Lemon Squeezy checkout to send the owner to; 503 where payments are not configured. */
+    createCheckout: build.mutation<RedirectUrl, CheckoutRequest>({
+      query: (body) => ({ url: 'billing/checkout', method: 'POST', body }),
+    }),
+    /** A GET, but a mutation: the portal URL is signed and short-lived, so it is never cached. */
+    getPortalUrl: build.mutation<RedirectUrl, void>({
+      query: () => ({ url: 'billing/portal' }),
+    }),
   }),
 })
 
@@ -245,4 +291,11 @@ export const {
   useGetImageQuery,
   useLazyGetImageQuery,
   useDeleteImageMutation,
+  useGetBillingPlansQuery,
+  useGetSubscriptionQuery,
+  useGetCreditsQuery,
+  useGetUsageQuery,
+  useGetPaymentsQuery,
+  useCreateCheckoutMutation,
+  useGetPortalUrlMutation,
 } = api

@@ -64,6 +64,7 @@ function AppHeader({ me }: { me: Me }) {
           <NavItem to="/generate">{t('nav.generate')}</NavItem>
           <NavItem to="/gallery">{t('nav.gallery')}</NavItem>
           <NavItem to="/team">{t('nav.team')}</NavItem>
+          <NavItem to="/billing">{t('nav.billing')}</NavItem>
           {isAdmin && <NavItem to="/api-keys">{t('nav.apiKeys')}</NavItem>}
           {isAdmin && <NavItem to="/audit-log">{t('nav.auditLog')}</NavItem>}
           <NavItem to="/account">{t('nav.account')}</NavItem>
