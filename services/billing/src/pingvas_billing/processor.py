@@ -1,0 +1,670 @@
+"""The webhook processor and the sweeps (docs/billing.md, "Webhooks").
+
+Recorded Lemon Squeezy events are handled in order of arrival, each in one transaction
+with its state changes and outbox events, and marked with an outcome:
+
+- `applied`: the state it carries was taken (or it had nothing to change);
+- `ignored_stale`: its `updated_at` is not newer than the subscription state held;
+- `ignored_test_mode`: its mode is not the store's (`BILLING_LEMONSQUEEZY_TEST_MODE`);
+- `ignored_unknown`: no tenant in `meta.custom_data`, an unknown variant or event name;
+- `failed`: handling raised; retried with back-off until `max_webhook_attempts`, then
+  left for an operator (`attempts`, `error`).
+
+On Postgres the next event is taken `FOR UPDATE SKIP LOCKED`, so replicas share the work.
+The sweep, on the same poll, reduces the entitlements of subscriptions past due longer than
+the grace period and lets the ledger grant the Free plan's due periods."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import traceback
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_contracts.registry import InvalidEventData
+from pingvas_kit.logging import get_logger
+from pingvas_kit.service import ServiceRuntime
+
+from .adapters import repository as repo
+from .adapters.repository import aware, new_id, now
+from .domain import credits
+from .domain.payloads import (
+    BadPayload,
+    LsInvoice,
+    read_invoice,
+    read_order,
+    read_subscription,
+)
+from .domain.periods import add_interval, add_months, later, period_bounds, stamp
+from .domain.subscriptions import DELINQUENT, is_paid, lemon_squeezy_ref, state_data
+from .plans import Plans
+from .settings import Settings
+
+log = get_logger("pingvas.billing.processor")
+
+APPLIED = "applied"
+IGNORED_STALE = "ignored_stale"
+IGNORED_TEST_MODE = "ignored_test_mode"
+IGNORED_UNKNOWN = "ignored_unknown"
+FAILED = "failed"
+
+T = "pingvas.billing."
+ACTIVATED = T + "subscription.activated.v1"
+CHANGED = T + "subscription.changed.v1"
+CANCELLED = T + "subscription.cancelled.v1"
+EXPIRED = T + "subscription.expired.v1"
+PAYMENT_SUCCEEDED = T + "payment.succeeded.v1"
+PAYMENT_FAILED = T + "payment.failed.v1"
+
+SUBSCRIPTION_EVENTS = (
+    "subscription_created",
+    "subscription_updated",
+    "subscription_cancelled",
+    "subscription_resumed",
+    "subscription_expired",
+    "subscription_paused",
+    "subscription_unpaused",
+)
+INVOICE_EVENTS = (
+    "subscription_payment_success",
+    "subscription_payment_failed",
+    "subscription_payment_recovered",
+)
+
+
+class NotYet(Exception):
+    """The event depends on one that has not been processed yet: try again later."""
+
+
+class Processor:
+    def __init__(self, runtime: ServiceRuntime, settings: Settings, plans: Plans) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.plans = plans
+        self._wake = asyncio.Event()
+
+    @property
+    def db(self):
+        return self.runtime.db
+
+    @property
+    def outbox(self):
+        return self.runtime.outbox
+
+    def poke(self) -> None:
+        """Look now rather than at the next poll (a webhook was just recorded)."""
+        self._wake.set()
+
+    def backoff(self, attempts: int) -> timedelta:
+        """How long a failed event waits before its next attempt."""
+        return timedelta(seconds=min(self.settings.process_interval_s * 2**attempts, 300.0))
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("billing.processor_started")
+        while not stop.is_set():
+            try:
+                while not stop.is_set() and await self.process_next():
+                    pass
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database may be away for a moment
+                log.warning("billing.processor_error", error=type(exc).__name__)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    _first(stop.wait(), self._wake.wait()), timeout=self.settings.process_interval_s
+                )
+        log.info("billing.processor_stopped")
+
+    async def drain(self) -> int:
+        """Process every event due now; how many were taken (tests, the CLI)."""
+        count = 0
+        while await self.process_next():
+            count += 1
+        return count
+
+    async def process_next(self, at: datetime | None = None) -> bool:
+        """Take the next due event and handle it; False when there is none."""
+        at = at or now()
+        event_id: int | None = None
+        try:
+            async with self.db.transaction() as session:
+                row = await repo.next_webhook(
+                    session,
+                    at=at,
+                    max_attempts=self.settings.max_webhook_attempts,
+                    backoff=self.backoff,
+                )
+                if row is None:
+                    return False
+                event_id = row.id
+                outcome = await self._handle(session, row, at)
+                await repo.mark_webhook(
+                    session,
+                    row.id,
+                    processed_at=now(),
+                    outcome=outcome,
+                    error=None,
+                    attempts=row.attempts + 1,
+                )
+            log.info("billing.webhook_processed", webhook_event=event_id, outcome=outcome)
+        except Exception as exc:
+            if event_id is None:
+                raise
+            await self._failed(event_id, exc)
+        return True
+
+    async def _failed(self, event_id: int, exc: Exception) -> None:
+        # only our own messages: a driver's may quote the values of the statement; for
+        # anything else the type and where it was raised
+        if isinstance(exc, (BadPayload, NotYet, InvalidEventData)):  # no values in these
+            error = str(exc)
+        else:
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+            error = f"{type(exc).__name__}{where}"
+        async with self.db.transaction() as session:
+            row = await repo.lock_webhook(session, event_id)
+            if row is None or row.outcome not in (None, FAILED):
+                return
+            attempts = row.attempts + 1
+            await repo.mark_webhook(
+                session,
+                event_id,
+                processed_at=now(),
+                outcome=FAILED,
+                error=error[:500],
+                attempts=attempts,
+            )
+        given_up = attempts >= self.settings.max_webhook_attempts
+        log.warning(
+            "billing.webhook_failed",
+            webhook_event=event_id,
+            attempts=attempts,
+            error=error[:200],
+            given_up=given_up,
+        )
+
+    async def _handle(self, session: AsyncSession, row: Any, at: datetime) -> str:
+        if row.test_mode != self.settings.lemonsqueezy_test_mode:
+            return IGNORED_TEST_MODE
+        name = row.event_name
+        if row.tenant_id is None:
+            log.info("billing.webhook_without_tenant", event_name=name)
+            return IGNORED_UNKNOWN
+        try:
+            body = json.loads(row.body)
+        except ValueError:
+            raise BadPayload("the body is not JSON") from None
+        if name in SUBSCRIPTION_EVENTS:
+            return await self._subscription(session, row.tenant_id, body, at)
+        if name in INVOICE_EVENTS:
+            return await self._invoice(session, row.tenant_id, body, at, name)
+        if name == "order_created":
+            return await self._order_created(session, row.tenant_id, body)
+        if name == "order_refunded":
+            return await self._order_refunded(session, row.tenant_id, body)
+        return IGNORED_UNKNOWN
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    async def _subscription(
+        self, session: AsyncSession, tenant_id: str, body: dict[str, Any], at: datetime
+    ) -> str:
+        ls = read_subscription(body)
+        found = self.plans.by_variant(ls.variant_id)
+        if found is None:
+            log.warning("billing.unknown_variant", variant_id=ls.variant_id)
+            return IGNORED_UNKNOWN
+        plan, interval = found
+        holder = await repo.subscription_by_ls_id(session, ls.id)
+        if holder is not None and holder.tenant_id != tenant_id:
+            log.warning("billing.subscription_of_another_tenant", ls_subscription_id=ls.id)
+            return IGNORED_UNKNOWN
+        row = await repo.get_subscription(session, tenant_id=tenant_id, for_update=True)
+        before = _state(row) if row is not None else None
+        same = before is not None and before["ls_subscription_id"] == ls.id
+        held = aware(before["ls_updated_at"]) if before is not None else None
+        if same and held is not None and ls.updated_at <= held:
+            return IGNORED_STALE
+        if not same and is_paid(before):
+            # the tenant holds another live subscription: an ended or older one is history
+            if ls.status in ("cancelled", "expired") or (held and ls.updated_at <= held):
+                return IGNORED_STALE
+
+        expired = ls.status == "expired"
+        if expired:
+            start = ls.ends_at or ls.updated_at
+            end = add_months(start, 1)  # the Free plan's period
+        else:
+            last = ls.ends_at if ls.status == "cancelled" and ls.ends_at else ls.renews_at
+            start, end = period_bounds(
+                end=last, interval=interval, created_at=ls.created_at, fallback=ls.updated_at
+            )
+        delinquent = ls.status in DELINQUENT
+        was_delinquent = same and before is not None and before["status"] in DELINQUENT
+        if delinquent and was_delinquent and before["past_due_since"] is not None:
+            past_due_since = aware(before["past_due_since"])
+        elif delinquent:
+            past_due_since = min(ls.updated_at, at)
+        else:
+            past_due_since = None
+        reduced = bool(before["entitlements_reduced"]) if delinquent and was_delinquent else False
+        updated_at = later(ls.updated_at, aware(before["updated_at"]) if before else None)
+        state: dict[str, Any] = {
+            "id": before["id"] if same else new_id(),
+            "tenant_id": tenant_id,
+            "plan": "free" if expired else plan.code,
+            "status": ls.status,
+            "interval": None if expired else interval,
+            "ls_subscription_id": ls.id,
+            "ls_customer_id": ls.customer_id,
+            "ls_order_id": ls.order_id,
+            "ls_product_id": ls.product_id,
+            "ls_variant_id": ls.variant_id,
+            "test_mode": ls.test_mode,
+            "current_period_start": start,
+            "current_period_end": end,
+            "trial_ends_at": ls.trial_ends_at,
+            "ends_at": ls.ends_at,
+            "past_due_since": past_due_since,
+            "entitlements_reduced": reduced,
+            "customer_portal_url": ls.customer_portal_url,
+            "update_payment_method_url": ls.update_payment_method_url,
+            "ls_updated_at": ls.updated_at,
+            "updated_at": updated_at,
+        }
+        if before is None:
+            await repo.insert_subscription(session, **state, created_at=now())
+        else:
+            await repo.update_subscription(
+                session, tenant_id=tenant_id, **{k: v for k, v in state.items() if k != "tenant_id"}
+            )
+        await repo.save_customer(
+            session, tenant_id=tenant_id, email=ls.user_email, ls_customer_id=ls.customer_id
+        )
+        await self._publish_transition(session, before, state, same=same, at=at, ls=ls)
+        return APPLIED
+
+    async def _publish_transition(
+        self,
+        session: AsyncSession,
+        before: dict[str, Any] | None,
+        state: dict[str, Any],
+        *,
+        same: bool,
+        at: datetime,
+        ls: Any,
+    ) -> None:
+        tenant_id = state["tenant_id"]
+        updated_at = state["updated_at"]
+        was_paid, now_paid = is_paid(before), is_paid(state)
+        if now_paid and (not was_paid or not same):
+            await self._emit(
+                session,
+                ACTIVATED,
+                {
+                    **state_data(state, self.plans, updated_at=updated_at),
+                    "trial_ends_at": state["trial_ends_at"],
+                },
+                tenant_id,
+            )
+            plan = self.plans[state["plan"]]
+            await credits.start_period(
+                session,
+                self.outbox,
+                tenant_id=tenant_id,
+                plan=plan.code,
+                credits=plan.monthly_credits,
+                reference=f"plan_start:{state['id']}:{stamp(state['current_period_start'])}",
+                period_end=state["current_period_end"],
+            )
+            if state["status"] == "cancelled":
+                await self._cancelled(session, before, state, ls)
+        elif was_paid and not now_paid:
+            assert before is not None
+            await self._emit(
+                session,
+                EXPIRED,
+                {
+                    "subscription_id": state["id"],
+                    "expired_plan": before["plan"],
+                    "plan": "free",
+                    "lemon_squeezy": lemon_squeezy_ref(state),
+                    "entitlements": self.plans.free.entitlements.model_dump(),
+                    "expired_at": ls.ends_at or ls.updated_at,
+                    "updated_at": updated_at,
+                },
+                tenant_id,
+            )
+            free = self.plans.free
+            await credits.start_period(
+                session,
+                self.outbox,
+                tenant_id=tenant_id,
+                plan=free.code,
+                credits=free.monthly_credits,
+                reference=f"plan_start:{tenant_id}:{stamp(state['current_period_start'])}",
+                period_end=state["current_period_end"],
+            )
+        elif was_paid and now_paid:
+            assert before is not None
+            if state["status"] == "cancelled" and before["status"] != "cancelled":
+                await self._cancelled(session, before, state, ls)
+            elif any(
+                before[k] != state[k]
+                for k in ("plan", "interval", "status", "entitlements_reduced")
+            ):
+                await self._changed(session, before, state)
+
+    async def _cancelled(
+        self, session: AsyncSession, before: dict[str, Any] | None, state: dict[str, Any], ls: Any
+    ) -> None:
+        by_failure = before is not None and before["status"] in DELINQUENT
+        await self._emit(
+            session,
+            CANCELLED,
+            {
+                **state_data(state, self.plans, updated_at=state["updated_at"]),
+                "ends_at": ls.ends_at or state["current_period_end"],
+                "cancelled_by": "payment_failure" if by_failure else "customer",
+                "cancelled_at": ls.updated_at,
+            },
+            state["tenant_id"],
+        )
+
+    async def _changed(
+        self, session: AsyncSession, before: dict[str, Any], state: dict[str, Any]
+    ) -> None:
+        await self._emit(
+            session,
+            CHANGED,
+            {
+                **state_data(state, self.plans, updated_at=state["updated_at"]),
+                "previous_plan": before["plan"],
+                "previous_status": before["status"],
+            },
+            state["tenant_id"],
+        )
+
+    # -- invoices: payment success, failure, recovery -------------------------------------
+
+    async def _invoice(
+        self,
+        session: AsyncSession,
+        tenant_id: str,
+        body: dict[str, Any],
+        at: datetime,
+        name: str,
+    ) -> str:
+        inv = read_invoice(body)
+        holder = await repo.subscription_by_ls_id(session, inv.subscription_id)
+        if holder is None:
+            # its subscription_created has not been processed yet: retried with back-off
+            raise NotYet("the invoice's subscription is not known yet")
+        if holder.tenant_id != tenant_id:
+            log.warning("billing.invoice_of_another_tenant", ls_subscription_id=inv.subscription_id)
+            return IGNORED_UNKNOWN
+        row = await repo.get_subscription(session, tenant_id=tenant_id, for_update=True)
+        assert row is not None
+        state = _state(row)
+        if name == "subscription_payment_failed":
+            await self._payment_failed(session, state, inv, at)
+        else:
+            await self._payment_paid(session, state, inv)
+        return APPLIED
+
+    async def _payment_paid(
+        self, session: AsyncSession, state: dict[str, Any], inv: LsInvoice
+    ) -> None:
+        tenant_id = state["tenant_id"]
+        plan = self.plans.get(state["plan"])
+        if inv.billing_reason != "initial":
+            # the first payment is the order (order_created records and announces it)
+            reference = f"invoice:{inv.id}"
+            previous = await repo.get_payment(session, reference)
+            payment_id = await repo.save_payment(
+                session,
+                reference=reference,
+                tenant_id=tenant_id,
+                kind="subscription",
+                status="paid",
+                plan=state["plan"],
+                amount_minor=inv.total,
+                currency=inv.currency,
+                receipt_url=inv.invoice_url,
+                test_mode=state["test_mode"],
+            )
+            if previous is None or previous.status != "paid":
+                await self._emit(
+                    session,
+                    PAYMENT_SUCCEEDED,
+                    {
+                        "payment_id": payment_id,
+                        "kind": "subscription",
+                        "subscription_id": state["id"],
+                        "plan": state["plan"],
+                        "amount_minor": inv.total,
+                        "currency": inv.currency,
+                        "lemon_squeezy_order_id": None,
+                        "lemon_squeezy_invoice_id": inv.id,
+                        "receipt_url": inv.invoice_url,
+                        "paid_at": inv.updated_at,
+                        "updated_at": inv.updated_at,
+                    },
+                    tenant_id,
+                )
+        if inv.billing_reason == "renewal" and is_paid(state) and plan is not None:
+            start = inv.created_at
+            await credits.start_period(
+                session,
+                self.outbox,
+                tenant_id=tenant_id,
+                plan=plan.code,
+                credits=plan.monthly_credits,
+                reference=f"renewal:{state['id']}:{stamp(start)}",
+                period_end=add_interval(start, state["interval"]),
+            )
+        held = aware(state["ls_updated_at"])
+        if state["status"] in DELINQUENT and (held is None or inv.updated_at > held):
+            # paid again: the plan's entitlements come back
+            new = {
+                **state,
+                "status": "active",
+                "past_due_since": None,
+                "entitlements_reduced": False,
+                "ls_updated_at": inv.updated_at,
+                "updated_at": later(inv.updated_at, aware(state["updated_at"])),
+            }
+            await self._save_and_announce_change(session, state, new)
+
+    async def _payment_failed(
+        self, session: AsyncSession, state: dict[str, Any], inv: LsInvoice, at: datetime
+    ) -> None:
+        tenant_id = state["tenant_id"]
+        reference = f"invoice:{inv.id}"
+        previous = await repo.get_payment(session, reference)
+        if previous is not None and previous.status == "paid":
+            return  # it went through meanwhile
+        payment_id = await repo.save_payment(
+            session,
+            reference=reference,
+            tenant_id=tenant_id,
+            kind="subscription",
+            status="failed",
+            plan=state["plan"],
+            amount_minor=inv.total,
+            currency=inv.currency,
+            receipt_url=inv.invoice_url,
+            test_mode=state["test_mode"],
+        )
+        attempt = 1
+        if previous is not None:  # failed before: count the failures applied since
+            attempt += await repo.count_failed_attempts(
+                session, tenant_id=tenant_id, since=aware(previous.created_at)
+            )
+        await self._emit(
+            session,
+            PAYMENT_FAILED,
+            {
+                "payment_id": payment_id,
+                "subscription_id": state["id"],
+                "plan": state["plan"],
+                "amount_minor": inv.total,
+                "currency": inv.currency,
+                "lemon_squeezy_invoice_id": inv.id,
+                "attempt": attempt,
+                "reason": "other",  # Lemon Squeezy does not say why
+                "next_retry_at": None,
+                "update_payment_method_url": state["update_payment_method_url"],
+                "failed_at": inv.updated_at,
+                "updated_at": inv.updated_at,
+            },
+            tenant_id,
+        )
+        held = aware(state["ls_updated_at"])
+        if state["status"] in ("active", "on_trial") and (held is None or inv.updated_at > held):
+            new = {
+                **state,
+                "status": "past_due",
+                "past_due_since": min(inv.updated_at, at),
+                "ls_updated_at": inv.updated_at,
+                "updated_at": later(inv.updated_at, aware(state["updated_at"])),
+            }
+            await self._save_and_announce_change(session, state, new)
+
+    async def _save_and_announce_change(
+        self, session: AsyncSession, before: dict[str, Any], new: dict[str, Any]
+    ) -> None:
+        await repo.update_subscription(
+            session,
+            tenant_id=new["tenant_id"],
+            **{k: new[k] for k in new if k not in ("tenant_id", "created_at")},
+        )
+        await self._changed(session, before, new)
+
+    # -- orders ----------------------------------------------------------------------------
+
+    async def _order_created(
+        self, session: AsyncSession, tenant_id: str, body: dict[str, Any]
+    ) -> str:
+        order = read_order(body)
+        found = self.plans.by_variant(order.variant_id)
+        if found is None:
+            log.warning("billing.unknown_variant", variant_id=order.variant_id)
+            return IGNORED_UNKNOWN
+        if order.status != "paid":
+            return APPLIED  # pending or failed: nothing was paid
+        plan, _interval = found
+        reference = f"order:{order.id}"
+        previous = await repo.get_payment(session, reference)
+        if previous is not None:
+            return APPLIED  # recorded already (or refunded before this arrived)
+        sub = await repo.get_subscription(session, tenant_id=tenant_id)
+        subscription_id = sub.id if sub is not None and sub.ls_order_id == order.id else None
+        payment_id = await repo.save_payment(
+            session,
+            reference=reference,
+            tenant_id=tenant_id,
+            kind="subscription",
+            status="paid",
+            plan=plan.code,
+            amount_minor=order.total,
+            currency=order.currency,
+            receipt_url=order.receipt_url,
+            test_mode=self.settings.lemonsqueezy_test_mode,
+        )
+        await repo.save_customer(
+            session, tenant_id=tenant_id, email=order.user_email, ls_customer_id=order.customer_id
+        )
+        await self._emit(
+            session,
+            PAYMENT_SUCCEEDED,
+            {
+                "payment_id": payment_id,
+                "kind": "subscription",
+                "subscription_id": subscription_id,
+                "plan": plan.code,
+                "amount_minor": order.total,
+                "currency": order.currency,
+                "lemon_squeezy_order_id": order.id,
+                "lemon_squeezy_invoice_id": None,
+                "receipt_url": order.receipt_url,
+                "paid_at": order.created_at,
+                "updated_at": order.updated_at,
+            },
+            tenant_id,
+        )
+        return APPLIED
+
+    async def _order_refunded(
+        self, session: AsyncSession, tenant_id: str, body: dict[str, Any]
+    ) -> str:
+        order = read_order(body)
+        found = self.plans.by_variant(order.variant_id)
+        reference = f"order:{order.id}"
+        previous = await repo.get_payment(session, reference)
+        if previous is not None and previous.tenant_id != tenant_id:
+            return IGNORED_UNKNOWN
+        # credits bought with it are not clawed back (docs/billing.md)
+        await repo.save_payment(
+            session,
+            reference=reference,
+            tenant_id=tenant_id,
+            kind="subscription" if found or previous is None else previous.kind,
+            status="refunded",
+            plan=found[0].code if found else (previous.plan if previous else None),
+            amount_minor=order.total,
+            currency=order.currency,
+            receipt_url=order.receipt_url,
+            test_mode=self.settings.lemonsqueezy_test_mode,
+        )
+        return APPLIED
+
+    # -- sweeps ------------------------------------------------------------------------------
+
+    async def sweep(self, at: datetime | None = None) -> int:
+        """Reduce the entitlements of subscriptions past due longer than the grace period;
+        grant the Free plan's due periods. How many subscriptions were reduced."""
+        at = at or now()
+        cutoff = at - timedelta(seconds=self.settings.grace_period_s)
+        async with self.db.transaction() as session:
+            rows = await repo.delinquent_past(session, cutoff)
+            for row in rows:
+                before = _state(row)
+                new = {
+                    **before,
+                    "entitlements_reduced": True,
+                    "updated_at": later(at, aware(before["updated_at"])),
+                }
+                await self._save_and_announce_change(session, before, new)
+                log.info("billing.entitlements_reduced", tenant_id=row.tenant_id)
+        await credits.grant_due_free_periods(self.db, self.outbox, at)
+        return len(rows)
+
+    async def _emit(
+        self, session: AsyncSession, type_: str, data: dict[str, Any], tenant_id: str
+    ) -> None:
+        await self.outbox.add(session, type_, data, tenant_id=tenant_id)
+
+
+def _state(row: Any) -> dict[str, Any]:
+    """A subscriptions row as a dict, its times aware (SQLite hands back naive UTC)."""
+    return {k: aware(v) if isinstance(v, datetime) else v for k, v in row._mapping.items()}
+
+
+async def _first(*aws: Any) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
