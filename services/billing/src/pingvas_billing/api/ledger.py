@@ -1,0 +1,213 @@
+"""The tenant's credits and what it spent them on.
+
+    GET /api/v1/billing/credits                                       member
+        {balance, reserved, available, plan, next_grant_at, next_grant_credits}
+    GET /api/v1/billing/usage?from=&to=&group_by=day|user|api_key     admin
+        {items: [{key, credits, jobs}], from, to, group_by}; CSV with ?format=csv or
+        Accept: text/csv
+
+Usage is the credits settled (`settle` entries of the ledger) in [from, to): dates mean
+whole UTC days (`to` included), times are taken as given; at most 366 days; by default the
+last 30 days. The tenant always comes from the forwarded identity."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from pingvas_contracts.plans import PLANS
+from pingvas_kit.db import Database, aware, now
+from pingvas_kit.identity import Identity, require_role
+
+from .. import ledger as credit_ledger
+from ..adapters.db import ledger, subscriptions
+
+router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
+
+Member = Annotated[Identity, require_role("member")]
+Admin = Annotated[Identity, require_role("admin")]
+
+MAX_RANGE = timedelta(days=366)
+DEFAULT_RANGE = timedelta(days=30)
+#: a paid subscription in these states renews (and grants) at the end of its period
+RENEWING = ("on_trial", "active", "past_due", "unpaid")
+
+
+class CreditsOut(BaseModel):
+    balance: int
+    reserved: int
+    available: int
+    plan: str
+    next_grant_at: datetime | None
+    next_grant_credits: int
+
+
+class UsageItem(BaseModel):
+    key: str | None
+    credits: int
+    jobs: int
+
+
+class UsageOut(BaseModel):
+    items: list[UsageItem]
+    from_: datetime
+    to: datetime
+    group_by: str
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "items": [i.model_dump() for i in self.items],
+            "from": self.from_.isoformat(),
+            "to": self.to.isoformat(),
+            "group_by": self.group_by,
+        }
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.runtime.db
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
+    )
+
+
+@router.get("/credits", response_model=CreditsOut)
+async def get_credits(request: Request, me: Member) -> CreditsOut:
+    tenant_id = me.tenant_id
+    assert tenant_id is not None
+    async with _db(request).sessionmaker() as session:
+        held = await credit_ledger.totals(session, tenant_id)
+        sub = (
+            await session.execute(
+                sa.select(
+                    subscriptions.c.plan, subscriptions.c.status, subscriptions.c.ends_at
+                ).where(subscriptions.c.tenant_id == tenant_id)
+            )
+        ).first()
+    plan = sub.plan if sub is not None and sub.plan in PLANS else "free"
+    next_plan = plan
+    if sub is not None and plan != "free" and sub.status not in RENEWING:
+        # cancelled or paused: what comes next is Free's grant (or nothing yet)
+        next_plan = "free"
+    return CreditsOut(
+        balance=held.balance,
+        reserved=held.reserved,
+        available=held.available,
+        plan=plan,
+        next_grant_at=held.next_grant_at,
+        next_grant_credits=PLANS[next_plan].monthly_credits,
+    )
+
+
+def _parse(value: str | None, field: str, *, end: bool) -> datetime | None:
+    """A date (a whole UTC day: its start, or for `to` the next day's start) or an ISO
+    time (UTC unless it says otherwise)."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time(), tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        text = text.replace("Z", "+00:00")
+        if len(text) > 19 and text[19:].startswith(" "):
+            text = text[:19] + "+" + text[20:]  # an unescaped "+" of the offset
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _invalid(field, "Use a date (2026-11-26) or an ISO 8601 time.") from None
+    return aware(moment).astimezone(UTC)  # type: ignore[union-attr]
+
+
+def _range(from_: str | None, to: str | None) -> tuple[datetime, datetime]:
+    start = _parse(from_, "from", end=False)
+    stop = _parse(to, "to", end=True)
+    if stop is None:
+        stop = now() if start is None else min(start + DEFAULT_RANGE, now())
+    if start is None:
+        start = stop - DEFAULT_RANGE
+    if start >= stop:
+        raise _invalid("from", "`from` must be before `to`.")
+    if stop - start > MAX_RANGE:
+        raise _invalid("to", "The range is at most 366 days.")
+    return start, stop
+
+
+def _day_key(session_dialect: str, column: sa.ColumnElement) -> sa.ColumnElement:
+    if session_dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
+    return sa.func.strftime("%Y-%m-%d", column)  # SQLite keeps UTC times as text
+
+
+async def usage_items(
+    db: Database, tenant_id: str, start: datetime, stop: datetime, group_by: str
+) -> list[UsageItem]:
+    l = ledger.c  # noqa: E741
+    if group_by == "day":
+        key = _day_key(db.dialect, l.created_at)
+    else:
+        key = l.user_id if group_by == "user" else l.api_key_id
+    key = key.label("key")
+    credits = (-sa.func.sum(l.credits)).label("credits")
+    query = (
+        sa.select(key, credits, sa.func.count().label("jobs"))
+        .where(
+            l.tenant_id == tenant_id,
+            l.kind == "settle",
+            l.created_at >= start,
+            l.created_at < stop,
+        )
+        .group_by(key)
+    )
+    async with db.sessionmaker() as session:
+        rows = (await session.execute(query)).all()
+    items = [UsageItem(key=r.key, credits=int(r.credits or 0), jobs=r.jobs) for r in rows]
+    if group_by == "day":
+        items.sort(key=lambda i: i.key or "")
+    else:
+        items.sort(key=lambda i: (-i.credits, i.key is None, i.key or ""))
+    return items
+
+
+def _wants_csv(request: Request, format_: str | None) -> bool:
+    if format_ is not None:
+        return format_ == "csv"
+    return "text/csv" in request.headers.get("accept", "")
+
+
+@router.get("/usage", response_model=None)
+async def get_usage(
+    request: Request,
+    me: Admin,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    group_by: Literal["day", "user", "api_key"] = "day",
+    format_: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None,
+) -> Any:
+    tenant_id = me.tenant_id
+    assert tenant_id is not None
+    start, stop = _range(from_, to)
+    items = await usage_items(_db(request), tenant_id, start, stop, group_by)
+    if not _wants_csv(request, format_):
+        return UsageOut(items=items, from_=start, to=stop, group_by=group_by).body()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([group_by, "credits", "jobs"])
+    for item in items:
+        writer.writerow([item.key or "", item.credits, item.jobs])
+    name = f"usage-{group_by}-{start:%Y%m%d}-{stop:%Y%m%d}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
