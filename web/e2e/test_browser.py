@@ -10,7 +10,8 @@ chromedriver at the gateway's URL:
     in the team -> API keys: create a key with a scope, seen once, revoke it, marked revoked
     -> Generate: a Korean prompt on the tiny test model, the job card goes live to its
     image (the worker's real engine, SSE through the gateway with the session cookie) ->
-    Gallery: the image, and its parameters in the lightbox.
+    Gallery: the image, and its parameters in the lightbox -> Billing: Free, then Pro after
+    a signed simulated Lemon Squeezy webhook (`pingvas-billing simulate-webhook`).
 
 A screenshot is saved at each step under tmp_path (and copied into $PINGVAS_SCREENSHOTS when
 set); the folder is printed. Needs web/dist (`cd web && npm run build`; `./pingvas test` builds
@@ -19,8 +20,12 @@ not skip it. SLOW: about 30-60 s, most of it the stack starting."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -362,4 +367,24 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     loaded = "const i = document.querySelector('[data-testid=lightbox] img'); return i && i.complete && i.naturalWidth"
     a.until(lambda d: d.execute_script(loaded) == 64, "the 64x64 image in the lightbox")
     a.shot("gallery-lightbox")
+
+    # billing: Free, then an upgrade through a signed simulated Lemon Squeezy webhook
+    a.open("/billing")
+    a.visible("[data-testid=billing-current-plan][data-plan=free]", "the Free plan")
+    a.shot("billing-free")
+    with sqlite3.connect(stack.var / "tenants.db") as db:
+        (tenant_id,) = db.execute("SELECT id FROM tenants WHERE name = 'Alpha'").fetchone()
+    secrets = json.loads((stack.var / "secrets.json").read_text())
+    subprocess.run(
+        [str(Path(sys.executable).with_name("pingvas-billing")), "simulate-webhook",
+         "subscription_created", "--tenant", tenant_id, "--plan", "pro",
+         "--url", f"{stack.url}/webhooks/lemonsqueezy",
+         "--secret", secrets["PINGVAS_LEMONSQUEEZY_SIGNING_SECRET"]],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    a.open("/billing?checkout=done")
+    a.visible("[data-testid=billing-checkout-done]", "the thank-you notice")
+    a.visible("[data-testid=billing-current-plan][data-plan=pro]", "the Pro plan", 60)
+    a.text("[data-testid=billing-current-plan]", "Pro")
+    a.shot("billing-pro")
     print(f"\nbrowser flow took {time.monotonic() - started:.1f} s after the stack was up")
