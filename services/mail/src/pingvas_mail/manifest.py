@@ -13,6 +13,13 @@ SERVICE = ServiceSpec(
         "pingvas.mail.bounced.v1",
     ),
     consumes=(
+        # the directory: who people are, which teams they own, which plan a team is on
+        "pingvas.tenants.user.registered.v1",
+        "pingvas.tenants.tenant.created.v1",
+        "pingvas.tenants.member.joined.v1",
+        "pingvas.tenants.member.removed.v1",
+        "pingvas.billing.subscription.changed.v1",
+        "pingvas.billing.subscription.expired.v1",
         "pingvas.tenants.tenant.deleted.v1",
         "pingvas.tenants.user.verification_requested.v1",
         "pingvas.tenants.user.password_reset_requested.v1",
