@@ -19,6 +19,8 @@ import { NotFoundPage } from './pages/NotFoundPage'
 import { ResetPasswordPage } from './pages/ResetPasswordPage'
 import { SignUpPage } from './pages/SignUpPage'
 import { TeamPage } from './pages/TeamPage'
+import { NotificationSettingsPage } from './pages/settings/NotificationSettingsPage'
+import { UnsubscribePage } from './pages/UnsubscribePage'
 import { VerifyEmailPage } from './pages/VerifyEmailPage'
 
 /** Hides a page from lower roles; the API refuses them anyway (403). */
@@ -34,7 +36,10 @@ function RequireRole({ role, children }: { role: Role; children: ReactNode }) {
   )
 }
 
-/** Route table. The mail links land on /verify-email, /reset-password and /invitations/:token. */
+/**
+ * Route table. The mail links land on /verify-email, /reset-password, /invitations/:token and
+ * /unsubscribe (no log-in needed).
+ */
 export function App() {
   return (
     <Routes>
@@ -44,11 +49,13 @@ export function App() {
       <Route path="/forgot-password" element={<ForgotPasswordPage />} />
       <Route path="/reset-password" element={<ResetPasswordPage />} />
       <Route path="/invitations/:token" element={<AcceptInvitationPage />} />
+      <Route path="/unsubscribe" element={<UnsubscribePage />} />
       <Route element={<AppLayout />}>
         <Route index element={<HomePage />} />
         <Route path="/generate" element={<GeneratePage />} />
         <Route path="/gallery" element={<GalleryPage />} />
         <Route path="/account" element={<AccountPage />} />
+        <Route path="/settings/notifications" element={<NotificationSettingsPage />} />
         <Route path="/team" element={<TeamPage />} />
         <Route path="/billing" element={<BillingPage />} />
         <Route

@@ -260,6 +260,10 @@ def service_env(
         # render: the local model folder and the tiny test model on every plan
         "MODELS_DIR": str(var_dir / "models"),
         "TEST_MODELS": "true",
+        # mail: capture messages in the dev inbox, which the gateway shows at /dev/mail
+        # (GATEWAY_DEV_MAIL, MAIL_DEV_INBOX; every other service ignores its copy)
+        "DEV_MAIL": "true",
+        "DEV_INBOX": "true",
     }
     if base.get("DATABASE_URL"):
         defaults["DATABASE_URL"] = base["DATABASE_URL"]

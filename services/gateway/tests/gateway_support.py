@@ -212,6 +212,14 @@ def render() -> Iterator[Upstream]:
         yield upstream
 
 
+def standin_upstream(name: str) -> Iterator[Upstream]:
+    """Another echoing stand-in service, for a test module's own fixture (e.g. mail)."""
+    upstream = Upstream(name)
+    for url in _serve(_standin(upstream, _openapi(name, {}, {}))):
+        upstream.url = url
+        yield upstream
+
+
 @pytest.fixture
 def settings(tenants: Upstream, render: Upstream, tmp_path) -> Settings:
     return Settings(

@@ -50,7 +50,52 @@ const TAGS = [
   'Images',
   'Plans',
   'Billing',
+  'NotificationPreferences',
 ] as const
+
+// --- mail (docs/mail.md) ---------------------------------------------------------
+/** Which optional mail the person gets; account and billing mail always arrives. */
+export interface NotificationPreferences {
+  job_completed: boolean
+  usage_notices: boolean
+  newsletter: boolean
+}
+
+export const NOTIFICATION_KEYS = ['job_completed', 'usage_notices', 'newsletter'] as const
+export type NotificationKey = (typeof NOTIFICATION_KEYS)[number]
+
+/** What an unsubscribe link turns off: one category, for one (masked) address. */
+export interface UnsubscribeInfo {
+  category: string
+  /** e.g. a***@example.com; null when mail does not know the address */
+  email_masked: string | null
+  subscribed: boolean
+}
+
+/** Also takes the mail service's own names for the fields (`preference`, `email`). */
+function unsubscribeInfo(value: unknown): UnsubscribeInfo {
+  const data = (value ?? {}) as Record<string, unknown>
+  const text = (x: unknown) => (typeof x === 'string' && x ? x : null)
+  return {
+    category: text(data.category) ?? text(data.preference) ?? '',
+    email_masked: text(data.email_masked) ?? text(data.email),
+    subscribed: data.subscribed !== false,
+  }
+}
+
+/** Exactly the three booleans (the PUT refuses unknown keys with 422). */
+function notificationPreferences(value: unknown): NotificationPreferences {
+  const data = (value ?? {}) as Partial<Record<NotificationKey, unknown>>
+  return {
+    job_completed: data.job_completed === true,
+    usage_notices: data.usage_notices === true,
+    newsletter: data.newsletter === true,
+  }
+}
+
+function unsubscribePath(token: string): string {
+  return `mail/unsubscribe?token=${encodeURIComponent(token)}`
+}
 
 // Lists may come bare or wrapped in {items}; accept both.
 function listOf<T>(response: unknown): T[] {
@@ -256,6 +301,36 @@ export const api = createApi({
     getPortalUrl: build.mutation<RedirectUrl, void>({
       query: () => ({ url: 'billing/portal' }),
     }),
+
+    // --- mail: notification preferences and unsubscribe links (docs/mail.md) --------
+    getNotificationPreferences: build.query<NotificationPreferences, void>({
+      query: () => 'notification-preferences',
+      transformResponse: notificationPreferences,
+      providesTags: ['NotificationPreferences'],
+    }),
+    /** The whole set; what comes back (the saved set, or the request's on a 204) is cached. */
+    updateNotificationPreferences: build.mutation<NotificationPreferences, NotificationPreferences>({
+      query: (body) => ({ url: 'notification-preferences', method: 'PUT', body: notificationPreferences(body) }),
+      transformResponse: (response: unknown, _meta, arg) =>
+        notificationPreferences(response && typeof response === 'object' ? response : arg),
+      async onQueryStarted(_arg, { dispatch, queryFulfilled }) {
+        try {
+          const { data } = await queryFulfilled
+          dispatch(api.util.updateQueryData('getNotificationPreferences', undefined, () => data))
+        } catch {
+          // the error is shown by the page; the cached preferences are still what is saved
+        }
+      },
+    }),
+    /** Public: the link from a mail, no log-in. 400/404 (422: malformed) for a bad token. */
+    getUnsubscribe: build.query<UnsubscribeInfo, string>({
+      query: unsubscribePath,
+      transformResponse: unsubscribeInfo,
+    }),
+    /** Turns that one category off; idempotent. */
+    unsubscribe: build.mutation<unknown, string>({
+      query: (token) => ({ url: unsubscribePath(token), method: 'POST' }),
+    }),
   }),
 })
 
@@ -298,4 +373,8 @@ export const {
   useGetPaymentsQuery,
   useCreateCheckoutMutation,
   useGetPortalUrlMutation,
+  useGetNotificationPreferencesQuery,
+  useUpdateNotificationPreferencesMutation,
+  useGetUnsubscribeQuery,
+  useUnsubscribeMutation,
 } = api

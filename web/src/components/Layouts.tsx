@@ -36,14 +36,19 @@ export function PublicLayout({ title, children }: { title: string; children: Rea
   )
 }
 
-function NavItem({ to, children }: { to: string; children: ReactNode }) {
+/** `section`: other paths that belong to this item (the account's /settings/... pages). */
+function NavItem({ to, section, children }: { to: string; section?: string; children: ReactNode }) {
+  const { pathname } = useLocation()
+  const inSection = section !== undefined && (pathname === section || pathname.startsWith(section + '/'))
   return (
     <NavLink
       to={to}
       end={to === '/'}
       className={({ isActive }) =>
         `rounded-md px-3 py-2 text-sm font-medium ${
-          isActive ? 'bg-indigo-50 text-indigo-700' : 'text-slate-600 hover:bg-slate-100 hover:text-slate-900'
+          isActive || inSection
+            ? 'bg-indigo-50 text-indigo-700'
+            : 'text-slate-600 hover:bg-slate-100 hover:text-slate-900'
         }`
       }
     >
@@ -67,7 +72,9 @@ function AppHeader({ me }: { me: Me }) {
           <NavItem to="/billing">{t('nav.billing')}</NavItem>
           {isAdmin && <NavItem to="/api-keys">{t('nav.apiKeys')}</NavItem>}
           {isAdmin && <NavItem to="/audit-log">{t('nav.auditLog')}</NavItem>}
-          <NavItem to="/account">{t('nav.account')}</NavItem>
+          <NavItem to="/account" section="/settings">
+            {t('nav.account')}
+          </NavItem>
         </nav>
         <div className="ml-auto flex items-center gap-3">
           <TenantSwitcher me={me} />

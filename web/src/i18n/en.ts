@@ -341,6 +341,44 @@ export const en = {
   'billing.payment.paid': 'Paid',
   'billing.payment.failed': 'Failed',
   'billing.payment.refunded': 'Refunded',
+
+  'account.notifications': 'Email notifications',
+  'account.notificationsHelp': 'Choose which emails you get: finished batches, credit notices, product news.',
+  'account.notificationsLink': 'Notification settings',
+
+  'notifications.title': 'Notifications',
+  'notifications.subtitle': 'Choose which emails Pingvas sends you.',
+  'notifications.email': 'Email',
+  'notifications.job_completed': 'Email me when a batch finishes',
+  'notifications.job_completedHelp': 'One email when the images you asked for are ready.',
+  'notifications.usage_notices': 'Tell me when the team runs out of credits',
+  'notifications.usage_noticesHelp': 'Sent to the owners and admins of a team.',
+  'notifications.newsletter': 'Product news and tips',
+  'notifications.newsletterHelp': 'Now and then: new models, new features and ways to get better images.',
+  'notifications.alwaysSent':
+    'Account and billing mail (email verification, password resets, invitations, payment problems) always arrives, whatever you choose here.',
+  'notifications.save': 'Save changes',
+  'notifications.saved': 'Saved.',
+  'notifications.backToAccount': 'Back to account',
+
+  'unsubscribe.title': 'Unsubscribe',
+  'unsubscribe.missingToken': 'This link has no unsubscribe token. Open the link from the email again.',
+  'unsubscribe.badLink':
+    'This unsubscribe link is not valid: it may be incomplete or out of date. Open it from the email again, or log in and change your notification settings.',
+  'unsubscribe.question': 'Stop sending {what} to {email}?',
+  'unsubscribe.alreadyOff': '{email} is already unsubscribed from {what}.',
+  'unsubscribe.questionNoEmail': 'Stop sending {what}?',
+  'unsubscribe.alreadyOffNoEmail': 'You are already unsubscribed from {what}.',
+  'unsubscribe.unaffected':
+    'Only these emails stop. Your other notification choices stay as they are, and account and billing mail (verification, password resets, invitations, payment problems) keeps coming.',
+  'unsubscribe.submit': 'Unsubscribe',
+  'unsubscribe.done': "You won't get these emails any more.",
+  'unsubscribe.settingsHelp': 'You can change which emails you get at any time.',
+  'unsubscribe.settingsLink': 'Notification settings',
+  'unsubscribe.category.job_completed': 'emails when a batch finishes',
+  'unsubscribe.category.usage_notices': 'notices when your team runs out of credits',
+  'unsubscribe.category.newsletter': 'product news and tips',
+  'unsubscribe.category.other': 'these emails',
 } as const
 
 export type MessageKey = keyof typeof en

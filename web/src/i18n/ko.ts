@@ -343,4 +343,42 @@ export const ko: Record<MessageKey, string> = {
   'billing.payment.paid': '결제 완료',
   'billing.payment.failed': '실패',
   'billing.payment.refunded': '환불됨',
+
+  'account.notifications': '이메일 알림',
+  'account.notificationsHelp': '배치 완료, 크레딧 알림, 제품 소식 중 받을 이메일을 선택하세요.',
+  'account.notificationsLink': '알림 설정',
+
+  'notifications.title': '알림',
+  'notifications.subtitle': 'Pingvas가 보낼 이메일을 선택하세요.',
+  'notifications.email': '이메일',
+  'notifications.job_completed': '배치가 끝나면 이메일 받기',
+  'notifications.job_completedHelp': '요청한 이미지가 준비되면 이메일을 한 통 보내 드립니다.',
+  'notifications.usage_notices': '팀의 크레딧이 떨어지면 알림 받기',
+  'notifications.usage_noticesHelp': '팀의 소유자와 관리자에게 발송됩니다.',
+  'notifications.newsletter': '제품 소식과 팁',
+  'notifications.newsletterHelp': '새 모델, 새 기능, 더 좋은 이미지를 만드는 방법을 가끔 알려 드립니다.',
+  'notifications.alwaysSent':
+    '계정 및 결제 관련 메일(이메일 인증, 비밀번호 재설정, 초대, 결제 문제)은 여기서 무엇을 선택하든 항상 발송됩니다.',
+  'notifications.save': '변경 사항 저장',
+  'notifications.saved': '저장되었습니다.',
+  'notifications.backToAccount': '계정으로 돌아가기',
+
+  'unsubscribe.title': '수신 거부',
+  'unsubscribe.missingToken': '이 링크에는 수신 거부 토큰이 없습니다. 이메일의 링크를 다시 열어 주세요.',
+  'unsubscribe.badLink':
+    '유효하지 않은 수신 거부 링크입니다. 링크가 잘렸거나 오래되었을 수 있습니다. 이메일의 링크를 다시 열거나, 로그인한 뒤 알림 설정에서 변경해 주세요.',
+  'unsubscribe.question': '{email} 주소로 {what} 발송을 중단할까요?',
+  'unsubscribe.alreadyOff': '{email} 주소는 이미 {what} 수신을 거부했습니다.',
+  'unsubscribe.questionNoEmail': '{what} 발송을 중단할까요?',
+  'unsubscribe.alreadyOffNoEmail': '이미 {what} 수신을 거부했습니다.',
+  'unsubscribe.unaffected':
+    '이 이메일만 중단됩니다. 다른 알림 설정은 그대로이며, 계정 및 결제 관련 메일(인증, 비밀번호 재설정, 초대, 결제 문제)은 계속 발송됩니다.',
+  'unsubscribe.submit': '수신 거부',
+  'unsubscribe.done': '이제 이 이메일을 더 이상 받지 않습니다.',
+  'unsubscribe.settingsHelp': '받을 이메일은 언제든 바꿀 수 있습니다.',
+  'unsubscribe.settingsLink': '알림 설정',
+  'unsubscribe.category.job_completed': '배치 완료 이메일',
+  'unsubscribe.category.usage_notices': '크레딧 소진 알림',
+  'unsubscribe.category.newsletter': '제품 소식과 팁',
+  'unsubscribe.category.other': '이 이메일',
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { useDispatch } from 'react-redux'
-import { useNavigate } from 'react-router-dom'
+import { Link, useNavigate } from 'react-router-dom'
 import { api, useDeleteTenantMutation, useLogOutMutation } from '../api/api'
 import { hasRole } from '../api/types'
 import { LanguagePicker } from '../components/LanguagePicker'
@@ -66,6 +66,16 @@ export function AccountPage() {
             </dd>
           </div>
         </dl>
+      </Card>
+      <Card title={t('account.notifications')}>
+        <p className="mb-3 text-sm text-slate-600">{t('account.notificationsHelp')}</p>
+        <Link
+          to="/settings/notifications"
+          className="font-semibold text-indigo-600 hover:text-indigo-500"
+          data-testid="account-notifications-link"
+        >
+          {t('account.notificationsLink')}
+        </Link>
       </Card>
       <Card title={t('language.label')}>
         <p className="mb-3 text-sm text-slate-600">{t('account.languageHelp')}</p>

@@ -19,7 +19,7 @@ from .adapters.upstreams import Upstreams
 from .api.docs import DocsController, OpenAPIDocuments
 from .api.health import HealthController
 from .api.problems import EXCEPTION_HANDLERS
-from .api.proxy import ProxyController
+from .api.proxy import ProxyController, dev_mail, dev_mail_headers
 from .api.spa import spa
 from .auth.middleware import IdentityMiddleware
 from .auth.sessions import CSRF_HEADER, WEB_CLIENT_HEADER, DenyList
@@ -106,11 +106,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None
     )
+    # the local run's inbox: only there is /dev/mail anything but the SPA's "not found"
+    local_only = [dev_mail] if settings.dev_mail else []
     return Litestar(
-        route_handlers=[HealthController, DocsController, proxied, spa],
+        route_handlers=[HealthController, DocsController, proxied, *local_only, spa],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_id_middleware],
-        before_send=[security_headers],
+        before_send=[security_headers, *([dev_mail_headers] if settings.dev_mail else [])],
         cors_config=cors,
         stores=stores,
         request_max_body_size=settings.max_body_size,

@@ -98,6 +98,11 @@ class Settings(ServiceSettings):
     #: the built SPA (index.html + assets); default: the repository's web/dist
     web_dist: Path | None = None
 
+    # -- the local run
+    #: GET /dev/mail and /dev/mail/... go to the mail service's dev inbox, with no log-in
+    #: (pingvas-dev up sets it, with MAIL_DEV_INBOX); never in production
+    dev_mail: bool = False
+
     @field_validator(
         "rate_limit_tenant",
         "rate_limit_api_key",

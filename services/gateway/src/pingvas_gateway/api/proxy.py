@@ -1,22 +1,26 @@
 """/api/... and /webhooks/...: forwarded to the service the routing table names, with the
-gateway's signed identity. Browser sessions get their tokens as cookies (auth/sessions.py)."""
+gateway's signed identity. Browser sessions get their tokens as cookies (auth/sessions.py).
+
+In the local run (settings.dev_mail) GET /dev/mail and /dev/mail/... go to the mail
+service's dev inbox too, as anonymous: it is the developer's own machine."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from litestar import Controller, Request, Response, route
+from litestar import Controller, Request, Response, get, route
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import State
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException, PermissionDeniedException
-from litestar.response import Stream
+from litestar.response import File, Stream
 from litestar.status_codes import (
     HTTP_502_BAD_GATEWAY,
     HTTP_503_SERVICE_UNAVAILABLE,
     HTTP_504_GATEWAY_TIMEOUT,
 )
+from litestar.types import Message, Scope
 
 from pingvas_kit.identity import HEADER as IDENTITY_HEADER
 from pingvas_kit.identity import Identity, issue
@@ -41,9 +45,11 @@ from ..auth.sessions import (
     is_web_client,
     move_tokens_into_cookies,
 )
-from ..domain.routing import LOGOUT, REFRESH
-from ..edge import REQUEST_ID_HEADER
+from ..auth.tokens import anonymous_identity
+from ..domain.routing import DEV_MAIL, LOGOUT, REFRESH
+from ..edge import REQUEST_ID_HEADER, client_ip, request_id
 from ..settings import Settings
+from .spa import spa
 
 #: responses up to this size are read whole (one write back); bigger or unsized ones stream
 _BUFFER_LIMIT = 256 * 1024
@@ -129,6 +135,74 @@ class ProxyController(Controller):
             await _end_session(request, state.deny_list, settings)
             clear_session_cookies(response, secure=secure)
         return response
+
+
+@get(["/dev", "/dev/{rest:path}"], include_in_schema=False)
+async def dev_mail(request: Request, state: State) -> Response[Any] | File | Stream:
+    """The mail service's dev inbox, registered only when settings.dev_mail is on (else
+    /dev/mail is the SPA's "not found" like any other unknown page). It holds all of /dev:
+    Litestar's router does not fall back from /dev/... to the SPA's catch-all, so any other
+    /dev path is handed to the SPA here."""
+    rest = str(request.path_params.get("rest", "")).lstrip("/")
+    if rest != "mail" and not rest.startswith("mail/"):
+        request.scope["path_params"] = {"rest": request.scope["path"]}
+        return await spa.fn(request, state)
+    settings: Settings = state.settings
+    proxy: Proxy = state.proxy
+    scope = request.scope
+    identity = anonymous_identity(request_id=request_id(scope), client_ip=client_ip(scope))
+    extra = {
+        IDENTITY_HEADER: issue(identity, settings.internal_secret.get_secret_value()),
+        REQUEST_ID_HEADER: identity.request_id or "",
+    }
+    try:
+        upstream = await proxy.send(
+            "mail",
+            method="GET",
+            raw_path=_raw_path(request),
+            query=scope["query_string"],
+            headers=request_headers(request.headers.items(), extra),
+            body=b"",
+        )
+    except UnknownUpstream:
+        raise HTTPException(
+            status_code=HTTP_503_SERVICE_UNAVAILABLE, detail="The mail service is not running."
+        ) from None
+    except UpstreamTimeout:
+        raise _timeout() from None
+    except UpstreamUnreachable:
+        raise _unreachable() from None
+    out_headers = response_headers(upstream.headers)
+    content_type = out_headers.pop("content-type", None) or upstream.headers.get("content-type")
+    return Stream(
+        upstream.aiter_bytes(),
+        status_code=upstream.status_code,
+        headers=out_headers,
+        media_type=content_type or "application/octet-stream",
+        background=BackgroundTask(upstream.aclose),
+    )
+
+
+#: the dev inbox may show a message's HTML in a frame of its own page (never in production)
+DEV_MAIL_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob: https: http:; font-src 'self' data:; connect-src 'self'; "
+    "frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+async def dev_mail_headers(message: Message, scope: Scope) -> None:
+    """before_send hook after edge.security_headers, with settings.dev_mail only: the dev
+    inbox's pages may frame each other (same origin)."""
+    if message["type"] != "http.response.start" or scope["type"] != "http":
+        return
+    path = scope.get("path", "")
+    if path != DEV_MAIL and not path.startswith(DEV_MAIL + "/"):
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["content-security-policy"] = DEV_MAIL_CSP
+    headers["x-frame-options"] = "SAMEORIGIN"
 
 
 def _raw_path(request: GatewayRequest) -> str:

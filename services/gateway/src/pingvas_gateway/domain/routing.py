@@ -24,6 +24,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/search": "search",
     "/api/v1/admin/tenants": "search",
     "/api/v1/notification-preferences": "mail",
+    "/api/v1/mail": "mail",
 }
 _BY_LENGTH = sorted(ROUTES.items(), key=lambda item: len(item[0]), reverse=True)
 
@@ -33,6 +34,10 @@ _PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("POST", r"/api/v1/auth/(signup|login|refresh|verify-email|password-reset(/confirm)?)"),
         ("GET", r"/api/v1/invitations/[^/]+"),
         ("POST", r"/api/v1/invitations/[^/]+/accept"),
+        # the link in every non-transactional mail: the page asks (GET), the page or a mail
+        # client's RFC 8058 one-click POST (no cookies, so no CSRF token) unsubscribes
+        ("GET", r"/api/v1/mail/unsubscribe"),
+        ("POST", r"/api/v1/mail/unsubscribe"),
         ("*", r"/webhooks/.+"),
     )
 )
@@ -41,6 +46,8 @@ LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 PASSWORD_RESET = ("/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm")
+#: the local run's inbox (settings.dev_mail): captured messages, served by the mail service
+DEV_MAIL = "/dev/mail"
 
 
 @dataclass(frozen=True, slots=True)
