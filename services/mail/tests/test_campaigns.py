@@ -565,10 +565,11 @@ def _directory_sqlite(path: Path) -> None:
 
 
 def _templates_ready() -> bool:
+    """The templates engineer's newsletter is in place (else the CLI test renders fakes)."""
     try:
-        from pingvas_mail.templates import render
+        from pingvas_mail.templates import SAMPLES, render
 
-        render("newsletter", "en", {"name": "x", "unsubscribe_url": "https://x/u?token=t"})
+        render("newsletter", "ko", SAMPLES["newsletter"])
     except Exception:
         return False
     return True
@@ -628,18 +629,18 @@ def test_cli_creates_lists_and_sends_a_campaign(
 
     with sqlite3.connect(tmp_path / "mail.db") as conn:
         rows = conn.execute(
-            "SELECT user_id, locale, subject, text, status, category FROM messages"
+            "SELECT user_id, locale, subject, text, status, category, html FROM messages"
             " WHERE causation_id = ? ORDER BY user_id",
             (f"campaign:{campaign_id}",),
         ).fetchall()
-    assert [(r[0], r[1], r[2], r[4], r[5]) for r in rows] == [
+    assert [r[:3] + r[4:6] for r in rows] == [
         ("en3", "en", "For Pro", "pending", "marketing"),
         ("ko1", "ko", "프로 소식", "pending", "marketing"),
     ]
     settings = Settings(var_dir=tmp_path, internal_secret=secret)
     assert "First." in rows[0][3] and "Second." in rows[0][3]
-    assert "프로 회원께" in rows[1][3] and "첫째." in rows[1][3]
-    for user_id, _, _, text, _, _ in rows:
+    assert "프로 회원께" in rows[1][6] and "첫째." in rows[1][3] and "첫째." in rows[1][6]
+    for user_id, _, _, text, _, _, _ in rows:
         token = text.split("token=", 1)[1].split()[0].rstrip(").>\"'")
         from urllib.parse import unquote
 
