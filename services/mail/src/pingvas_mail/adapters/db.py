@@ -36,6 +36,15 @@ memberships = sa.Table(
     sa.Index("ix_memberships_user_id", "user_id"),
 )
 
+# the team's name, for the mail about it (billing's mails): tenant.created, member.invited
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("tenant_id", Id, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+)
+
 # the tenant's plan, from billing.subscription.* (newsletter audiences by plan)
 tenant_plans = sa.Table(
     "tenant_plans",

@@ -1,0 +1,44 @@
+"""A person's notification preferences (docs/mail.md, "API"). Always the caller's own:
+the person comes from the verified identity, never from the request."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from ..adapters import repository as repo
+from .deps import Ctx, Person
+
+router = APIRouter(prefix="/api/v1/notification-preferences", tags=["mail"])
+
+
+class Preferences(BaseModel):
+    #: mail me when a batch of images is finished (off until turned on)
+    job_completed: bool
+    #: credits running out and similar notices about the team's usage
+    usage_notices: bool
+    #: product news
+    newsletter: bool
+
+
+class PreferencesIn(BaseModel):
+    """The same shape; keys left out keep their value, unknown keys are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_completed: bool | None = None
+    usage_notices: bool | None = None
+    newsletter: bool | None = None
+
+
+@router.get("", response_model=Preferences)
+async def get_preferences(ctx: Ctx, me: Person) -> Preferences:
+    async with ctx.db.sessionmaker() as session:
+        return Preferences(**await repo.get_preferences(session, me.principal_id))
+
+
+@router.put("", response_model=Preferences)
+async def put_preferences(body: PreferencesIn, ctx: Ctx, me: Person) -> Preferences:
+    values = body.model_dump(exclude_none=True)
+    async with ctx.db.transaction() as session:
+        return Preferences(**await repo.set_preferences(session, me.principal_id, values))

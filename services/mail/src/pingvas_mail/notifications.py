@@ -1,0 +1,234 @@
+"""SES bounce and complaint notifications (docs/mail.md; the format is SES's documented
+notification content: https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
+and event publishing's https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html).
+
+SES → SNS `<prefix>-mail-ses-events` → SQS (same name), each SQS body an SNS notification
+whose `Message` is the SES JSON (`notificationType` for identity notifications,
+`eventType` for a configuration set's events). Hard bounces and complaints put the
+address on the suppression list and publish `mail.bounced`; transient bounces publish
+`mail.bounced` with `suppressed: false` and change nothing. Each notification is applied
+once (the inbox table, keyed by the SNS message id)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from pingvas_kit.logging import get_logger
+from pingvas_kit.service import ServiceRuntime
+
+from .adapters import repository as repo
+from .adapters.db import inbox
+from .ses import Ses
+
+log = get_logger("pingvas.mail.notifications")
+
+NOTIFICATIONS = Counter(
+    "pingvas_mail_notifications_total", "SES notifications handled", ["kind", "outcome"]
+)
+
+MAIL_BOUNCED = "pingvas.mail.bounced.v1"
+INBOX_CONSUMER = "mail-ses"
+
+
+class BadNotification(ValueError):
+    pass
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return repo.aware(parsed) or repo.now()
+    return repo.now()
+
+
+def parse(body: str) -> tuple[str, dict[str, Any]]:
+    """(a stable id for dedupe, the SES notification) from an SQS body (SNS-wrapped, or
+    raw when the subscription delivers raw)."""
+    try:
+        outer = json.loads(body)
+    except ValueError:
+        raise BadNotification("not JSON") from None
+    if not isinstance(outer, dict):
+        raise BadNotification("not an object")
+    if outer.get("Type") == "Notification" and "Message" in outer:
+        try:
+            inner = json.loads(outer["Message"])
+        except (ValueError, TypeError):
+            raise BadNotification("SNS Message is not JSON") from None
+        key = str(outer.get("MessageId") or "")
+    else:
+        inner = outer
+        key = ""
+    if not isinstance(inner, dict):
+        raise BadNotification("SES notification is not an object")
+    if not key:
+        key = "sha256:" + hashlib.sha256(body.encode()).hexdigest()[:56]
+    return key, inner
+
+
+def read(notification: dict[str, Any]) -> list[dict[str, Any]]:
+    """What one SES notification says, per address: {email, kind, bounce_type, diagnostic,
+    suppress, at}. Deliveries, sends and other events say nothing here."""
+    kind = str(notification.get("notificationType") or notification.get("eventType") or "")
+    mail = notification.get("mail") or {}
+    provider_id = mail.get("messageId")
+    out: list[dict[str, Any]] = []
+    if kind == "Bounce":
+        bounce = notification.get("bounce") or {}
+        bounce_type = str(bounce.get("bounceType") or "Undetermined").lower()
+        if bounce_type not in ("permanent", "transient", "undetermined"):
+            bounce_type = "undetermined"
+        for r in bounce.get("bouncedRecipients") or []:
+            if r.get("emailAddress"):
+                out.append(
+                    {
+                        "email": r["emailAddress"],
+                        "kind": "bounce",
+                        "bounce_type": bounce_type,
+                        "diagnostic": (r.get("diagnosticCode") or None)
+                        and str(r["diagnosticCode"])[:1000],
+                        "suppress": bounce_type == "permanent",
+                        "at": _when(bounce.get("timestamp")),
+                        "provider_message_id": provider_id,
+                    }
+                )
+    elif kind == "Complaint":
+        complaint = notification.get("complaint") or {}
+        for r in complaint.get("complainedRecipients") or []:
+            if r.get("emailAddress"):
+                out.append(
+                    {
+                        "email": r["emailAddress"],
+                        "kind": "complaint",
+                        "bounce_type": None,
+                        "diagnostic": complaint.get("complaintFeedbackType"),
+                        "suppress": True,
+                        "at": _when(complaint.get("timestamp")),
+                        "provider_message_id": provider_id,
+                    }
+                )
+    return out
+
+
+class Notifications:
+    def __init__(self, runtime: ServiceRuntime, ses: Ses) -> None:
+        self.runtime = runtime
+        self.ses = ses
+
+    @property
+    def db(self):
+        return self.runtime.db
+
+    async def run(self, stop: asyncio.Event) -> None:
+        queue_url = await self.ses.find_queue()
+        wait = max(0, min(int(self.runtime.settings.bus_wait_seconds), 20))
+        log.info("mail.notifications_started", queue=queue_url)
+        while not stop.is_set():
+            try:
+                receive = asyncio.ensure_future(
+                    self.ses.sqs.receive_message(
+                        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
+                    )
+                )
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait([receive, stopping], return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not receive.done():
+                    receive.cancel()
+                    with contextlib.suppress(BaseException):
+                        await receive
+                    break
+                messages = receive.result().get("Messages", [])
+                for message in messages:
+                    if await self.handle(message["Body"]):
+                        await self.ses.sqs.delete_message(
+                            QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("mail.notifications_error")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=2.0)
+        log.info("mail.notifications_stopped")
+
+    async def handle(self, body: str) -> bool:
+        """Apply one SQS body; True when it may be deleted (applied, a repeat, or poison)."""
+        try:
+            key, notification = parse(body)
+        except BadNotification as exc:
+            log.warning("mail.notification_unreadable", error=str(exc))
+            NOTIFICATIONS.labels("unreadable", "dropped").inc()
+            return True
+        entries = read(notification)
+        kind = str(notification.get("notificationType") or notification.get("eventType") or "other")
+        try:
+            async with self.db.transaction() as session:
+                insert = pg_insert if self.db.is_postgres else sqlite_insert
+                result = await session.execute(
+                    insert(inbox)
+                    .values(
+                        consumer=INBOX_CONSUMER,
+                        event_id=key,
+                        type=f"ses.{kind}"[:100],
+                        tenant_id=None,
+                        processed_at=repo.now(),
+                    )
+                    .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+                )
+                if result.rowcount == 0:
+                    NOTIFICATIONS.labels(kind, "duplicate").inc()
+                    return True
+                for entry in entries:
+                    await self._apply(session, entry)
+        except Exception:
+            log.exception("mail.notification_failed", kind=kind)
+            return False
+        NOTIFICATIONS.labels(kind, "applied" if entries else "ignored").inc()
+        return True
+
+    async def _apply(self, session, entry: dict[str, Any]) -> None:
+        email = entry["email"]
+        matched = None
+        if entry["provider_message_id"]:
+            matched = await repo.message_by_provider_id(session, entry["provider_message_id"])
+            if matched is not None and repo.normalise_email(
+                matched.to_email
+            ) != repo.normalise_email(email):
+                matched = None
+        if entry["suppress"]:
+            reason = "complaint" if entry["kind"] == "complaint" else "bounce"
+            await repo.suppress(session, email=email, reason=reason, detail=entry["diagnostic"])
+        provider_id = entry["provider_message_id"]
+        await self.runtime.outbox.add(
+            session,
+            MAIL_BOUNCED,
+            {
+                "message_id": matched.id if matched is not None else None,
+                "provider_message_id": str(provider_id)[:256] if provider_id else None,
+                "email": email,
+                "kind": entry["kind"],
+                "bounce_type": entry["bounce_type"],
+                "diagnostic": entry["diagnostic"],
+                "suppressed": entry["suppress"],
+                "bounced_at": entry["at"],
+            },
+            tenant_id=matched.tenant_id if matched is not None else None,
+        )
+        log.info(
+            "mail.bounced",
+            kind=entry["kind"],
+            bounce_type=entry["bounce_type"],
+            suppressed=entry["suppress"],
+            message_id=matched.id if matched is not None else None,
+        )
