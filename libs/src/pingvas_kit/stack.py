@@ -37,7 +37,9 @@ def free_port_base(count: int = 12) -> int:
     """A --port-base such that base+1 .. base+count are all free (services at base+1..5,
     workers from base+10)."""
     for _ in range(200):
-        base = random.randrange(20000, 60000, 10)
+        # below the kernel's ephemeral range (32768-60999 by default), where the tests' own
+        # outgoing connections could take a port between this check and the run's bind
+        base = random.randrange(20000, 32000, 20)
         if not any(port_in_use(base + i) for i in range(1, count + 1)):
             return base
     raise RuntimeError("no free block of ports")
