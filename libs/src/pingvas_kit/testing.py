@@ -16,6 +16,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,11 @@ DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 @pytest.fixture(scope="session", autouse=True)
 def _aws_test_credentials() -> Iterator[None]:
     # fake credentials for the emulator, so nothing ever reaches a real account
-    keys = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+    keys = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     old = {k: os.environ.get(k) for k in keys}
     os.environ.update(keys)
     yield
@@ -66,7 +71,9 @@ def _require_tcp(url_env: str, default: str, host: str, port: int, what: str) ->
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    return _require_tcp("PINGVAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES, "127.0.0.1", 5432, "PostgreSQL")
+    return _require_tcp(
+        "PINGVAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES, "127.0.0.1", 5432, "PostgreSQL"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +108,31 @@ def db_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[
     url = request.getfixturevalue("postgres_url")
     yield {"var_dir": tmp_path, "database_url": url, "db_schema": schema, "backend": "postgres"}
     asyncio.run(_drop_schema(url, schema))
+
+
+@dataclass
+class ServiceHandle:
+    """A running service as a test helper wraps it (`services/conftest.py`'s run_service
+    gives the `service`): its client, settings, runtime and database, one way for all."""
+
+    service: Any
+
+    @property
+    def app(self) -> Any:
+        return self.service.app
+
+    @property
+    def client(self) -> Any:
+        return self.service.client
+
+    @property
+    def settings(self) -> Any:
+        return self.service.settings
+
+    @property
+    def runtime(self) -> Any:
+        return self.service.runtime
+
+    @property
+    def db(self) -> Any:
+        return self.runtime.db

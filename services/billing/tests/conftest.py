@@ -27,6 +27,7 @@ from pingvas_billing.settings import Settings
 
 from pingvas_contracts import new_envelope
 from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.testing import ServiceHandle
 
 #: every billing test: a quick processor poll; the store in test mode (LS's default here)
 BASE: dict[str, Any] = {"process_interval_s": 0.05}
@@ -230,25 +231,7 @@ def sign(raw: bytes, secret: str = SECRET) -> str:
 
 
 @dataclass
-class Billing:
-    service: Any
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.service.client
-
-    @property
-    def settings(self) -> Settings:
-        return self.service.settings
-
-    @property
-    def runtime(self):
-        return self.service.runtime
-
-    @property
-    def db(self):
-        return self.runtime.db
-
+class Billing(ServiceHandle):
     @property
     def processor(self):
         return self.service.app.state.billing.processor

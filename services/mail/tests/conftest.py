@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from pingvas_contracts import Envelope, new_envelope
 from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.testing import ServiceHandle
 
 
 def _install_template_stand_in() -> None:
@@ -71,29 +71,8 @@ def iso(when: datetime | None = None) -> str:
 
 
 @dataclass
-class Mail:
-    service: Any
-    moto: str
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.service.client
-
-    @property
-    def settings(self) -> Settings:
-        return self.service.settings
-
-    @property
-    def runtime(self):
-        return self.service.runtime
-
-    @property
-    def db(self):
-        return self.runtime.db
-
-    @property
-    def app(self):
-        return self.service.app
+class Mail(ServiceHandle):
+    moto: str = ""
 
     @property
     def sender(self):

@@ -25,6 +25,7 @@ from pingvas_render.settings import Settings
 
 from pingvas_contracts import new_envelope
 from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.testing import ServiceHandle
 
 #: what every render test runs with: the tiny test model allowed, no dispatcher (the
 #: tests play the dispatcher's part with `dispatch`), a quick sweeper and keep-alive
@@ -44,25 +45,7 @@ TINY = {
 
 
 @dataclass
-class Render:
-    service: Any
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.service.client
-
-    @property
-    def settings(self) -> Settings:
-        return self.service.settings
-
-    @property
-    def runtime(self):
-        return self.service.runtime
-
-    @property
-    def db(self):
-        return self.runtime.db
-
+class Render(ServiceHandle):
     @property
     def hub(self):
         return self.service.app.state.render.hub
