@@ -861,10 +861,9 @@ class DevRunner:
                 if worker.split("-", 1)[0] in names
             }
         )
-        following = max(ports.values(), default=args.port_base) + 1
-        for worker in sorted(workers):
-            ports[worker] = max(following, args.port_base + 10)
-            following = ports[worker] + 1
+        # workers at base+10, base+11, ... (the services take base+1..base+5)
+        for index, worker in enumerate(sorted(workers)):
+            ports[worker] = args.port_base + 10 + index
         names = names + sorted(workers)
         self._check_ports(ports)
         self.console.step(f"services: {', '.join(names)}")

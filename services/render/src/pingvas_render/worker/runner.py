@@ -97,6 +97,7 @@ class Worker:
                     continue
                 for message in messages:
                     self._take(message)
+            log.info("worker.stopping", jobs_in_hand=len(self._active))
             await self._drain()
         finally:
             heartbeat.cancel()
