@@ -42,6 +42,7 @@ from .domain.payloads import (
 )
 from .domain.periods import add_interval, add_months, later, period_bounds, stamp
 from .domain.subscriptions import DELINQUENT, is_paid, lemon_squeezy_ref, state_data
+from .lemonsqueezy import SUBSCRIPTION_EVENTS
 from .plans import Plans
 from .settings import Settings
 
@@ -61,15 +62,7 @@ EXPIRED = T + "subscription.expired.v1"
 PAYMENT_SUCCEEDED = T + "payment.succeeded.v1"
 PAYMENT_FAILED = T + "payment.failed.v1"
 
-SUBSCRIPTION_EVENTS = (
-    "subscription_created",
-    "subscription_updated",
-    "subscription_cancelled",
-    "subscription_resumed",
-    "subscription_expired",
-    "subscription_paused",
-    "subscription_unpaused",
-)
+#: the invoice events that change a subscription (a refunded invoice changes nothing here)
 INVOICE_EVENTS = (
     "subscription_payment_success",
     "subscription_payment_failed",

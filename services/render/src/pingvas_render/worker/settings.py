@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import socket
 from pathlib import Path
@@ -13,6 +11,8 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
+
+from ..settings import derive_worker_token
 
 
 def _default_worker_id() -> str:
@@ -62,8 +62,3 @@ class WorkerSettings(ServiceSettings):
         if self.worker_token is not None:
             return self.worker_token.get_secret_value()
         return derive_worker_token(self.internal_secret.get_secret_value())
-
-
-def derive_worker_token(internal_secret: str) -> str:
-    """The token workers present to render's internal API when none is configured."""
-    return hmac.new(internal_secret.encode(), b"render-worker", hashlib.sha256).hexdigest()
