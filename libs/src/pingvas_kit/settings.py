@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -55,6 +57,13 @@ class ServiceSettings(BaseSettings):
     # -- logs
     log_level: str = "INFO"
     log_json: bool = True
+
+    def derived_token(self, purpose: str) -> str:
+        """A bearer token between two services that share the internal secret, for one
+        purpose ("render-worker", "render-export"): HMAC-SHA256 of the secret over the
+        purpose, hex. Both sides derive the same value; neither stores it."""
+        secret = self.internal_secret.get_secret_value().encode()
+        return hmac.new(secret, purpose.encode(), hashlib.sha256).hexdigest()
 
     @property
     def schema_name(self) -> str:

@@ -19,7 +19,7 @@ from pingvas_kit.service import ServiceRuntime
 from .adapters.db import metadata
 from .adapters.s3 import ImageStore
 from .adapters.work_queue import WorkQueue
-from .api import account, generations, images, internal
+from .api import account, export, generations, images, internal
 from .api.deps import Context
 from .catalog import load_catalog
 from .dispatcher import Dispatcher
@@ -31,7 +31,7 @@ from .progress import make_hub
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (generations.router, images.router, account.router, internal.router)
+ROUTERS = (generations.router, images.router, account.router, internal.router, export.router)
 
 log = get_logger("pingvas.render")
 

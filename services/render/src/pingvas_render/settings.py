@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
-
-
-def derive_worker_token(internal_secret: str) -> str:
-    """The workers' bearer token when RENDER_WORKER_TOKEN is not set: HMAC-SHA256 of the
-    internal secret over "render-worker", hex (the worker derives it the same way)."""
-    return hmac.new(internal_secret.encode(), b"render-worker", hashlib.sha256).hexdigest()
 
 
 class Settings(ServiceSettings):
@@ -39,6 +31,8 @@ class Settings(ServiceSettings):
     redis_url: str | None = None
     #: bearer token of the internal API; default derived from the internal secret
     worker_token: SecretStr | None = None
+    #: bearer token of the export API (search's reindex); default derived likewise
+    export_token: SecretStr | None = None
     #: attempts a job gets before it fails for good (a lost worker counts as one)
     max_attempts: int = 3
     #: a running job whose heartbeat is older than this is considered lost
@@ -62,7 +56,12 @@ class Settings(ServiceSettings):
         """The work queue's name, prefixed like the bus queues (`{bus_prefix}-render-work`)."""
         return f"{self.bus_prefix}-{self.work_queue_name}"
 
+    def export_token_value(self) -> str:
+        if self.export_token is not None:
+            return self.export_token.get_secret_value()
+        return self.derived_token("render-export")
+
     def worker_token_value(self) -> str:
         if self.worker_token is not None:
             return self.worker_token.get_secret_value()
-        return derive_worker_token(self.internal_secret.get_secret_value())
+        return self.derived_token("render-worker")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -11,13 +9,6 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
-
-
-def derive_export_token(internal_secret: str) -> str:
-    """The bearer token of render's export API (the reindex's source of truth) when
-    SEARCH_RENDER_EXPORT_TOKEN is not set: HMAC-SHA256 of the internal secret over
-    "render-export", hex. Render derives it the same way (RENDER_EXPORT_TOKEN)."""
-    return hmac.new(internal_secret.encode(), b"render-export", hashlib.sha256).hexdigest()
 
 
 class Settings(ServiceSettings):
@@ -64,4 +55,4 @@ class Settings(ServiceSettings):
     def export_token_value(self) -> str:
         if self.render_export_token is not None:
             return self.render_export_token.get_secret_value()
-        return derive_export_token(self.internal_secret.get_secret_value())
+        return self.derived_token("render-export")

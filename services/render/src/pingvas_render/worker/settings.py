@@ -12,8 +12,6 @@ from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
 
-from ..settings import derive_worker_token
-
 
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -61,4 +59,4 @@ class WorkerSettings(ServiceSettings):
     def worker_token_value(self) -> str:
         if self.worker_token is not None:
             return self.worker_token.get_secret_value()
-        return derive_worker_token(self.internal_secret.get_secret_value())
+        return self.derived_token("render-worker")
