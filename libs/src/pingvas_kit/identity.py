@@ -9,6 +9,11 @@ else as proof of identity: the tenant id always comes from here, never from a bo
     async def list_things(identity: CurrentIdentity): ...            # any caller
     @router.post("/members", dependencies=[require_role("admin")])   # admins and owners
     @router.post("/generations", dependencies=[require_scope("generations:write")])
+    @router.get("/admin/tenants", dependencies=[require_platform_role("operator")])
+
+Tenant roles (`rol`) say what someone may do in the tenant they act in; platform roles
+(`prl`) are the platform's own staff, independent of any tenant. Only people have them:
+an API key or an anonymous caller never does.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ ISSUER = "pingvas-gateway"
 AUDIENCE = "pingvas-services"
 TTL_SECONDS = 60
 ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
+#: the platform role of Pingvas's own staff (search's /api/v1/admin/tenants, ...)
+OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,12 @@ class Identity:
     session_id: str | None = None
     #: the caller's address as the gateway saw it (audit log, rate limits)
     client_ip: str | None = None
+    #: roles of the platform's own staff (`operator`), not of a tenant; people only
+    platform_roles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.platform_roles and self.kind != "user":
+            raise ValueError(f"a {self.kind} identity cannot carry platform roles")
 
     def has_role(self, role: str) -> bool:
         need = ROLE_RANK[role]
@@ -52,6 +65,9 @@ class Identity:
     def has_scope(self, scope: str) -> bool:
         # people act through roles; scopes bound what an API key may do
         return self.kind == "user" or scope in self.scopes
+
+    def has_platform_role(self, role: str) -> bool:
+        return self.kind == "user" and role in self.platform_roles
 
 
 def issue(identity: Identity, secret: str, *, ttl: int = TTL_SECONDS) -> str:
@@ -70,6 +86,7 @@ def issue(identity: Identity, secret: str, *, ttl: int = TTL_SECONDS) -> str:
         "rid": identity.request_id,
         "sid": identity.session_id,
         "ip": identity.client_ip,
+        "prl": list(identity.platform_roles),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -92,17 +109,21 @@ def verify(token: str, secret: str) -> Identity:
         raise InvalidIdentity(type(exc).__name__) from None
     if claims.get("knd") not in ("user", "api_key", "anonymous"):
         raise InvalidIdentity("bad principal kind")
-    return Identity(
-        principal_id=str(claims["sub"]),
-        kind=claims["knd"],
-        tenant_id=claims.get("tid"),
-        roles=tuple(claims.get("rol") or ()),
-        scopes=tuple(claims.get("scp") or ()),
-        email_verified=bool(claims.get("evf")),
-        request_id=claims.get("rid"),
-        session_id=claims.get("sid"),
-        client_ip=claims.get("ip"),
-    )
+    try:
+        return Identity(
+            principal_id=str(claims["sub"]),
+            kind=claims["knd"],
+            tenant_id=claims.get("tid"),
+            roles=tuple(claims.get("rol") or ()),
+            scopes=tuple(claims.get("scp") or ()),
+            email_verified=bool(claims.get("evf")),
+            request_id=claims.get("rid"),
+            session_id=claims.get("sid"),
+            client_ip=claims.get("ip"),
+            platform_roles=tuple(str(r) for r in claims.get("prl") or ()),
+        )
+    except ValueError as exc:  # platform roles on an API key or anonymous caller
+        raise InvalidIdentity(str(exc)) from None
 
 
 def _secret(request: Request) -> str:
@@ -149,6 +170,19 @@ def require_scope(scope: str):  # noqa: ANN201
     async def check(identity: TenantIdentity) -> Identity:
         if not identity.has_scope(scope):
             raise HTTPException(403, f"This API key lacks the {scope} scope.")
+        return identity
+
+    return Depends(check)
+
+
+def require_platform_role(role: str):  # noqa: ANN201
+    """A person with this platform role; no tenant needed (an operator may have none chosen)."""
+
+    async def check(identity: CurrentIdentity) -> Identity:
+        if identity.kind == "anonymous":
+            raise HTTPException(401, "Log in first.")
+        if not identity.has_platform_role(role):
+            raise HTTPException(403, f"This needs the platform {role} role.")
         return identity
 
     return Depends(check)

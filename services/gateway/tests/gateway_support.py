@@ -43,7 +43,10 @@ def access_token(
     secret: str = JWT_SECRET,
     aud: str = "pingvas-api",
     iss: str = "pingvas",
+    prl: tuple[str, ...] | None = None,
 ) -> str:
+    """An access token as tenants issues it; `prl` (platform roles) left out when None, as in
+    a token issued before platform roles existed."""
     now = int(time.time())
     claims = {
         "iss": iss,
@@ -57,6 +60,8 @@ def access_token(
         "iat": now,
         "exp": now + ttl,
     }
+    if prl is not None:
+        claims["prl"] = list(prl)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -68,6 +68,7 @@ class Gateway:
                 kind="user",
                 tenant_id=c["tid"],
                 roles=tuple(c["rol"]),
+                platform_roles=tuple(c.get("prl") or ()),
                 email_verified=c["evf"],
                 session_id=c["sid"],
                 client_ip=CLIENT_IP,

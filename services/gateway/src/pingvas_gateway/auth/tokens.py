@@ -57,6 +57,8 @@ def user_identity(token: AccessToken, *, request_id: str, client_ip: str) -> Ide
         kind="user",
         tenant_id=_str_or_none(claims.get("tid")),
         roles=tuple(str(r) for r in claims.get("rol") or ()),
+        # the platform's own staff (`operator`); a tenant-free role, people only
+        platform_roles=tuple(str(r) for r in claims.get("prl") or ()),
         email_verified=bool(claims.get("evf")),
         request_id=request_id,
         session_id=token.session_id,
@@ -65,7 +67,8 @@ def user_identity(token: AccessToken, *, request_id: str, client_ip: str) -> Ide
 
 
 def api_key_identity(answer: dict[str, Any], *, request_id: str, client_ip: str) -> Identity:
-    """From tenants' answer to /internal/api-keys/verify."""
+    """From tenants' answer to /internal/api-keys/verify. A key never carries platform
+    roles, whatever the answer says: they belong to people."""
     return Identity(
         principal_id=str(answer.get("api_key_id") or answer.get("key_id") or answer["id"]),
         kind="api_key",

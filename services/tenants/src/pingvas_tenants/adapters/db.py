@@ -36,6 +36,9 @@ users = sa.Table(
     sa.Column("email_verified_at", When, nullable=True),
     sa.Column("created_at", When, nullable=False),
     sa.Column("password_changed_at", When, nullable=True),
+    # the platform's own staff (`operator`, granted with the pingvas-tenants CLI); null for
+    # everyone else. Not a tenant role: it goes into the access token as `prl`
+    sa.Column("platform_role", sa.String(16), nullable=True),
 )
 
 memberships = sa.Table(

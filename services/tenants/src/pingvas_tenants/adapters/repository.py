@@ -93,6 +93,12 @@ async def update_user(session: AsyncSession, *, user_id: str, **values: Any) -> 
     await session.execute(users.update().where(users.c.id == user_id).values(**values))
 
 
+async def users_with_platform_role(session: AsyncSession, *, role: str) -> list[sa.Row]:
+    """The platform's staff with `role`, by address (no tenant: platform roles span them)."""
+    query = sa.select(users).where(users.c.platform_role == role).order_by(users.c.email)
+    return list((await session.execute(query)).all())
+
+
 # -- memberships ---------------------------------------------------------------------------
 
 

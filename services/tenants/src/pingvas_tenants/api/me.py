@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from ..adapters import repository as repo
 from ..domain.errors import NotAuthenticated
+from ..domain.roles import platform_roles
 from .deps import Ctx, Person
 from .schemas import MembershipOut, MeOut, TenantOut
 from .sessions import user_out
@@ -31,4 +32,5 @@ async def me(identity: Person, ctx: Ctx) -> MeOut:
         if current
         else None,
         role=current.role if current else None,
+        platform_roles=platform_roles(user.platform_role),
     )

@@ -135,6 +135,8 @@ class MeOut(BaseModel):
     memberships: list[MembershipOut]
     tenant: TenantOut | None
     role: str | None
+    #: the platform's own staff roles (`operator`), as the database holds them now
+    platform_roles: list[str]
 
 
 class MemberOut(BaseModel):

@@ -12,6 +12,7 @@ from pingvas_contracts.events.tenants import UserRegistered
 
 from ..adapters import repository as repo
 from ..domain import tokens
+from ..domain.roles import platform_roles
 from .deps import Context
 from .schemas import TenantOut, TokenPair, UserOut
 
@@ -59,6 +60,9 @@ async def issue_pair(
         user_id=user.id,
         tenant_id=tenant.id if tenant else None,
         role=role,
+        # read now, at log-in and at every refresh: a revoked operator loses it within one
+        # access-token lifetime
+        platform_roles=platform_roles(user.platform_role),
         email_verified=user.email_verified_at is not None,
         session_id=family_id,
     )

@@ -1,12 +1,20 @@
-"""Who may change whose role, and the rule that a tenant always keeps an owner."""
+"""Who may change whose role, and the rule that a tenant always keeps an owner; the
+platform roles of the platform's own staff."""
 
 from __future__ import annotations
 
-from pingvas_kit.identity import ROLE_RANK
+from pingvas_kit.identity import OPERATOR, ROLE_RANK
 
 from .errors import Conflict, Forbidden
 
 ROLES = ("owner", "admin", "member")
+#: what `users.platform_role` may hold (null: none); granted with `pingvas-tenants operator`
+PLATFORM_ROLES = (OPERATOR,)
+
+
+def platform_roles(user_platform_role: str | None) -> list[str]:
+    """The access token's `prl` and /me's `platform_roles` for a user's stored platform role."""
+    return [user_platform_role] if user_platform_role in PLATFORM_ROLES else []
 
 
 def at_least(role: str | None, needed: str) -> bool:

@@ -11,6 +11,7 @@ import secrets
 import string
 import time
 import uuid
+from collections.abc import Sequence
 
 import jwt
 
@@ -56,6 +57,7 @@ def issue_access_token(
     user_id: str,
     tenant_id: str | None,
     role: str | None,
+    platform_roles: Sequence[str],
     email_verified: bool,
     session_id: str,
 ) -> str:
@@ -67,6 +69,7 @@ def issue_access_token(
         "sub": user_id,
         "tid": tenant_id,
         "rol": [role] if role else [],
+        "prl": list(platform_roles),
         "evf": email_verified,
         "sid": session_id,
         "jti": uuid.uuid4().hex,
