@@ -14,9 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """What every service reads. A service subclasses it and sets its own env prefix:
 
-        class BillingSettings(ServiceSettings):
-            service_name: ClassVar[str] = "billing"
-            model_config = SettingsConfigDict(env_prefix="BILLING_")
+    class BillingSettings(ServiceSettings):
+        service_name: ClassVar[str] = "billing"
+        model_config = SettingsConfigDict(env_prefix="BILLING_")
     """
 
     model_config = SettingsConfigDict(env_prefix="PINGVAS_", extra="ignore")
@@ -81,7 +81,31 @@ class ServiceSettings(BaseSettings):
             self.var_dir.mkdir(parents=True, exist_ok=True)
             return f"sqlite+aiosqlite:///{(self.var_dir / f'{self.service_name}.db').resolve()}"
         url = self.database_url.get_secret_value()
-        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://"):
+        for prefix in (
+            "postgres://",
+            "postgresql://",
+            "postgresql+psycopg://",
+            "postgresql+psycopg2://",
+        ):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url[len(prefix) :]
         return url
+
+
+def with_local_secret(settings: ServiceSettings, *env_keys: str) -> ServiceSettings:
+    """For a service's command line run beside the local run: when none of `env_keys` is
+    set, the internal secret the local run made (<var_dir>/secrets.json), so what the
+    command signs matches what the running services check."""
+    import json
+    import os
+
+    if any(os.environ.get(key) for key in env_keys):
+        return settings
+    try:
+        saved = json.loads((settings.var_dir / "secrets.json").read_text())
+    except (OSError, ValueError):
+        return settings
+    secret = saved.get("PINGVAS_INTERNAL_SECRET") if isinstance(saved, dict) else None
+    if not secret:
+        return settings
+    return settings.model_copy(update={"internal_secret": SecretStr(str(secret))})

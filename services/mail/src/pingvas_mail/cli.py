@@ -33,18 +33,16 @@ import argparse
 import asyncio
 import getpass
 import json
-import os
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from pydantic import SecretStr
 
 from pingvas_kit.db import Database
 from pingvas_kit.logging import configure_logging
 from pingvas_kit.migrations import upgrade
+from pingvas_kit.settings import with_local_secret
 
 from . import campaigns
 from .settings import Settings
@@ -53,20 +51,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SECRET_KEYS = ("MAIL_UNSUBSCRIBE_SECRET", "MAIL_INTERNAL_SECRET")
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings() -> Settings:
     """The mail service's settings from the environment; the local run's internal secret
     (var/secrets.json) when the environment names none, so links match the local service."""
-    env = os.environ if environ is None else environ
-    settings = Settings()
-    if not any(env.get(key) for key in SECRET_KEYS):
-        try:
-            saved = json.loads((settings.var_dir / "secrets.json").read_text())
-        except (OSError, ValueError):
-            saved = {}
-        secret = saved.get("PINGVAS_INTERNAL_SECRET") if isinstance(saved, dict) else None
-        if secret:
-            settings = settings.model_copy(update={"internal_secret": SecretStr(str(secret))})
-    return settings
+    return with_local_secret(Settings(), *SECRET_KEYS)  # type: ignore[return-value]
 
 
 async def _open(settings: Settings) -> Database:

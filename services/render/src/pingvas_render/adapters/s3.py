@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
-from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 
+from pingvas_kit.aws import client_kwargs
 from pingvas_kit.logging import get_logger
 
 from ..settings import Settings
@@ -35,21 +35,7 @@ class ImageStore:
         self._client: Any = None
 
     async def start(self) -> None:
-        s = self.settings
-        kwargs: dict[str, Any] = {
-            "region_name": s.aws_region,
-            "endpoint_url": s.aws_endpoint_url,
-            "config": AioConfig(
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"mode": "standard", "max_attempts": 3},
-                signature_version="s3v4",
-                s3={"addressing_style": "path"} if s.aws_endpoint_url else None,
-            ),
-        }
-        if s.aws_access_key_id and s.aws_secret_access_key:
-            kwargs["aws_access_key_id"] = s.aws_access_key_id.get_secret_value()
-            kwargs["aws_secret_access_key"] = s.aws_secret_access_key.get_secret_value()
+        kwargs = client_kwargs(self.settings, s3=True)
         stack = AsyncExitStack()
         self._client = await stack.enter_async_context(AioSession().create_client("s3", **kwargs))
         self._stack = stack

@@ -5,8 +5,9 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import Any
 
-from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
+
+from pingvas_kit.aws import client_kwargs
 
 from .settings import WorkerSettings
 
@@ -18,17 +19,7 @@ class ImageStore:
         self._s3: Any = None
 
     async def __aenter__(self) -> ImageStore:
-        s = self._settings
-        kwargs: dict[str, Any] = {
-            "region_name": s.aws_region,
-            "endpoint_url": s.aws_endpoint_url,
-            "config": AioConfig(
-                connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 5}
-            ),
-        }
-        if s.aws_access_key_id and s.aws_secret_access_key:
-            kwargs["aws_access_key_id"] = s.aws_access_key_id.get_secret_value()
-            kwargs["aws_secret_access_key"] = s.aws_secret_access_key.get_secret_value()
+        kwargs = client_kwargs(self._settings, read_timeout=60, attempts=5)
         self._stack = AsyncExitStack()
         self._s3 = await self._stack.enter_async_context(AioSession().create_client("s3", **kwargs))
         return self
