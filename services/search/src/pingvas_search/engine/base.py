@@ -106,7 +106,7 @@ class SearchEngine(Protocol):
     async def close(self) -> None: ...
 
     async def check(self) -> str:
-        """"ok", or a short reason for /readyz."""
+        """ "ok", or a short reason for /readyz."""
 
     # -- writes: idempotent, to every write target (during a reindex: old and new)
     async def upsert(self, docs: Sequence[ImageDoc]) -> None: ...

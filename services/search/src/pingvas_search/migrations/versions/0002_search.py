@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("search_text", sa.Text, nullable=False, server_default=""),
         sa.Column("updated_at", TS, nullable=False),
     )
-    op.create_index(
-        "ix_tenant_directory_created", "tenant_directory", ["created_at", "tenant_id"]
-    )
+    op.create_index("ix_tenant_directory_created", "tenant_directory", ["created_at", "tenant_id"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,51 @@
+"""Dependencies as Annotated aliases: `ctx: Ctx`, `me: Searcher`, `op: Operator`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from pingvas_kit.db import Database
+from pingvas_kit.identity import Identity, TenantIdentity, require_platform_role
+from pingvas_kit.service import ServiceRuntime
+
+from ..adapters.s3 import Presigner
+from ..engine import SearchEngine
+from ..settings import Settings
+
+
+@dataclass
+class Context:
+    """What the routes work with, built once in app.py."""
+
+    runtime: ServiceRuntime
+    engine: SearchEngine
+    presigner: Presigner
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings  # type: ignore[return-value]
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+
+def _context(request: Request) -> Context:
+    return request.app.state.search
+
+
+Ctx = Annotated[Context, Depends(_context)]
+
+
+async def _searcher(identity: TenantIdentity) -> Identity:
+    """A member of the team, or an API key with search:read; the tenant is the identity's."""
+    if not identity.has_scope("search:read"):
+        raise HTTPException(403, "This API key lacks the search:read scope.")
+    return identity
+
+
+Searcher = Annotated[Identity, Depends(_searcher)]
+Operator = Annotated[Identity, require_platform_role("operator")]
