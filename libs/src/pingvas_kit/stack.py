@@ -12,9 +12,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
@@ -172,3 +174,85 @@ class Stack:
         parts = urlsplit(link)
         gateway = urlsplit(self.url)
         return urlunsplit((gateway.scheme, gateway.netloc, parts.path, parts.query, ""))
+
+
+#: what Team signs up with
+VERIFY = "pingvas.tenants.user.verification_requested.v1"
+PASSWORD = "correct horse battery"
+
+
+class Team:
+    """A signed-up, verified, logged-in user of a fresh tenant, calling the gateway."""
+
+    def __init__(self, stack: Stack, name: str) -> None:
+        self.stack = stack
+        email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+        base = stack.url + "/api/v1"
+        signup = httpx.post(
+            f"{base}/auth/signup",
+            json={"email": email, "password": PASSWORD, "name": name, "team_name": name},
+        )
+        assert signup.status_code == 202, signup.text
+        link = stack.outbox_link(VERIFY, "verification_url", email)
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        assert httpx.post(f"{base}/auth/verify-email", json={"token": token}).status_code < 300
+        self.email = email
+        self.http = httpx.Client(base_url=base, timeout=30)
+        self.log_in()
+
+    def log_in(self) -> None:
+        """(Again: a new access token carries what changed since, e.g. a platform role.)"""
+        login = self.http.post("/auth/login", json={"email": self.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        self.http.cookies.clear()  # a partner's way: the bearer token only, no session cookie
+        self.http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+
+    def entitlements(self) -> dict[str, Any]:
+        return self.wait_for(lambda: self.http.get("/entitlements"), "entitlements").json()
+
+    def wait_for(self, call: Any, what: str, timeout: float = 20) -> httpx.Response:
+        """tenant.created reaches render through the bus: the first calls may be early."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = call()
+            if response.status_code < 400 or time.monotonic() > deadline:
+                assert response.status_code < 400, f"{what}: {response.text}"
+                return response
+            time.sleep(0.3)
+
+    def generate(self, prompt: str, **params: Any) -> dict[str, Any]:
+        body = {"prompt": prompt, "num_images": 1, "scheduler": "euler", **params}
+        response = self.wait_for(
+            lambda: self.http.post(
+                "/generations", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+            ),
+            "POST generations",
+        )
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def events(
+        self, job_id: str, *, last_event_id: str | None = None, stop_after_progress: bool = False
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """The job's server-sent events until the stream ends: (id, event, data)."""
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        seen: list[tuple[str, str, dict[str, Any]]] = []
+        with self.http.stream(
+            "GET", f"/generations/{job_id}/events", headers=headers, timeout=120
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            fields: dict[str, str] = {}
+            for line in response.iter_lines():
+                if line.startswith(":"):
+                    continue
+                if line:
+                    key, _, value = line.partition(":")
+                    fields[key] = value.removeprefix(" ")
+                    continue
+                if "event" in fields:
+                    seen.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
+                    if stop_after_progress and fields["event"] == "progress":
+                        break
+                fields = {}
+        return seen

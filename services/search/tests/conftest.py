@@ -27,6 +27,9 @@ T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 class Search(ServiceHandle):
     clock: int = 0
 
+    #: the first image's created_at is t0 + 1 minute, the next t0 + 2, ...
+    t0 = T0
+
     @property
     def engine(self):
         return self.app.state.search.engine
@@ -114,6 +117,7 @@ class Search(ServiceHandle):
             "png_key": f"tenants/{tenant_id}/images/{image_id}.png",
             "thumbnail_key": f"tenants/{tenant_id}/images/{image_id}.webp",
             "size_bytes": 1234,
+            "sha256": "0" * 64,
             "created_at": (T0 + timedelta(minutes=self.clock)).isoformat(),
             **fields,
         }

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from conftest import T0
 
 from pingvas_kit.problems import PROBLEM_JSON
 
@@ -61,7 +60,10 @@ async def test_filters_sort_and_pages(search):
         "mountain lake number 1",
     ]
     # created_at of image i is T0 + (i+1) minutes
-    since, until = (T0 + timedelta(minutes=2)).isoformat(), (T0 + timedelta(minutes=4)).isoformat()
+    since, until = (
+        (search.t0 + timedelta(minutes=2)).isoformat(),
+        (search.t0 + timedelta(minutes=4)).isoformat(),
+    )
     assert await search.found(t, "lake", sort="newest", **{"from": since, "to": until}) == [
         "mountain lake number 2",
         "mountain lake number 1",

@@ -20,10 +20,8 @@ import json
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import httpx
@@ -32,12 +30,10 @@ from PIL import Image
 from pingvas_render.engine.testing import ensure_tiny_model
 from pingvas_render.worker.images import read_metadata
 
-from pingvas_kit.stack import REPO, Stack
+from pingvas_kit.stack import REPO, Stack, Team
 
 pytestmark = [pytest.mark.timeout(600)]
 
-VERIFY = "pingvas.tenants.user.verification_requested.v1"
-PASSWORD = "correct horse battery"
 MODELS = REPO / "var" / "models"
 SMALL = {"model": "tiny-sd1", "width": 64, "height": 64, "steps": 4, "cfg_scale": 7.5}
 #: long enough on two CPU cores to act on it mid-denoise
@@ -77,80 +73,6 @@ def _healthy(url: str | None) -> bool:
         return httpx.get(url + "/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-class Team:
-    """A signed-up, verified, logged-in user of a fresh tenant, calling the gateway."""
-
-    def __init__(self, stack: Stack, name: str) -> None:
-        self.stack = stack
-        email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-        base = stack.url + "/api/v1"
-        signup = httpx.post(
-            f"{base}/auth/signup",
-            json={"email": email, "password": PASSWORD, "name": name, "team_name": name},
-        )
-        assert signup.status_code == 202, signup.text
-        link = stack.outbox_link(VERIFY, "verification_url", email)
-        token = parse_qs(urlsplit(link).query)["token"][0]
-        assert httpx.post(f"{base}/auth/verify-email", json={"token": token}).status_code < 300
-        login = httpx.post(f"{base}/auth/login", json={"email": email, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        self.http = httpx.Client(
-            base_url=base,
-            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
-            timeout=30,
-        )
-
-    def entitlements(self) -> dict[str, Any]:
-        return self.wait_for(lambda: self.http.get("/entitlements"), "entitlements").json()
-
-    def wait_for(self, call: Any, what: str, timeout: float = 20) -> httpx.Response:
-        """tenant.created reaches render through the bus: the first calls may be early."""
-        deadline = time.monotonic() + timeout
-        while True:
-            response = call()
-            if response.status_code < 400 or time.monotonic() > deadline:
-                assert response.status_code < 400, f"{what}: {response.text}"
-                return response
-            time.sleep(0.3)
-
-    def generate(self, prompt: str, **params: Any) -> dict[str, Any]:
-        body = {"prompt": prompt, "num_images": 1, "scheduler": "euler", **params}
-        response = self.wait_for(
-            lambda: self.http.post(
-                "/generations", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
-            ),
-            "POST generations",
-        )
-        assert response.status_code == 202, response.text
-        return response.json()
-
-    def events(
-        self, job_id: str, *, last_event_id: str | None = None, stop_after_progress: bool = False
-    ) -> list[tuple[str, str, dict[str, Any]]]:
-        """The job's server-sent events until the stream ends: (id, event, data)."""
-        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
-        seen: list[tuple[str, str, dict[str, Any]]] = []
-        with self.http.stream(
-            "GET", f"/generations/{job_id}/events", headers=headers, timeout=120
-        ) as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-            fields: dict[str, str] = {}
-            for line in response.iter_lines():
-                if line.startswith(":"):
-                    continue
-                if line:
-                    key, _, value = line.partition(":")
-                    fields[key] = value.removeprefix(" ")
-                    continue
-                if "event" in fields:
-                    seen.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
-                    if stop_after_progress and fields["event"] == "progress":
-                        break
-                fields = {}
-        return seen
 
 
 def _bus_events(stack: Stack, consumer: str) -> list[dict[str, Any]]:
