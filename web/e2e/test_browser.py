@@ -10,8 +10,10 @@ chromedriver at the gateway's URL:
     in the team -> API keys: create a key with a scope, seen once, revoke it, marked revoked
     -> Generate: a Korean prompt on the tiny test model, the job card goes live to its
     image (the worker's real engine, SSE through the gateway with the session cookie) ->
-    Gallery: the image, and its parameters in the lightbox -> Billing: Free, then Pro after
-    a signed simulated Lemon Squeezy webhook (`pingvas-billing simulate-webhook`).
+    Gallery: the image, and its parameters in the lightbox -> Search: a word of the prompt
+    suggests it, the result marks the word, a nonsense word gets the no-results help ->
+    Billing: Free, then Pro after a signed simulated Lemon Squeezy webhook
+    (`pingvas-billing simulate-webhook`).
 
 A screenshot is saved at each step under tmp_path (and copied into $PINGVAS_SCREENSHOTS when
 set); the folder is printed. Needs web/dist (`cd web && npm run build`; `./pingvas test` builds
@@ -367,6 +369,49 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     loaded = "const i = document.querySelector('[data-testid=lightbox] img'); return i && i.complete && i.naturalWidth"
     a.until(lambda d: d.execute_script(loaded) == 64, "the 64x64 image in the lightbox")
     a.shot("gallery-lightbox")
+
+    # search: once the search service has indexed the image (its consumer follows render's
+    # events), a word of the prompt suggests it and finds it, the word marked
+    from selenium.webdriver.common.keys import Keys
+
+    indexed = (
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/api/v1/search/images?q=hanok&limit=1', {credentials: 'same-origin'})"
+        ".then(r => r.ok ? r.json() : {total: -r.status}).then(b => done(b.total), () => done(-1))"
+    )
+
+    def searchable(driver: Any) -> bool:
+        return (driver.execute_async_script(indexed) or 0) >= 1
+
+    a.until(searchable, "the image in the search index", 60)
+    a.open("/gallery")
+    box = a.visible("[data-testid=gallery-search-input]", "the gallery's search box")
+    box.click()
+    box.send_keys("hanok")
+    a.text("[data-testid=gallery-search-suggestions]", "first snow in a hanok courtyard")
+    assert box.get_attribute("aria-expanded") == "true"
+    a.shot("gallery-search-suggestions")
+    box.send_keys(Keys.ENTER)
+    a.until(lambda d: "q=hanok" in d.current_url, "the query in the URL")
+    a.text("[data-testid=search-count]", "1 image matches")
+    mark = a.text("[data-testid=search-result] [data-testid=search-result-prompt] mark", "hanok")
+    assert mark.text.strip().lower() == "hanok", mark.text
+    a.visible("[data-testid=search-result] [data-testid=gallery-item] img", "its thumbnail")
+    a.shot("gallery-search-results")
+
+    # a word no prompt has: the no-results help, with a link to generate it
+    box = a.visible("[data-testid=gallery-search-input]")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE)
+    box.send_keys("qwzxvq", Keys.ENTER)
+    a.until(lambda d: "q=qwzxvq" in d.current_url, "the nonsense query in the URL")
+    a.text("[data-testid=search-no-results]", "Nothing matched “qwzxvq”")
+    a.text("[data-testid=search-no-results]", "Check the spelling.")
+    link = a.visible("[data-testid=search-generate-link]")
+    href = link.get_attribute("href")
+    assert href.endswith("/generate?prompt=qwzxvq"), href
+    assert not a.driver.find_elements("css selector", "[data-testid=search-result]")
+    a.shot("gallery-search-no-results")
 
     # billing: Free, then an upgrade through a signed simulated Lemon Squeezy webhook
     a.open("/billing")

@@ -7,6 +7,7 @@ import { useMe } from './components/useMe'
 import { useI18n } from './i18n/I18nProvider'
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage'
 import { AccountPage } from './pages/AccountPage'
+import { TenantsPage } from './pages/admin/TenantsPage'
 import { ApiKeysPage } from './pages/ApiKeysPage'
 import { BillingPage } from './pages/billing/BillingPage'
 import { AuditLogPage } from './pages/AuditLogPage'
@@ -74,6 +75,8 @@ export function App() {
             </RequireRole>
           }
         />
+        {/* Operators only: the API answers 403 to anyone else, and the page says so. */}
+        <Route path="/admin/tenants" element={<TenantsPage />} />
       </Route>
       <Route path="*" element={<NotFoundPage />} />
     </Routes>

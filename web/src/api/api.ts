@@ -37,6 +37,8 @@ import type {
 } from '../features/billing/types'
 import { normalizePlan } from '../features/billing/normalize'
 import { usagePath } from '../features/billing/usage'
+import type { SearchHit, SearchPage, SearchQuery, Suggestion, TenantFilter, TenantPage } from '../features/search/types'
+import { searchPath, suggestPath, tenantsPath } from '../features/search/params'
 
 const TAGS = [
   'Me',
@@ -51,6 +53,8 @@ const TAGS = [
   'Plans',
   'Billing',
   'NotificationPreferences',
+  'Search',
+  'AdminTenants',
 ] as const
 
 // --- mail (docs/mail.md) ---------------------------------------------------------
@@ -90,6 +94,24 @@ function notificationPreferences(value: unknown): NotificationPreferences {
     job_completed: data.job_completed === true,
     usage_notices: data.usage_notices === true,
     newsletter: data.newsletter === true,
+  }
+}
+
+// --- search (docs/search.md) ------------------------------------------------------
+/** A page of hits with the lists it must have, whatever the service left out. */
+function searchPage(value: unknown): SearchPage {
+  const data = (value ?? {}) as Partial<SearchPage>
+  const items = listOf<SearchHit>(data).map((hit) => ({
+    ...hit,
+    score: typeof hit.score === 'number' ? hit.score : null,
+    highlight: Array.isArray(hit.highlight) ? hit.highlight : [],
+  }))
+  return {
+    items,
+    next_cursor: data.next_cursor || null,
+    total: typeof data.total === 'number' ? data.total : items.length,
+    engine: String(data.engine ?? ''),
+    took_ms: typeof data.took_ms === 'number' ? data.took_ms : 0,
   }
 }
 
@@ -260,14 +282,64 @@ export const api = createApi({
           return
         }
         for (const entry of api.util.selectInvalidatedBy(getState(), [{ type: 'Images', id }])) {
-          if (entry.endpointName !== 'getImages') continue
-          dispatch(
-            api.util.updateQueryData('getImages', entry.originalArgs as ImageFilter, (draft) => {
-              for (const page of draft.pages) page.items = page.items.filter((image) => image.id !== id)
-            }),
-          )
+          if (entry.endpointName === 'getImages') {
+            dispatch(
+              api.util.updateQueryData('getImages', entry.originalArgs as ImageFilter, (draft) => {
+                for (const page of draft.pages) page.items = page.items.filter((image) => image.id !== id)
+              }),
+            )
+          } else if (entry.endpointName === 'searchImages') {
+            dispatch(
+              api.util.updateQueryData('searchImages', entry.originalArgs as SearchQuery, (draft) => {
+                for (const page of draft.pages) {
+                  const before = page.items.length
+                  page.items = page.items.filter((image) => image.id !== id)
+                  if (page.items.length < before) draft.pages[0].total = Math.max(0, draft.pages[0].total - 1)
+                }
+              }),
+            )
+          }
         }
       },
+    }),
+
+    // --- search: the gallery's search and the operators' tenant directory (docs/search.md)
+    /** Hits for a query and the gallery's filters, a page per `next_cursor`. */
+    searchImages: build.infiniteQuery<SearchPage, SearchQuery, string>({
+      infiniteQueryOptions: {
+        initialPageParam: '',
+        getNextPageParam: (lastPage) => lastPage.next_cursor || undefined,
+      },
+      query: ({ queryArg, pageParam }) => searchPath(queryArg, pageParam),
+      transformResponse: searchPage,
+      providesTags: (result) => [
+        'Search',
+        ...(result?.pages ?? []).flatMap((page) => page.items.map((image) => ({ type: 'Images' as const, id: image.id }))),
+      ],
+    }),
+    /** The tenant's prompts completing `q`; its recent ones for an empty `q`. */
+    searchSuggest: build.query<Suggestion[], string>({
+      query: suggestPath,
+      transformResponse: (response: unknown) =>
+        listOf<Suggestion>(response).map((item) => ({
+          ...item,
+          highlight: Array.isArray(item.highlight) ? item.highlight : [],
+        })),
+      keepUnusedDataFor: 30,
+      providesTags: ['Search'],
+    }),
+    /** Operators only (403 otherwise): every tenant, newest first. */
+    getAdminTenants: build.infiniteQuery<TenantPage, TenantFilter, string>({
+      infiniteQueryOptions: {
+        initialPageParam: '',
+        getNextPageParam: (lastPage) => lastPage.next_cursor || undefined,
+      },
+      query: ({ queryArg, pageParam }) => tenantsPath(queryArg, pageParam),
+      transformResponse: (response: unknown) => ({
+        items: listOf<TenantPage['items'][number]>(response),
+        next_cursor: (response as { next_cursor?: string | null } | null)?.next_cursor || null,
+      }),
+      providesTags: ['AdminTenants'],
     }),
 
     // --- billing: plans, subscription, credits, usage, payments (docs/billing.md) --
@@ -366,6 +438,9 @@ export const {
   useGetImageQuery,
   useLazyGetImageQuery,
   useDeleteImageMutation,
+  useSearchImagesInfiniteQuery,
+  useSearchSuggestQuery,
+  useGetAdminTenantsInfiniteQuery,
   useGetBillingPlansQuery,
   useGetSubscriptionQuery,
   useGetCreditsQuery,

@@ -32,6 +32,12 @@ export interface Me {
   memberships: Membership[]
   tenant: TenantRef
   role: Role
+  /** Platform-wide roles, beside the tenant role: `operator` sees every tenant. */
+  platform_roles?: string[]
+}
+
+export function isOperator(me: Me | undefined): boolean {
+  return Array.isArray(me?.platform_roles) && me.platform_roles.includes('operator')
 }
 
 /** What auth calls answer once the gateway has moved the tokens into cookies. */

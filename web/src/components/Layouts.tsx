@@ -2,7 +2,7 @@ import type { ReactNode } from 'react'
 import { Link, NavLink, Navigate, Outlet, useLocation } from 'react-router-dom'
 import { useGetMeQuery } from '../api/api'
 import { httpStatus } from '../api/problem'
-import { hasRole, type Me } from '../api/types'
+import { hasRole, isOperator, type Me } from '../api/types'
 import { useI18n } from '../i18n/I18nProvider'
 import { LanguagePicker } from './LanguagePicker'
 import { TenantSwitcher } from './TenantSwitcher'
@@ -72,6 +72,7 @@ function AppHeader({ me }: { me: Me }) {
           <NavItem to="/billing">{t('nav.billing')}</NavItem>
           {isAdmin && <NavItem to="/api-keys">{t('nav.apiKeys')}</NavItem>}
           {isAdmin && <NavItem to="/audit-log">{t('nav.auditLog')}</NavItem>}
+          {isOperator(me) && <NavItem to="/admin/tenants">{t('nav.tenants')}</NavItem>}
           <NavItem to="/account" section="/settings">
             {t('nav.account')}
           </NavItem>

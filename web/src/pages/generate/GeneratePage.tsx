@@ -10,6 +10,7 @@ import { httpStatus, problemOf } from '../../api/problem'
 import { PageTitle } from '../../components/Layouts'
 import { Button, Card, ErrorBanner, Loading, Notice, SelectField, TextField } from '../../components/ui'
 import { useFormErrors } from '../../components/useFormErrors'
+import { isComposing } from '../../components/ime'
 import { useMe } from '../../components/useMe'
 import { useI18n } from '../../i18n/I18nProvider'
 import { retryAfterOf } from '../../features/render/apiHelpers'
@@ -66,11 +67,6 @@ function outcomeUnknown(status: number | undefined, error: unknown): boolean {
   return status >= 500
 }
 
-/** Enter submits; not while an input method (Korean, Japanese, …) is composing a syllable. */
-function isComposing(event: KeyboardEvent<HTMLTextAreaElement>, composing: boolean): boolean {
-  return composing || event.nativeEvent.isComposing || event.keyCode === 229
-}
-
 function useNow(active: boolean): number {
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
@@ -92,10 +88,13 @@ export function GeneratePage() {
   const [create, creation] = useCreateGenerationMutation()
   const errors = useFormErrors(creation.error, FIELDS)
 
-  // "Use these settings again" arrives as router state.
+  // "Use these settings again" arrives as router state; a prompt alone as `?prompt=` (the
+  // gallery search's "generate this" link).
   const [values, setValues] = useState<FormValues>(() => {
     const settings = (location.state as { settings?: unknown } | null)?.settings
-    return isGenerationSettings(settings) ? valuesFromSettings(settings) : emptyValues()
+    if (isGenerationSettings(settings)) return valuesFromSettings(settings)
+    const prompt = new URLSearchParams(location.search).get('prompt')
+    return { ...emptyValues(), prompt: prompt ? prompt.slice(0, MAX_PROMPT) : '' }
   })
   const [unavailable, setUnavailable] = useState<{ model: string; fallback: string } | null>(null)
   const [submitted, setSubmitted] = useState<Job[]>([])
