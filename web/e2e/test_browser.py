@@ -388,7 +388,10 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     box = a.visible("[data-testid=gallery-search-input]", "the gallery's search box")
     box.click()
     box.send_keys("hanok")
-    a.text("[data-testid=gallery-search-suggestions]", "first snow in a hanok courtyard")
+    # the suggestions for "hanok" (the list opened on the recent prompts when focused)
+    listbox = "[data-testid=gallery-search-suggestions][aria-label=Suggestions]"
+    a.text(listbox, "first snow in a hanok courtyard")
+    a.text(f"{listbox} [data-testid=gallery-search-suggestion] mark", "hanok")
     assert box.get_attribute("aria-expanded") == "true"
     a.shot("gallery-search-suggestions")
     box.send_keys(Keys.ENTER)

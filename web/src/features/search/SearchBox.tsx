@@ -4,7 +4,7 @@ import { isComposing } from '../../components/ime'
 import { Button } from '../../components/ui'
 import { useI18n } from '../../i18n/I18nProvider'
 import { Highlight } from './Highlight'
-import { MAX_QUERY } from './params'
+import { MAX_QUERY, MAX_SUGGEST_QUERY } from './params'
 import type { Suggestion } from './types'
 
 /** Suggestions are asked for once typing pauses this long. */
@@ -47,7 +47,7 @@ export function SearchBox({
   const [open, setOpen] = useState(false)
   const [active, setActive] = useState(-1)
   const typed = useDebounced(value.trim(), SUGGEST_DEBOUNCE_MS)
-  const suggestions = useSearchSuggestQuery(typed, { skip: !open })
+  const suggestions = useSearchSuggestQuery(typed, { skip: !open || typed.length > MAX_SUGGEST_QUERY })
   // The list on show and what it completes: the last one that came, until the next comes.
   const [shown, setShown] = useState<{ q: string; items: Suggestion[] } | null>(null)
   const current = suggestions.currentData

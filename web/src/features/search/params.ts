@@ -6,6 +6,9 @@ export const SUGGEST_LIMIT = 8
 export const TENANTS_PAGE_SIZE = 50
 /** The search service refuses longer queries (docs/search.md). */
 export const MAX_QUERY = 500
+/** …and longer texts to complete, and longer tenant searches. */
+export const MAX_SUGGEST_QUERY = 200
+export const MAX_TENANT_QUERY = 200
 
 /** The gallery's search as its URL says: `?q=&model=&from=&to=&sort=`. Relevance unless `sort=newest`. */
 export function searchQueryFrom(params: URLSearchParams): SearchQuery {

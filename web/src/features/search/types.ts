@@ -46,13 +46,15 @@ export interface SuggestPage {
 /** `GET admin/tenants` rows: the operators' directory of tenants. */
 export interface TenantRow {
   tenant_id: string
-  name: string
-  slug: string
+  /** Null until the directory has seen the tenant's `tenant.created` (a billing event came first). */
+  name: string | null
+  slug: string | null
+  /** Cleared once the tenant is deleted. */
   owner_email: string | null
   plan: string
   subscription_status: string | null
   status: string
-  created_at: string
+  created_at: string | null
   deleted_at: string | null
 }
 

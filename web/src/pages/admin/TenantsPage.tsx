@@ -9,6 +9,7 @@ import { useI18n } from '../../i18n/I18nProvider'
 import type { MessageKey } from '../../i18n/en'
 import { planName } from '../../features/billing/plans'
 import { PLAN_CODES, SUBSCRIPTION_STATUSES } from '../../features/billing/types'
+import { MAX_TENANT_QUERY } from '../../features/search/params'
 import type { TenantFilter } from '../../features/search/types'
 
 const TENANT_STATUSES = ['active', 'deleted'] as const
@@ -83,6 +84,7 @@ export function TenantsPage() {
                 label={t('admin.tenants.search')}
                 type="search"
                 name="q"
+                maxLength={MAX_TENANT_QUERY}
                 value={text}
                 placeholder={t('admin.tenants.searchPlaceholder')}
                 onChange={(event) => setText(event.target.value)}
@@ -140,8 +142,11 @@ export function TenantsPage() {
             <tbody className="divide-y divide-slate-100">
               {rows.map((row) => (
                 <tr key={row.tenant_id} data-testid="tenant-row" data-tenant-id={row.tenant_id}>
-                  <td className="px-4 py-3 font-medium text-slate-900">{row.name}</td>
-                  <td className="px-4 py-3 font-mono text-xs text-slate-600">{row.slug}</td>
+                  <td className="px-4 py-3">
+                    <span className="block font-medium text-slate-900">{row.name || '—'}</span>
+                    <span className="block font-mono text-xs text-slate-400">{row.tenant_id}</span>
+                  </td>
+                  <td className="px-4 py-3 font-mono text-xs text-slate-600">{row.slug || '—'}</td>
                   <td className="px-4 py-3 text-slate-700">{row.owner_email || '—'}</td>
                   <td className="px-4 py-3 text-slate-700">{planName(row.plan, undefined, t)}</td>
                   <td className="px-4 py-3 text-slate-700">{subscription(row.subscription_status)}</td>
