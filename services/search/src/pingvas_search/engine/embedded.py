@@ -663,7 +663,9 @@ class EmbeddedEngine:
             read, _ = self._meta(conn)
             docs_t, fts_t = f"docs_{read}", f"fts_{read}"
             if plan is not None:
-                source = f"{fts_t} JOIN {docs_t} d ON d.id = {fts_t}.rowid"
+                # CROSS JOIN: the full-text match drives (SQLite would otherwise walk
+                # the tenant's rows and run the whole MATCH again for each one)
+                source = f"{fts_t} CROSS JOIN {docs_t} d ON d.id = {fts_t}.rowid"
                 where.insert(0, f"{fts_t} MATCH ?")
                 args.insert(0, f"tenant : {quote(tenant_token(q.tenant_id))} AND {plan.expression}")
                 extra = f", {fts_t}.terms, d.spans, {fts_t}.rank"
@@ -752,7 +754,7 @@ class EmbeddedEngine:
             docs_t, fts_t = f"docs_{read}", f"fts_{read}"
             rows = conn.execute(
                 f"SELECT d.prompt, count(*) AS n, max(d.created_us) AS newest "
-                f"FROM {fts_t} JOIN {docs_t} d ON d.id = {fts_t}.rowid "
+                f"FROM {fts_t} CROSS JOIN {docs_t} d ON d.id = {fts_t}.rowid "
                 f"WHERE {fts_t} MATCH ? AND d.tenant_id = ? "
                 "GROUP BY d.prompt ORDER BY n DESC, newest DESC LIMIT ?",
                 (f"tenant : {quote(tenant_token(tenant_id))} AND {expression}", tenant_id, limit),
