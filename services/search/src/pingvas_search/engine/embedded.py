@@ -831,9 +831,13 @@ class EmbeddedEngine:
         self._vacuum()
 
     def _vacuum(self) -> None:
+        """Give a dropped generation's pages back to the file system, and empty the
+        write-ahead log a bulk load filled (both best effort: a reader in another
+        process may hold the log)."""
         with self._lock:
             if self._conn is not None:
-                self._conn.execute("PRAGMA incremental_vacuum")
+                self._conn.execute("PRAGMA incremental_vacuum").fetchall()
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     async def generations(self) -> dict[str, list[str]]:
         return await self._run(self._generations)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -170,7 +171,7 @@ def raw_words(text: str) -> list[Token]:
 
 @dataclass(frozen=True, slots=True)
 class IndexedText:
-    """What one prompt contributes to the index."""
+    """What one prompt contributes to the index (shared: never change its lists)."""
 
     terms: list[Token]
     bigrams: list[str]
@@ -194,14 +195,38 @@ class IndexedText:
         return " ".join(self.raw)
 
 
+#: recently indexed prompts: a job's images share one prompt, and their events come
+#: one by one (each image analysed once, not four times)
+_CACHE_SIZE = 4096
+_cache: OrderedDict[str, IndexedText] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def index_texts(prompts: Sequence[str]) -> list[IndexedText]:
     """Each prompt (without highlight markers) as its index columns."""
     cleaned = [clean_text(p) for p in prompts]
-    analysed = analyze_many(cleaned)
-    return [
-        IndexedText(terms, hangul_bigrams(text), [w.term for w in raw_words(text)])
-        for text, terms in zip(cleaned, analysed, strict=True)
-    ]
+    found: dict[str, IndexedText] = {}
+    missing: list[str] = []
+    with _cache_lock:
+        for text in dict.fromkeys(cleaned):
+            hit = _cache.get(text)
+            if hit is None:
+                missing.append(text)
+            else:
+                _cache.move_to_end(text)
+                found[text] = hit
+    analysed = analyze_many(missing)
+    fresh = {
+        text: IndexedText(terms, hangul_bigrams(text), [w.term for w in raw_words(text)])
+        for text, terms in zip(missing, analysed, strict=True)
+    }
+    if fresh:
+        with _cache_lock:
+            _cache.update(fresh)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    found.update(fresh)
+    return [found[text] for text in cleaned]
 
 
 def tokens_from_columns(terms_column: str, spans_column: str) -> list[Token]:
