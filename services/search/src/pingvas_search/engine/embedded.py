@@ -635,6 +635,14 @@ class EmbeddedEngine:
     # -- reads
 
     async def search(self, query: ImageQuery) -> ImageHits:
+        """The tenant's images whose prompts match every word of `query.text`.
+
+        - Empty text: everything (filters apply), newest first.
+        - Words that are all English stop words ("the", "a on"): those words as typed.
+        - No word at all (punctuation only, e.g. `"*^`): no results.
+        - Relevance pages are offset cursors, newest pages keyset cursors; either one
+          carries a hash of the query (tenant, text, filters, sort) and is refused
+          (InvalidCursor) with any other query."""
         return await self._run(self._search, query)
 
     def _search(self, q: ImageQuery) -> ImageHits:
