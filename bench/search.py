@@ -268,7 +268,7 @@ async def run(args: argparse.Namespace) -> int:
     get_analyzer()
     print(f"{'kiwi start':28s} {time.perf_counter() - t:8.2f} s")
 
-    folder = Path(tempfile.mkdtemp(prefix="pingvas-bench-search-"))
+    folder = Path(tempfile.mkdtemp(prefix="pingvas-bench-search-index-"))
     engine = EmbeddedEngine(folder / "search-index.sqlite")
     try:
         await engine.start()
