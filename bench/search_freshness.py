@@ -26,7 +26,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from pingvas_render.engine.testing import ensure_tiny_model
 from tqdm import tqdm
 
@@ -73,16 +72,7 @@ def main() -> int:
     created: list[float] = []
     deleted: list[float] = []
     try:
-        stack.wait_ready(timeout=240)
-
-        def up(name: str) -> bool:
-            url = stack.service_url(name)
-            try:
-                return bool(url) and httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        stack.wait(lambda: up("search") and up("render-worker"), 240, "search and the worker")
+        stack.wait_ready(timeout=240, services=("search", "render-worker"))
         team = Team(stack, "freshness")
         team.entitlements()  # tenant.created has reached render
         for i in tqdm(range(args.samples), desc="samples", unit="image"):

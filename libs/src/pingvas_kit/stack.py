@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -45,6 +46,35 @@ def free_port_base(count: int = 12) -> int:
         if not any(port_in_use(base + i) for i in range(1, count + 1)):
             return base
     raise RuntimeError("no free block of ports")
+
+
+@contextmanager
+def running_stack(
+    root: Path,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    *,
+    services: Sequence[str] = (),
+    timeout: float = 240,
+) -> Iterator[Stack]:
+    """A Stack whose gateway, tenants and `services` are up, stopped (Ctrl-C) at the end;
+    its output is printed when it did not come up, or always with PINGVAS_SHOW_STACK set.
+
+        @pytest.fixture(scope="module")
+        def stack(tmp_path_factory):
+            with running_stack(tmp_path_factory.mktemp("x"), ["--only", "gateway,tenants"]) as s:
+                yield s
+    """
+    stack = Stack(root, args=args, env=env)
+    ok = False
+    try:
+        stack.wait_ready(timeout=timeout, services=services)
+        ok = True
+        yield stack
+    finally:
+        stack.stop()
+        if not ok or os.environ.get("PINGVAS_SHOW_STACK"):
+            print(f"\n----- pingvas-dev output (last lines) -----\n{stack.output[-12000:]}")
 
 
 def _get(url: str) -> httpx.Response | None:
@@ -123,13 +153,16 @@ class Stack:
         except (OSError, ValueError, KeyError):
             return None
 
-    def wait_ready(self, timeout: float = 120) -> None:
-        def healthy(url: str | None) -> bool:
-            response = _get(f"{url}/healthz") if url else None
-            return response is not None and response.status_code == 200
+    def healthy(self, name: str) -> bool:
+        """Whether service `name` ("gateway", "search", "render-worker", ...) answers /healthz."""
+        url = self.url if name == "gateway" else self.service_url(name)
+        response = _get(f"{url}/healthz") if url else None
+        return response is not None and response.status_code == 200
 
-        self.wait(lambda: healthy(self.url), timeout, "the gateway's /healthz")
-        self.wait(lambda: healthy(self.service_url("tenants")), timeout, "tenants /healthz")
+    def wait_ready(self, timeout: float = 120, services: Sequence[str] = ()) -> None:
+        """The gateway and tenants, then each of `services`, answer /healthz."""
+        for name in ("gateway", "tenants", *services):
+            self.wait(lambda name=name: self.healthy(name), timeout, f"{name} /healthz")
 
     def stop(self) -> None:
         """Ctrl-C, as a developer would; harder only if that does not end it."""

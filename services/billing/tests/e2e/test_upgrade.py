@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from pingvas_contracts.plans import PLANS
-from pingvas_kit.stack import Stack
+from pingvas_kit.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.timeout(300)]
 
@@ -35,19 +35,12 @@ CLI = Path(sys.executable).with_name("pingvas-billing")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
+    with running_stack(
         tmp_path_factory.mktemp("billing-e2e"),
-        args=["--only", "gateway,tenants,billing,render", "--no-workers"],
-    )
-    ok = False
-    try:
-        stack.wait_ready(timeout=180)
-        ok = True
+        ["--only", "gateway,tenants,billing,render", "--no-workers"],
+        timeout=180,
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        if not ok:
-            print(f"\n----- pingvas-dev output (last lines) -----\n{stack.output[-8000:]}")
 
 
 def _until(call: Any, ok: Any, what: str, timeout: float = 30) -> Any:

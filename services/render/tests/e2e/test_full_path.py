@@ -30,7 +30,7 @@ from PIL import Image
 from pingvas_render.engine.testing import ensure_tiny_model
 from pingvas_render.worker.images import read_metadata
 
-from pingvas_kit.stack import REPO, Stack, Team
+from pingvas_kit.stack import REPO, Stack, Team, running_stack
 
 pytestmark = [pytest.mark.timeout(600)]
 
@@ -43,36 +43,18 @@ LONG = {"model": "tiny-sd1", "width": 256, "height": 256, "steps": 50, "cfg_scal
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ensure_tiny_model(MODELS)
-    root = tmp_path_factory.mktemp("render-e2e")
-    stack = Stack(
-        root,
-        args=["--only", "gateway,tenants,render", "--startup-timeout", "180"],
-        env={
+    with running_stack(
+        tmp_path_factory.mktemp("render-e2e"),
+        ["--only", "gateway,tenants,render", "--startup-timeout", "180"],
+        {
             "PINGVAS_MODELS_DIR": str(MODELS),
             # a lost worker's job reappears quickly
             "RENDER_WORKER_VISIBILITY_TIMEOUT_S": "6",
             "RENDER_WORKER_HEARTBEAT_INTERVAL_S": "2",
         },
-    )
-    ok = False
-    try:
-        stack.wait_ready(timeout=240)
-        stack.wait(lambda: _healthy(stack.service_url("render-worker")), 240, "the worker")
-        ok = True
+        services=("render-worker",),
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        if not ok or os.environ.get("PINGVAS_SHOW_STACK"):
-            print(f"\n----- pingvas-dev output (last lines) -----\n{stack.output[-12000:]}")
-
-
-def _healthy(url: str | None) -> bool:
-    if not url:
-        return False
-    try:
-        return httpx.get(url + "/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _bus_events(stack: Stack, consumer: str) -> list[dict[str, Any]]:

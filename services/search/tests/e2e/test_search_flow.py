@@ -27,7 +27,7 @@ import httpx
 import pytest
 from pingvas_render.engine.testing import ensure_tiny_model
 
-from pingvas_kit.stack import REPO, SCRUB, Stack, Team
+from pingvas_kit.stack import REPO, SCRUB, Stack, Team, running_stack
 
 pytestmark = [pytest.mark.timeout(600)]
 
@@ -40,31 +40,13 @@ EN = "a cat on a sofa"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ensure_tiny_model(MODELS)
-    stack = Stack(
+    with running_stack(
         tmp_path_factory.mktemp("search-e2e"),
-        args=["--only", "gateway,tenants,render,search", "--startup-timeout", "180"],
-        env={"PINGVAS_MODELS_DIR": str(MODELS)},
-    )
-    ok = False
-    try:
-        stack.wait_ready(timeout=240)
-        stack.wait(lambda: _healthy(stack.service_url("search")), 120, "search")
-        stack.wait(lambda: _healthy(stack.service_url("render-worker")), 240, "the worker")
-        ok = True
+        ["--only", "gateway,tenants,render,search", "--startup-timeout", "180"],
+        {"PINGVAS_MODELS_DIR": str(MODELS)},
+        services=("search", "render-worker"),
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        if not ok or os.environ.get("PINGVAS_SHOW_STACK"):
-            print(f"\n----- pingvas-dev output (last lines) -----\n{stack.output[-12000:]}")
-
-
-def _healthy(url: str | None) -> bool:
-    if not url:
-        return False
-    try:
-        return httpx.get(url + "/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _completed(team: Team, job_id: str, timeout: float = 120) -> dict[str, Any]:
