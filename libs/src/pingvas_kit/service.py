@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -84,7 +86,9 @@ class ServiceRuntime:
     async def start(self, *, provision: bool = True) -> None:
         extra = set(self.consumer.types) - set(self.spec.consumes)
         if extra:
-            raise RuntimeError(f"{self.spec.name}: handlers for undeclared event types {sorted(extra)}")
+            raise RuntimeError(
+                f"{self.spec.name}: handlers for undeclared event types {sorted(extra)}"
+            )
         # A declared type without a handler yet (its feature has not landed): do not
         # consume at all, so its events wait in the queue instead of being dropped.
         missing = sorted(set(self.spec.consumes) - set(self.consumer.types))
@@ -107,16 +111,21 @@ class ServiceRuntime:
             )
             self.outbox.relay = self.relay
             if self.settings.run_relay:
-                self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
+                self._tasks.append(
+                    asyncio.create_task(self.relay.run(self._stop), name="outbox-relay")
+                )
         if self.bus and self.spec.consumes and missing:
             log.warning("service.consumer_waiting", reason="no handler yet", types=missing)
         elif self.bus and self.spec.consumes and self.settings.run_consumers:
             self._tasks.append(
                 asyncio.create_task(
-                    self.bus.consume(self.spec.name, self.consumer, stop=self._stop), name="consumer"
+                    self.bus.consume(self.spec.name, self.consumer, stop=self._stop),
+                    name="consumer",
                 )
             )
-        log.info("service.started", publishes=len(self.spec.publishes), consumes=len(self.spec.consumes))
+        log.info(
+            "service.started", publishes=len(self.spec.publishes), consumes=len(self.spec.consumes)
+        )
 
     async def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -127,7 +136,9 @@ class ServiceRuntime:
             await asyncio.gather(*pending, return_exceptions=True)
             for task in done:
                 if not task.cancelled() and task.exception():
-                    log.error("service.task_failed", task=task.get_name(), error=repr(task.exception()))
+                    log.error(
+                        "service.task_failed", task=task.get_name(), error=repr(task.exception())
+                    )
         self._tasks.clear()
         if self.bus:
             await self.bus.close()
@@ -150,3 +161,27 @@ class ServiceRuntime:
             except Exception as exc:
                 checks["bus"] = type(exc).__name__
         return checks
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@dataclass
+class ServiceContext(Generic[S]):
+    """What a service's routes work with, built once in its app.py: the runtime, with its
+    settings and database at hand. A service subclasses it with its own parts:
+
+        @dataclass
+        class Context(ServiceContext[Settings]):
+            passwords: Passwords
+    """
+
+    runtime: ServiceRuntime
+
+    @property
+    def settings(self) -> S:
+        return self.runtime.settings  # type: ignore[return-value]
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db

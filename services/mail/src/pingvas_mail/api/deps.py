@@ -7,26 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from pingvas_kit.db import Database
 from pingvas_kit.identity import CurrentIdentity, Identity
-from pingvas_kit.service import ServiceRuntime
+from pingvas_kit.service import ServiceContext
 
 from ..settings import Settings
 
 
 @dataclass
-class Context:
+class Context(ServiceContext[Settings]):
     """What the routes work with, built once in app.py."""
-
-    runtime: ServiceRuntime
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings  # type: ignore[return-value]
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
 
 
 def _context(request: Request) -> Context:

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from pingvas_kit.db import Database
 from pingvas_kit.identity import Identity, TenantIdentity
-from pingvas_kit.service import ServiceRuntime
+from pingvas_kit.service import ServiceContext
 
 from ..adapters.s3 import ImageStore
 from ..catalog import Catalog
@@ -21,22 +20,13 @@ from ..settings import Settings
 
 
 @dataclass
-class Context:
+class Context(ServiceContext[Settings]):
     """What the routes work with, built once in app.py."""
 
-    runtime: ServiceRuntime
     jobs: Jobs
     hub: ProgressHub
     store: ImageStore
     catalog: Catalog
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings  # type: ignore[return-value]
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
 
 
 def _context(request: Request) -> Context:

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from pingvas_kit.db import Database
 from pingvas_kit.identity import Identity, TenantIdentity, require_platform_role
-from pingvas_kit.service import ServiceRuntime
+from pingvas_kit.service import ServiceContext
 
 from ..adapters.s3 import Presigner
 from ..engine import SearchEngine
@@ -17,20 +16,11 @@ from ..settings import Settings
 
 
 @dataclass
-class Context:
+class Context(ServiceContext[Settings]):
     """What the routes work with, built once in app.py."""
 
-    runtime: ServiceRuntime
     engine: SearchEngine
     presigner: Presigner
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings  # type: ignore[return-value]
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
 
 
 def _context(request: Request) -> Context:

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from pingvas_kit.db import Database
 from pingvas_kit.identity import CurrentIdentity, Identity, TenantIdentity
-from pingvas_kit.service import ServiceRuntime
+from pingvas_kit.service import ServiceContext
 
 from ..adapters import repository as repo
 from ..domain.errors import Forbidden, NotAuthenticated
@@ -19,19 +18,10 @@ from ..settings import Settings
 
 
 @dataclass
-class Context:
+class Context(ServiceContext[Settings]):
     """What the routes work with, built once in app.py."""
 
-    runtime: ServiceRuntime
     passwords: Passwords
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings  # type: ignore[return-value]
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
 
     def link(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path
