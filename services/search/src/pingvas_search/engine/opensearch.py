@@ -40,7 +40,6 @@ import binascii
 import contextlib
 import hashlib
 import json
-import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -50,6 +49,8 @@ from typing import Any
 
 from opensearchpy import AsyncOpenSearch
 from opensearchpy import exceptions as os_errors
+
+from pingvas_kit.logging import get_logger
 
 from .base import (
     MARK_END,
@@ -66,7 +67,7 @@ from .base import (
     segments_from_marked,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger("pingvas.search.opensearch")
 
 #: `track_total_hits`: matches are counted exactly up to this many
 TOTAL_HITS_CAP = 10_000
@@ -1094,7 +1095,7 @@ class OpenSearchEngine:
             if not stale:
                 return
             self._forget_targets()
-            log.info("opensearch write targets changed; writing again (attempt %d)", attempt + 1)
+            log.info("search.write_targets_changed", attempt=attempt + 1)
         raise EngineUnavailable("opensearch write targets kept changing")
 
     async def _write_one(self, generation: str, ops: list[list[dict[str, Any]]]) -> bool:
