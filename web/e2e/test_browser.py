@@ -435,4 +435,28 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     a.visible("[data-testid=billing-current-plan][data-plan=pro]", "the Pro plan", 60)
     a.text("[data-testid=billing-current-plan]", "Pro")
     a.shot("billing-pro")
+
+    # platform staff: granted from the command line, A logs in again and finds its team
+    # (now on Pro: the directory follows billing's events) on the operators' Tenants page
+    assert not a.driver.find_elements("css selector", "nav a[href='/admin/tenants']")
+    subprocess.run(
+        [str(Path(sys.executable).with_name("pingvas-tenants")), "operator", "grant", email_a],
+        env={**os.environ, "TENANTS_VAR_DIR": str(stack.var)},
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    a.driver.delete_all_cookies()
+    a.open("/login")
+    form = a.visible("[data-testid=login-form]")
+    a.fill(form, email=email_a, password=PASSWORD_A)
+    a.submit(form)
+    a.text("[data-testid=home-title]", "Welcome, Ada Alpha")
+    a.visible("nav a[href='/admin/tenants']", "the operators' Tenants link").click()
+    row = "[data-testid=tenant-row]"
+    a.text(row, email_a)
+    a.until(
+        lambda d: "pro" in d.find_element("css selector", row).text.lower(),
+        "Alpha on Pro in the directory",
+        30,
+    )
+    a.shot("operator-tenants")
     print(f"\nbrowser flow took {time.monotonic() - started:.1f} s after the stack was up")
