@@ -17,6 +17,7 @@ from alembic.config import Config
 
 from .db import Database
 from .messaging import messaging_metadata
+from .settings import ServiceSettings
 
 
 def _config(script_location: Path, schema: str | None) -> Config:
@@ -40,6 +41,15 @@ async def upgrade(db: Database, script_location: Path, revision: str = "head") -
             command.upgrade(cfg, revision)
 
         await conn.run_sync(_run)
+
+
+async def open_database(settings: ServiceSettings, script_location: Path) -> Database:
+    """A service's database for a command line run beside the service: opened as the
+    service opens it and migrated first, unless the settings say not to."""
+    db = Database(settings)
+    if settings.run_migrations:
+        await upgrade(db, script_location)
+    return db
 
 
 async def downgrade(db: Database, script_location: Path, revision: str) -> None:

@@ -39,9 +39,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pingvas_kit.db import Database
 from pingvas_kit.logging import configure_logging
-from pingvas_kit.migrations import upgrade
+from pingvas_kit.migrations import open_database
 from pingvas_kit.settings import with_local_secret
 
 from . import campaigns
@@ -55,13 +54,6 @@ def load_settings() -> Settings:
     """The mail service's settings from the environment; the local run's internal secret
     (var/secrets.json) when the environment names none, so links match the local service."""
     return with_local_secret(Settings(), *SECRET_KEYS)  # type: ignore[return-value]
-
-
-async def _open(settings: Settings) -> Database:
-    db = Database(settings)
-    if settings.run_migrations:
-        await upgrade(db, MIGRATIONS)
-    return db
 
 
 def _when(value: Any) -> str:
@@ -117,7 +109,7 @@ def content_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 async def _create(args: argparse.Namespace, settings: Settings) -> int:
     content = content_from(args)
-    db = await _open(settings)
+    db = await open_database(settings, MIGRATIONS)
     try:
         campaign = await campaigns.create_campaign(
             db,
@@ -143,7 +135,7 @@ async def _create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _send(args: argparse.Namespace, settings: Settings) -> int:
-    db = await _open(settings)
+    db = await open_database(settings, MIGRATIONS)
     try:
         result = await campaigns.send(
             db,
@@ -162,7 +154,7 @@ async def _send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
-    db = await _open(settings)
+    db = await open_database(settings, MIGRATIONS)
     try:
         rows = [
             (c, await campaigns.progress_of(db, c.id)) for c in await campaigns.list_campaigns(db)

@@ -20,7 +20,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from pingvas_kit.db import Database, aware, now
 from pingvas_kit.logging import configure_logging
-from pingvas_kit.migrations import upgrade
+from pingvas_kit.migrations import open_database
 from pingvas_kit.settings import with_local_secret
 
 from .adapters import repository as repo
@@ -51,8 +51,6 @@ def load_settings() -> Settings:
 
 
 def doc_from_export(item: dict[str, Any]) -> ImageDoc:
-    from datetime import datetime
-
     return ImageDoc(
         tenant_id=item["tenant_id"],
         image_id=item["id"],
@@ -89,7 +87,7 @@ async def reindex(
     """Rebuild the index; {"generation", "loaded", "skipped", "caught_up", "total"}."""
     own_engine, own_db, own_http = engine is None, db is None, http is None
     engine = engine or make_engine(settings)
-    db = db or Database(settings)
+    db = db or await open_database(settings, MIGRATIONS)
     http = http or httpx.AsyncClient(timeout=60)
     base = (render_url or settings.render_url).rstrip("/")
     headers = {"authorization": f"Bearer {settings.export_token_value}"}
@@ -99,10 +97,11 @@ async def reindex(
     try:
         if own_engine:
             await engine.start()
-        if own_db and settings.run_migrations:
-            await upgrade(db, MIGRATIONS)
         began = now()
         generation = await engine.begin_reindex()
+        # tenants deleted later bury their images in image_state: the catch-up has them
+        async with db.sessionmaker() as session:
+            gone_tenants = await repo.deleted_tenants(session)
         loaded = skipped = 0
         total: int | None = None
         after: str | None = None
@@ -120,7 +119,6 @@ async def reindex(
             docs = [doc_from_export(item) for item in page["items"]]
             async with db.sessionmaker() as session:
                 dead = await repo.deleted_among(session, [d.image_id for d in docs])
-                gone_tenants = await repo.deleted_tenants(session)
             keep = [d for d in docs if d.image_id not in dead and d.tenant_id not in gone_tenants]
             if keep:
                 await engine.bulk_load(generation, keep)

@@ -29,10 +29,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pingvas_kit.db import Database
 from pingvas_kit.identity import OPERATOR
 from pingvas_kit.logging import configure_logging
-from pingvas_kit.migrations import upgrade
+from pingvas_kit.migrations import open_database
 
 from .adapters import repository as repo
 from .settings import Settings
@@ -45,16 +44,9 @@ class UnknownAccount(Exception):
     pass
 
 
-async def _open(settings: Settings) -> Database:
-    db = Database(settings)
-    if settings.run_migrations:
-        await upgrade(db, MIGRATIONS)
-    return db
-
-
 async def set_operator(settings: Settings, email: str, *, grant: bool, by: str | None) -> str:
     """Grant or take away the operator role; what happened, in words."""
-    db = await _open(settings)
+    db = await open_database(settings, MIGRATIONS)
     try:
         async with db.transaction() as session:
             user = await repo.find_user_by_email(session, email.strip())
@@ -85,7 +77,7 @@ async def set_operator(settings: Settings, email: str, *, grant: bool, by: str |
 
 
 async def list_operators(settings: Settings) -> list[dict[str, str]]:
-    db = await _open(settings)
+    db = await open_database(settings, MIGRATIONS)
     try:
         async with db.sessionmaker() as session:
             rows = await repo.users_with_platform_role(session, role=OPERATOR)
