@@ -502,5 +502,7 @@ def test_local_secrets_are_made_once_private_and_kept(tmp_path) -> None:  # noqa
         "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
     }
     assert all(len(v) >= 48 for v in first.values())
+    # safe as a command-line argument (`--secret VALUE`): never read as an option
+    assert all(not v.startswith("-") and v.isalnum() for v in first.values())
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
     assert local_secrets(tmp_path) == first

@@ -427,7 +427,7 @@ def test_sign_up_verify_invite_accept_and_api_keys(
         [str(Path(sys.executable).with_name("pingvas-billing")), "simulate-webhook",
          "subscription_created", "--tenant", tenant_id, "--plan", "pro",
          "--url", f"{stack.url}/webhooks/lemonsqueezy",
-         "--secret", secrets["PINGVAS_LEMONSQUEEZY_SIGNING_SECRET"]],
+         f"--secret={secrets['PINGVAS_LEMONSQUEEZY_SIGNING_SECRET']}"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     a.open("/billing?checkout=done")

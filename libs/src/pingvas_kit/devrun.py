@@ -221,7 +221,8 @@ def local_secrets(var_dir: Path) -> dict[str, str]:
         "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
     }
     if not wanted <= saved.keys():
-        saved = {key: saved.get(key) or secrets.token_urlsafe(48) for key in sorted(wanted)}
+        # hex: a url-safe token may start with '-', which a command line reads as an option
+        saved = {key: saved.get(key) or secrets.token_hex(48) for key in sorted(wanted)}
         var_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:

@@ -80,7 +80,7 @@ def _simulate(stack: Stack, tenant_id: str, *extra: str) -> subprocess.Completed
     ]
     return subprocess.run(
         [str(CLI), "simulate-webhook", "subscription_created", "--tenant", tenant_id,
-         "--plan", "pro", "--url", f"{stack.url}/webhooks/lemonsqueezy", "--secret", secret,
+         "--plan", "pro", "--url", f"{stack.url}/webhooks/lemonsqueezy", f"--secret={secret}",
          *extra],
         capture_output=True,
         text=True,
