@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from pingvas_render.adapters.db import images, jobs
+from pingvas_render.adapters.db import images, jobs, workers
 
 from pingvas_kit.problems import PROBLEM_JSON
 
@@ -163,6 +163,49 @@ async def test_a_lost_worker_is_taken_over_and_a_live_one_is_not(render):
     assert beat.json() == {"cancel": [job["id"]]}
     beat = await render.internal("/heartbeat", {"worker_id": "gpu-2", "job_ids": [job["id"]]})
     assert beat.json() == {"cancel": []}
+
+
+async def test_a_heartbeat_records_the_workers_capacity_and_a_bad_one_changes_nothing(render):
+    async def recorded():
+        async with render.db.sessionmaker() as session:
+            return (await session.execute(workers.select())).all()
+
+    # an idle batched worker beats too: no jobs in hand, its rows free
+    beat = await render.internal("/heartbeat", {"worker_id": "gpu-1", "job_ids": [], "capacity": 8})
+    assert beat.status_code == 200 and beat.json() == {"cancel": []}
+    [(worker_id, capacity, seen_at)] = await recorded()
+    assert (worker_id, capacity) == ("gpu-1", 8) and seen_at is not None
+
+    r = await render.internal("/heartbeat", {"worker_id": "gpu-1", "job_ids": [], "capacity": -1})
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM_JSON)
+    assert await recorded() == [(worker_id, capacity, seen_at)]
+
+    # a worker that does not say (older ones) counts no rows; the same worker updates its row
+    await render.internal("/heartbeat", {"worker_id": "gpu-2", "job_ids": []})
+    await render.internal("/heartbeat", {"worker_id": "gpu-1", "job_ids": [], "capacity": 16})
+    rows = {r.worker_id: r.capacity for r in await recorded()}
+    assert rows == {"gpu-1": 16, "gpu-2": 0}
+
+
+async def test_the_workers_client_sends_its_capacity_with_every_heartbeat():
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+    from pingvas_render.api.schemas import HeartbeatIn
+    from pingvas_render.worker.render_api import RenderApi
+
+    bodies = []
+
+    async def heartbeat(request):
+        bodies.append(await request.json())
+        return web.json_response({"cancel": []})
+
+    app = web.Application()
+    app.router.add_post("/internal/v1/heartbeat", heartbeat)
+    async with TestServer(app) as server, RenderApi(str(server.make_url("")), "t") as api:
+        assert await api.heartbeat(worker_id="gpu-1", job_ids=[], capacity=8) == []
+        assert await api.heartbeat(worker_id="gpu-1", job_ids=["j1"]) == []
+    beats = [HeartbeatIn.model_validate(body) for body in bodies]
+    assert [(b.job_ids, b.capacity) for b in beats] == [([], 8), (["j1"], 0)]
 
 
 async def test_cancel_a_running_job(render):

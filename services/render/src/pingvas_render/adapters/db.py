@@ -121,3 +121,15 @@ scheduler = sa.Table(
     sa.Column("tenant_id", Id, primary_key=True),
     sa.Column("pass", sa.Float(), nullable=False),
 )
+
+#: the GPU workers as their heartbeats describe them: how many image rows each one's
+#: engine runs at once, and when it was last heard from (the dispatcher counts the live
+#: ones' free rows; docs/render.md, "Fair scheduling")
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("worker_id", sa.String(128), primary_key=True),
+    sa.Column("capacity", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("seen_at", When, nullable=False),
+    sa.Index("ix_workers_seen_at", "seen_at"),
+)

@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
-from .db import entitlements, images, job_events, jobs, scheduler
+from .db import entitlements, images, job_events, jobs, scheduler, workers
 
 UNFINISHED = ("queued", "dispatched", "running")
 WAITING = ("queued", "dispatched")
@@ -207,6 +209,52 @@ async def lost_jobs(session: AsyncSession, *, older_than: datetime) -> Sequence[
             )
         )
     ).all()
+
+
+# -- workers -------------------------------------------------------------------------------
+
+
+def _insert(session: AsyncSession, table: sa.Table) -> Any:
+    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+async def record_worker(session: AsyncSession, *, worker_id: str, capacity: int) -> None:
+    """The worker was heard from now and runs `capacity` image rows at once: one upsert."""
+    stmt = _insert(session, workers).values(worker_id=worker_id, capacity=capacity, seen_at=now())
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["worker_id"],
+            set_={"capacity": stmt.excluded.capacity, "seen_at": stmt.excluded.seen_at},
+        )
+    )
+
+
+async def worker_rows(session: AsyncSession, *, seen_since: datetime) -> tuple[int, int]:
+    """(capacity, busy) over the live workers (heard from at or after `seen_since`) that
+    report a capacity: their rows, and the images of the jobs running on them. One query."""
+    live = sa.and_(workers.c.seen_at >= seen_since, workers.c.capacity > 0)
+    capacity = (
+        sa.select(sa.func.coalesce(sa.func.sum(workers.c.capacity), 0))
+        .where(live)
+        .scalar_subquery()
+    )
+    busy = (
+        sa.select(sa.func.coalesce(sa.func.sum(jobs.c.num_images), 0))
+        .where(
+            jobs.c.status == "running",
+            jobs.c.worker_id.in_(sa.select(workers.c.worker_id).where(live)),
+        )
+        .scalar_subquery()
+    )
+    row = (await session.execute(sa.select(capacity, busy))).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def forget_workers(session: AsyncSession, *, seen_before: datetime) -> int:
+    """Drop the workers not heard from since `seen_before` (each restart may bring a new
+    id); how many."""
+    result = await session.execute(workers.delete().where(workers.c.seen_at < seen_before))
+    return result.rowcount or 0
 
 
 # -- images --------------------------------------------------------------------------------

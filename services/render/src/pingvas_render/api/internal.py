@@ -25,7 +25,11 @@ async def progress(job_id: str, body: ProgressIn, ctx: Ctx) -> dict[str, bool]:
 
 @router.post("/heartbeat")
 async def heartbeat(body: HeartbeatIn, ctx: Ctx) -> dict[str, list[str]]:
-    return {"cancel": await ctx.jobs.heartbeat(worker_id=body.worker_id, job_ids=body.job_ids)}
+    return {
+        "cancel": await ctx.jobs.heartbeat(
+            worker_id=body.worker_id, job_ids=body.job_ids, capacity=body.capacity
+        )
+    }
 
 
 @router.post("/jobs/{job_id}/complete")

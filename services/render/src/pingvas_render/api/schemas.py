@@ -131,7 +131,10 @@ class ProgressIn(BaseModel):
 
 class HeartbeatIn(BaseModel):
     worker_id: WorkerId
-    job_ids: list[str] = Field(default_factory=list, max_length=64)
+    #: the jobs it holds (a batched worker holds up to `capacity` of them)
+    job_ids: list[str] = Field(default_factory=list, max_length=1024)
+    #: image rows the worker's engine runs at once (0: it does not say; older workers)
+    capacity: int = Field(default=0, ge=0, le=1024)
 
 
 class ImageDone(BaseModel):

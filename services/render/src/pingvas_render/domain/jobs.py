@@ -539,9 +539,16 @@ class Jobs:
                 await repo.heartbeat(session, job_ids=[job_id], worker_id=job.worker_id)
         return bool(job.cancel_requested)
 
-    async def heartbeat(self, *, worker_id: str, job_ids: list[str]) -> list[str]:
-        """Extend the lease of the worker's jobs; the ids it should stop."""
+    async def heartbeat(
+        self, *, worker_id: str, job_ids: list[str], capacity: int = 0
+    ) -> list[str]:
+        """Record the worker as live with `capacity` image rows (the dispatcher fills its
+        free rows) and extend the lease of its jobs; the ids it should stop. An idle
+        worker (no job ids) costs one upsert."""
         async with self.db.transaction() as session:
+            await repo.record_worker(session, worker_id=worker_id, capacity=capacity)
+            if not job_ids:
+                return []
             await repo.heartbeat(session, job_ids=job_ids, worker_id=worker_id)
             rows = {r.id: r for r in await repo.jobs_for_worker(session, job_ids)}
         stop = []

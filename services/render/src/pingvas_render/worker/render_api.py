@@ -96,10 +96,17 @@ class RenderApi:
             return False
         return bool((answer or {}).get("cancel"))
 
-    async def heartbeat(self, *, worker_id: str, job_ids: list[str]) -> list[str]:
+    async def heartbeat(
+        self, *, worker_id: str, job_ids: list[str], capacity: int = 0
+    ) -> list[str]:
+        """Extends the leases of `job_ids` and tells render the engine runs `capacity`
+        image rows at once (sent every interval, also with no jobs in hand); the ids to
+        stop."""
         try:
             answer = await self._post(
-                "/internal/v1/heartbeat", {"worker_id": worker_id, "job_ids": job_ids}, retry=False
+                "/internal/v1/heartbeat",
+                {"worker_id": worker_id, "job_ids": job_ids, "capacity": capacity},
+                retry=False,
             )
         except (ConnectionError, RuntimeError) as exc:
             log.warning("worker.heartbeat_failed", error=str(exc))
