@@ -276,7 +276,12 @@ async def test_gauges_show_pending_and_in_flight(env):
     assert await dispatcher.run_once() == 1
     assert gauge("pingvas_render_jobs_pending") == 2
     assert gauge("pingvas_render_jobs_in_flight") == 3
-    assert await dispatcher.refresh_gauges() == {"pending": 2, "in_flight": 3}
+    assert await dispatcher.refresh_gauges() == {
+        "pending": 2,
+        "in_flight": 3,
+        "capacity_rows": 0,  # no worker reports a capacity
+        "free_rows": 0,
+    }
 
 
 @BOTH

@@ -1,17 +1,23 @@
 """Fair scheduling end to end (docs/render.md, "Fair scheduling"): the dispatcher's loop,
-the real work queue on moto's server and simulated GPU workers pulling from it, on
-SQLite and Postgres. Every send is checked against the shallow queue and the tenants'
-concurrency limits (dispatch_support.CheckingQueue)."""
+the real work queue on moto's server and simulated GPU workers pulling from it (one job
+at a time, or batched workers of several image rows that report their capacity), on
+SQLite and Postgres. Every send is checked against the queue's allowed depth (the free
+rows, or `dispatch_depth` beyond them) and the tenants' concurrency limits
+(dispatch_support.CheckingQueue)."""
 
+import asyncio
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from dispatch_support import (  # noqa: E402
+    BatchedWorkers,
     CheckingQueue,
     Workers,
     add_tenant,
@@ -166,3 +172,128 @@ async def test_idleness_is_not_saved_up(env):
             (await session.execute(sa.select(scheduler.c.tenant_id, scheduler.c["pass"]))).all()
         )
     assert passes[a] == 15.0 and passes[b] == 15.0
+
+
+# -- batched workers: the queue as deep as the free rows --------------------------------------
+
+
+async def dispatched(runtime) -> int:
+    async with runtime.db.sessionmaker() as session:
+        return await session.scalar(
+            sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == "dispatched")
+        )
+
+
+@BOTH
+async def test_with_batching_a_single_job_is_not_stuck_behind_another_tenants_backlog(env):
+    """Equal weights, 2 workers of 4 rows: A queues 30 jobs and fills every row, then B
+    queues 1. B's job starts before more than two further jobs of A have started (the
+    two waiting in the queue beyond the busy rows)."""
+    settings, runtime, queue, dispatcher = env
+    a = await add_tenant(runtime, max_concurrent=20)
+    b = await add_tenant(runtime, max_concurrent=20)
+    await queue_jobs(runtime, a, 30)
+    # staggered lengths, so rows free one at a time as on a real engine
+    workers = BatchedWorkers(
+        runtime,
+        queue,
+        [dispatcher],
+        settings,
+        n=2,
+        rows=4,
+        duration=lambda i: 0.15 + 0.04 * (i % 8),
+    )
+    await workers.start()
+    try:
+        async with running(dispatcher):
+            await workers.wait_for(lambda: len(workers.started) >= 8)
+            [b_job] = await queue_jobs(runtime, b, 1)
+            mark = len(workers.started)
+            dispatcher.poke()
+            await workers.wait_for(lambda: (b, b_job) in workers.started)
+            b_at = workers.started.index((b, b_job))
+    finally:
+        await workers.stop()
+    a_between = [job for tenant, job in workers.started[mark:b_at] if tenant == a]
+    assert len(a_between) <= settings.dispatch_depth == 2, workers.started
+    assert queue.violations == []
+
+
+@BOTH
+async def test_with_batching_weights_four_and_one_still_share_the_starts_four_to_one(env):
+    settings, runtime, queue, dispatcher = env
+    heavy = await add_tenant(runtime, max_concurrent=20, weight=4)
+    light = await add_tenant(runtime, max_concurrent=20, weight=1)
+    await queue_jobs(runtime, light, 60)
+    await queue_jobs(runtime, heavy, 60)
+    workers = BatchedWorkers(runtime, queue, [dispatcher], settings, n=2, rows=4, duration=0.02)
+    await workers.start()
+    try:
+        async with running(dispatcher):
+            await workers.wait_for(lambda: len(workers.started) >= 50, timeout=120)
+    finally:
+        await workers.stop()
+    first = [tenant for tenant, _ in workers.started[:50]]
+    share = first.count(heavy) / len(first)
+    assert 0.7 <= share <= 0.9, share
+    assert queue.violations == []
+
+
+@BOTH
+async def test_idle_batched_workers_get_a_job_for_every_free_row_and_no_more_than_depth_ahead(
+    env,
+):
+    """2 idle workers of 4 rows and 20 queued jobs of four tenants: one round sends 8 (not
+    2), two of each tenant. Once all 8 rows are busy only `dispatch_depth` more wait."""
+    settings, runtime, queue, dispatcher = env
+    tenants = [await add_tenant(runtime) for _ in range(4)]
+    for tenant in tenants:
+        await queue_jobs(runtime, tenant, 5)
+    workers = BatchedWorkers(runtime, queue, [dispatcher], settings, n=2, rows=4, duration=60)
+    await workers.beat()  # they are up, and have received nothing yet
+
+    assert await dispatcher.run_once() == 8
+    assert await dispatcher.run_once() == 0  # every free row has its job waiting
+    assert Counter(queue.sent_tenants) == {tenant: 2 for tenant in tenants}  # fair order
+    gauges = await dispatcher.refresh_gauges()
+    assert gauges == {"pending": 12, "in_flight": 8, "capacity_rows": 8, "free_rows": 8}
+    assert REGISTRY.get_sample_value("pingvas_render_worker_capacity_rows") == 8
+    assert REGISTRY.get_sample_value("pingvas_render_worker_free_rows") == 8
+
+    await workers.start()
+    try:
+        await workers.wait_for(lambda: len(workers.started) == 8)
+        assert await dispatcher.run_once() == settings.dispatch_depth == 2
+        assert await dispatcher.run_once() == 0
+        assert await dispatched(runtime) == 2
+        gauges = await dispatcher.refresh_gauges()
+        assert gauges == {"pending": 10, "in_flight": 10, "capacity_rows": 8, "free_rows": 0}
+        assert REGISTRY.get_sample_value("pingvas_render_worker_free_rows") == 0
+    finally:
+        await workers.stop()
+    assert queue.violations == []
+
+
+@BOTH
+async def test_a_worker_that_stops_heartbeating_no_longer_gets_jobs(env):
+    settings, runtime, queue, dispatcher = env
+    dispatcher.stale_s = queue.stale_s = 0.5
+    tenant = await add_tenant(runtime, max_concurrent=20)
+    await queue_jobs(runtime, tenant, 20)
+    workers = BatchedWorkers(runtime, queue, [dispatcher], settings, n=2, rows=4)
+    first, second = workers.ids
+    await workers.beat()
+    await asyncio.sleep(0.6)
+    await workers.beat(first)  # the second one went silent
+
+    assert await dispatcher.run_once() == 4  # the first worker's rows only
+    assert await dispatcher.refresh_gauges() == {
+        "pending": 16,
+        "in_flight": 4,
+        "capacity_rows": 4,
+        "free_rows": 4,
+    }
+    await workers.beat(second)  # back
+    assert await dispatcher.run_once() == 4
+    assert await dispatched(runtime) == 8
+    assert queue.violations == []

@@ -1,14 +1,25 @@
 """The dispatcher: moves queued jobs to the SQS work queue in weighted fair order and keeps
-the queue shallow (docs/render.md, "Fair scheduling").
+the queue as deep as the workers' free rows, and no deeper (docs/render.md, "Fair
+scheduling").
 
 Stride scheduling across tenants. Eligible tenants have queued jobs and fewer than
 `max_concurrent_jobs` jobs dispatched or running. Among them the lowest `pass` wins
 (ties: fewer jobs in flight, then the oldest queued job); its oldest queued job is sent
 and its pass grows by `1 / priority_weight`. A tenant that becomes active after being
 idle starts at the smallest pass among the active tenants (its scheduler row is dropped
-while it is idle), so idleness is not saved up. At most `dispatch_depth` jobs are
-dispatched but not yet started, globally, so a newcomer waits behind at most that many
-jobs of a tenant with a backlog.
+while it is idle), so idleness is not saved up.
+
+How deep: every worker's heartbeat says how many image rows its engine runs at once
+(`capacity`, the `workers` table). A worker heard from within `worker_stale_s` is live;
+the free rows are the live workers' capacity less the images of the jobs running on them.
+The dispatcher keeps sending while fewer than `dispatch_depth` jobs are dispatched but not
+yet started, or while those jobs' images are fewer than the free rows. So idle rows are
+filled in one round, and once every row is busy only `dispatch_depth` jobs wait in SQS:
+a newcomer waits behind at most that many jobs of a tenant with a backlog, and the fair
+order picks each next job when a row frees. With no worker reporting a capacity this is
+the plain `dispatch_depth`. Each round reads the room once (two aggregate
+queries) and counts what it sends itself; starts and finishes during a round are seen by
+the next one (they poke it).
 
 Dispatching a job is one transaction (status `dispatched`, `dispatched_at`, the pass)
 followed by the send. A failed send puts the job back (`queued`, the pass restored); a
@@ -22,7 +33,8 @@ others stand by and take over when the leader's connection goes. On SQLite the s
 is one process and its dispatcher simply runs.
 
 The settings it reads (getattr, with these defaults): `dispatch_depth` 2,
-`dispatch_interval_s` 0.2, `dispatch_timeout_s` 300, `dispatcher_enabled` True.
+`dispatch_interval_s` 0.2, `dispatch_timeout_s` 300, `dispatcher_enabled` True,
+`worker_stale_s` 20.
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from pingvas_kit.logging import get_logger
 
+from .adapters import repository as repo
 from .adapters.db import entitlements, jobs, scheduler
 from .adapters.work_queue import WorkQueue
 from .catalog import Catalog, load_catalog
@@ -58,6 +71,9 @@ IN_FLIGHT = (DISPATCHED, RUNNING)
 DEFAULT_DEPTH = 2
 DEFAULT_INTERVAL_S = 0.2
 DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_WORKER_STALE_S = 20.0
+#: a worker not heard from for this long (or 10 x worker_stale_s, if longer) is forgotten
+WORKER_FORGET_S = 3600.0
 #: how often a standby replica tries to become the leader
 STANDBY_INTERVAL_S = 2.0
 #: after an unexpected error (database or SQS down), before trying again
@@ -73,6 +89,14 @@ JOBS_IN_FLIGHT = Gauge(
 DISPATCHED_TOTAL = Counter("pingvas_render_jobs_dispatched_total", "Render jobs sent to workers")
 SEND_FAILURES = Counter(
     "pingvas_render_dispatch_send_failures_total", "Work-queue sends that failed (job requeued)"
+)
+WORKER_CAPACITY = Gauge(
+    "pingvas_render_worker_capacity_rows",
+    "Image rows the live GPU workers' engines run at once (their reported capacity)",
+)
+WORKER_FREE_ROWS = Gauge(
+    "pingvas_render_worker_free_rows",
+    "Image rows of the live GPU workers not taken by a running job",
 )
 REQUEUED_STALE = Counter(
     "pingvas_render_dispatch_requeued_total",
@@ -227,6 +251,36 @@ async def queue_positions(session: AsyncSession, tenant_id: str) -> dict[str, in
     return positions
 
 
+@dataclass
+class Room:
+    """How deep the work queue may be this round: the live workers' rows, the images of
+    the jobs running on them, and what is dispatched but not yet started."""
+
+    depth: int
+    capacity: int = 0
+    busy: int = 0
+    dispatched_jobs: int = 0
+    dispatched_rows: int = 0
+
+    @property
+    def free_rows(self) -> int:
+        return max(0, self.capacity - self.busy)
+
+    @property
+    def open(self) -> bool:
+        """Whether one more job may be sent."""
+        return self.dispatched_jobs < self.depth or self.dispatched_rows < self.free_rows
+
+    def took(self, rows: int) -> None:
+        self.dispatched_jobs += 1
+        self.dispatched_rows += rows
+
+
+async def worker_rows(session: AsyncSession, stale_s: float) -> tuple[int, int]:
+    """(capacity, busy) of the workers heard from within `stale_s` (one query)."""
+    return await repo.worker_rows(session, seen_since=_now() - timedelta(seconds=stale_s))
+
+
 class Dispatcher:
     """Run with `await dispatcher.start()` / `await dispatcher.stop()` beside the web app
     (or `run(stop)` in a task); `poke()` after anything that may let a job go (a job
@@ -248,6 +302,7 @@ class Dispatcher:
         self.depth = max(1, int(getattr(settings, "dispatch_depth", DEFAULT_DEPTH)))
         self.interval_s = float(getattr(settings, "dispatch_interval_s", DEFAULT_INTERVAL_S))
         self.timeout_s = float(getattr(settings, "dispatch_timeout_s", DEFAULT_TIMEOUT_S))
+        self.stale_s = float(getattr(settings, "worker_stale_s", DEFAULT_WORKER_STALE_S))
         self.enabled = bool(getattr(settings, "dispatcher_enabled", True))
         self.lock_key = (
             zlib.crc32(f"pingvas-render-dispatcher-{self.db.schema}".encode()) & 0x7FFFFFFF
@@ -317,9 +372,29 @@ class Dispatcher:
 
     # -- one round --------------------------------------------------------------------------
 
+    async def room(self) -> Room:
+        """This round's room (two aggregate queries): see the module's docstring."""
+        async with self.db.sessionmaker() as session:
+            capacity, busy = await worker_rows(session, self.stale_s)
+            jobs_, rows = (
+                await session.execute(
+                    sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(jobs.c.num_images), 0))
+                    .select_from(jobs)
+                    .where(jobs.c.status == DISPATCHED)
+                )
+            ).one()
+        return Room(
+            self.depth,
+            capacity=capacity,
+            busy=busy,
+            dispatched_jobs=int(jobs_ or 0),
+            dispatched_rows=int(rows or 0),
+        )
+
     async def run_once(self) -> int:
-        """Sweep stale dispatches, then dispatch until the queue is `dispatch_depth` deep or
-        no tenant may go; the number of jobs sent. 0 on a standby replica."""
+        """Sweep stale dispatches, then dispatch while there is room (fewer than
+        `dispatch_depth` dispatched, or fewer dispatched rows than the live workers' free
+        rows) and a tenant may go; the number of jobs sent. 0 on a standby replica."""
         if not await self._lead():
             return 0
         now = time.monotonic()
@@ -328,7 +403,8 @@ class Dispatcher:
             await self.sweep()
         count = 0
         try:
-            while True:
+            room = await self.room()
+            while room.open:
                 item = await self._dispatch_one()
                 if item is None:
                     break
@@ -343,6 +419,7 @@ class Dispatcher:
                     )
                     await self._undo(item)
                     break
+                room.took(item["rows"])
                 count += 1
                 self.sent += 1
                 DISPATCHED_TOTAL.inc()
@@ -352,13 +429,8 @@ class Dispatcher:
 
     async def _dispatch_one(self) -> dict[str, Any] | None:
         """One transaction: pick the tenant, mark its oldest queued job dispatched, advance
-        the pass. What to send (and how to undo it), or None."""
+        the pass. What to send (and how to undo it), or None. The caller checked the room."""
         async with self.db.transaction() as session:
-            waiting = await session.scalar(
-                sa.select(sa.func.count()).select_from(jobs).where(jobs.c.status == DISPATCHED)
-            )
-            if (waiting or 0) >= self.depth:
-                return None
             # idle tenants lose their pass: when they come back they start at the minimum
             await session.execute(
                 sa.delete(scheduler).where(
@@ -407,6 +479,7 @@ class Dispatcher:
             )
         return {
             "work": work_item(job, self.catalog),
+            "rows": int(job.num_images),
             "pass_before": before,
             "stride": tenant.stride,
         }
@@ -430,7 +503,8 @@ class Dispatcher:
 
     async def sweep(self) -> int:
         """Put jobs dispatched longer than dispatch_timeout_s ago and never started back
-        to queued (a send that a crash cut off, a message lost); how many."""
+        to queued (a send that a crash cut off, a message lost); how many. Workers gone
+        for long are forgotten too."""
         cutoff = _now() - timedelta(seconds=self.timeout_s)
         async with self.db.transaction() as session:
             result = await session.execute(
@@ -440,12 +514,17 @@ class Dispatcher:
                 .returning(jobs.c.id)
             )
             ids = [row[0] for row in result]
+            forget = max(WORKER_FORGET_S, 10 * self.stale_s)
+            await repo.forget_workers(session, seen_before=_now() - timedelta(seconds=forget))
         if ids:
             REQUEUED_STALE.inc(len(ids))
             log.warning("render.dispatcher.requeued_stale", jobs=ids, timeout_s=self.timeout_s)
         return len(ids)
 
     async def refresh_gauges(self) -> dict[str, int]:
+        """The autoscaling gauges: jobs queued (the real backlog: the work queue holds
+        only what the free rows, or `dispatch_depth`, allow), in flight, and the live
+        workers' rows and free rows."""
         async with self.db.sessionmaker() as session:
             rows = await session.execute(
                 sa.select(jobs.c.status, sa.func.count())
@@ -453,11 +532,20 @@ class Dispatcher:
                 .group_by(jobs.c.status)
             )
             counts = {status: count for status, count in rows}
+            capacity, busy = await worker_rows(session, self.stale_s)
         pending = counts.get(QUEUED, 0)
         in_flight = counts.get(DISPATCHED, 0) + counts.get(RUNNING, 0)
+        free = max(0, capacity - busy)
         JOBS_PENDING.set(pending)
         JOBS_IN_FLIGHT.set(in_flight)
-        return {"pending": pending, "in_flight": in_flight}
+        WORKER_CAPACITY.set(capacity)
+        WORKER_FREE_ROWS.set(free)
+        return {
+            "pending": pending,
+            "in_flight": in_flight,
+            "capacity_rows": capacity,
+            "free_rows": free,
+        }
 
     # -- the loop ---------------------------------------------------------------------------
 

@@ -41,8 +41,12 @@ class Settings(ServiceSettings):
     sweep_interval_s: float = 5.0
     #: lifetime of presigned image URLs
     presign_ttl_s: int = 300
-    #: dispatched jobs not yet started that the work queue may hold
+    #: dispatched jobs not yet started that the work queue holds beyond the live workers'
+    #: free rows (all of it while no worker reports a capacity)
     dispatch_depth: int = 2
+    #: a worker not heard from (heartbeat) for this long no longer counts: its rows are
+    #: not filled (docs/render.md, "Fair scheduling")
+    worker_stale_s: float = 20.0
     dispatch_interval_s: float = 0.2
     dispatcher_enabled: bool = True
     #: SSE keep-alive comment interval, and how often a stream re-reads the job (lifecycle
