@@ -1,21 +1,26 @@
 """`pingvas-render-worker`: a GPU worker (settings from RENDER_WORKER_* variables).
 
-Starts and supervises its own InvokeAI engine unless RENDER_WORKER_ENGINE_URL names one,
-then takes jobs until SIGTERM, which lets the jobs in hand finish first."""
+Starts and supervises its engine (RENDER_WORKER_ENGINE: `auto`, the default, runs the
+batched engine and starts InvokeAI the first time a job needs it; `batched` or `invokeai`
+runs that one alone; RENDER_WORKER_ENGINE_URL names an InvokeAI already running), then
+takes jobs until SIGTERM, which lets the jobs in hand finish first."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from pingvas_kit.emulator import free_port
 from pingvas_kit.logging import configure_logging, get_logger
 
 from ..adapters.work_queue import WorkQueue
 from ..engine import InvokeAIEngine
+from ..engine.batched.auto import AutoEngine
+from ..engine.batched.client import BatchedEngine
 from ..engine.process import EngineProcess
 from ..engine.testing import engine_python
 from .render_api import RenderApi
@@ -24,6 +29,41 @@ from .settings import WorkerSettings
 from .storage import ImageStore
 
 log = get_logger("pingvas.render.worker")
+
+#: the batched engine's own figures (cumulative since it started), read every few seconds
+ENGINE_GAUGES = {
+    "busy_s": Gauge("pingvas_render_engine_busy_seconds", "Seconds the batched engine spent denoising or decoding since it started"),
+    "wall_s": Gauge("pingvas_render_engine_up_seconds", "Seconds since the batched engine started"),
+    "unet_calls": Gauge("pingvas_render_engine_unet_calls", "UNet passes (one denoising step of one batch) since start"),
+    "rows_stepped": Gauge("pingvas_render_engine_rows_stepped", "Row-steps denoised since start (occupancy = rows_stepped / unet_calls)"),
+    "images_done": Gauge("pingvas_render_engine_images", "Images the batched engine finished since start"),
+    "max_rows": Gauge("pingvas_render_engine_capacity_rows", "Rows the batched engine runs in one pass"),
+    "resident_rows": Gauge("pingvas_render_engine_resident_rows", "Rows denoising now"),
+    "pending_rows": Gauge("pingvas_render_engine_pending_rows", "Rows waiting for a free slot"),
+}
+MODEL_BYTES = Gauge("pingvas_render_engine_model_bytes", "Memory a resident model's weights take", ["model"])
+ROW_BYTES = Gauge("pingvas_render_engine_row_bytes", "Peak GPU memory per row, by size (GPU only)", ["size"])
+
+
+async def _engine_metrics(engine: Any, stop: asyncio.Event, every_s: float = 2.0) -> None:
+    batched = getattr(engine, "batched", engine)
+    if not hasattr(batched, "stats"):
+        return
+    while not stop.is_set():
+        try:
+            stats = await batched.stats()
+            for key, gauge in ENGINE_GAUGES.items():
+                gauge.set(float(stats.get(key, 0)))
+            for model, size in (stats.get("models") or {}).items():
+                MODEL_BYTES.labels(model=model).set(size)
+            for size, per_row in (stats.get("per_row_bytes") or {}).items():
+                ROW_BYTES.labels(size=size).set(per_row)
+        except Exception as exc:  # noqa: BLE001 - figures only; the engine may be restarting
+            log.debug("worker.engine_stats_failed", error=str(exc))
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            pass
 
 
 async def _health_server(settings: WorkerSettings, ready: asyncio.Event) -> web.AppRunner:
@@ -54,7 +94,9 @@ async def serve(settings: WorkerSettings, stop: asyncio.Event) -> None:
         await health.cleanup()
 
 
-async def _serve(settings: WorkerSettings, stop: asyncio.Event, ready: asyncio.Event) -> None:
+async def start_invokeai(settings: WorkerSettings) -> InvokeAIEngine:
+    """An InvokeAI engine, started: at RENDER_WORKER_ENGINE_URL, or its own invokeai-web
+    (stopped with it)."""
     process: EngineProcess | None = None
     if settings.engine_url:
         url = settings.engine_url
@@ -68,21 +110,55 @@ async def _serve(settings: WorkerSettings, stop: asyncio.Event, ready: asyncio.E
         )
         await process.start()
         url = process.base_url
-    engine = InvokeAIEngine(base_url=url, models_dir=settings.models_dir)
+    engine = InvokeAIEngine(base_url=url, models_dir=settings.models_dir, process=process)
+    await engine.start()
+    return engine
+
+
+def batched_engine(settings: WorkerSettings) -> BatchedEngine:
+    return BatchedEngine(
+        settings.engine_python or engine_python(),
+        settings.models_dir,
+        root_dir=(settings.engine_root or settings.var_dir / "engine") / "batched",
+        device=settings.engine_device,
+        precision=settings.engine_precision,
+        max_rows=settings.engine_rows,
+        model_memory_mb=settings.engine_model_memory_mb,
+        threads=settings.engine_threads,
+        compile=settings.engine_compile,
+    )
+
+
+async def start_engine(settings: WorkerSettings) -> Any:
+    """The engine RENDER_WORKER_ENGINE asks for, started."""
+    if settings.engine == "invokeai":
+        return await start_invokeai(settings)
+    batched = batched_engine(settings)
+    if settings.engine == "batched":
+        await batched.start()
+        return batched
+    engine = AutoEngine(batched, lambda: start_invokeai(settings))
+    await engine.start()
+    return engine
+
+
+async def _serve(settings: WorkerSettings, stop: asyncio.Event, ready: asyncio.Event) -> None:
     queue = WorkQueue(settings)
+    engine: Any = None
     try:
-        await engine.start()
+        engine = await start_engine(settings)
         ready.set()
+        metrics = asyncio.create_task(_engine_metrics(engine, stop))
         async with (
             RenderApi(settings.render_url, settings.worker_token_value()) as api,
             ImageStore(settings) as store,
         ):
             await Worker(settings, engine=engine, queue=queue, api=api, store=store).run(stop)
+        metrics.cancel()
     finally:
         await queue.close()
-        await engine.close()
-        if process is not None:
-            await process.stop()
+        if engine is not None:
+            await engine.close()
 
 
 def main() -> None:

@@ -1,6 +1,9 @@
-"""The worker loop: keep `prefetch` jobs in hand (one denoising, the next already queued
-in the engine, so the GPU never waits for the queue), extend their messages' visibility
-while they run, and report each job's outcome to render before deleting its message.
+"""The worker loop: keep as many images in hand as the engine has rows (the batched
+engine's `capacity`; `prefetch` for InvokeAI alone: one denoising, the next already queued
+in it), so the GPU never waits for the queue; extend their messages' visibility while
+they run, tell render the capacity in every heartbeat (its dispatcher keeps the queue as
+deep as the workers' free rows), and report each job's outcome to render before deleting
+its message.
 
 A crash anywhere before that delete leaves the message to reappear for another worker;
 render counts the attempt, and the job's fixed image ids mean a second run overwrites the
@@ -48,6 +51,7 @@ class _EngineFailed(Exception):
 class _Active:
     job_id: str
     message: Any
+    rows: int = 1
     handles: list[str] = field(default_factory=list)
     cancel: bool = False
     task: asyncio.Task | None = None
@@ -75,19 +79,28 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------------------
 
+    @property
+    def capacity(self) -> int:
+        """Images the engine renders at once."""
+        return max(1, int(getattr(self.engine, "capacity", 0) or self.settings.prefetch))
+
+    @property
+    def rows_in_hand(self) -> int:
+        return sum(job.rows for job in self._active.values())
+
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("worker.started", worker_id=self.worker_id, prefetch=self.settings.prefetch)
+        log.info("worker.started", worker_id=self.worker_id, capacity=self.capacity)
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         try:
             while not stop.is_set():
-                free = self.settings.prefetch - len(self._active)
+                free = self.capacity - self.rows_in_hand
                 if free <= 0:
                     self._slot_free.clear()
                     await _first(stop.wait(), self._slot_free.wait())
                     continue
                 try:
                     messages = await self.queue.receive(
-                        max_messages=free,
+                        max_messages=min(10, free),
                         wait_s=2 if self._active else 5,
                         visibility_s=self.settings.visibility_timeout_s,
                     )
@@ -108,7 +121,8 @@ class Worker:
         job_id = str(message.body.get("job_id", ""))
         if not job_id or job_id in self._active:
             return  # a duplicate delivery of a job in hand: its visibility is being extended
-        active = _Active(job_id=job_id, message=message)
+        rows = len(message.body.get("image_ids") or []) or 1
+        active = _Active(job_id=job_id, message=message, rows=rows)
         self._active[job_id] = active
         active.task = asyncio.create_task(self._guarded(active))
         active.task.add_done_callback(lambda _t, j=job_id: self._release(j))
@@ -138,10 +152,11 @@ class Worker:
                     )
                 except Exception as exc:  # noqa: BLE001 - the next beat tries again
                     log.warning("worker.extend_failed", job_id=job.job_id, error=str(exc))
-            if not active:
-                continue
+            # also with nothing in hand: render counts this worker's free rows
             cancel = await self.api.heartbeat(
-                worker_id=self.worker_id, job_ids=[j.job_id for j in active]
+                worker_id=self.worker_id,
+                job_ids=[j.job_id for j in active],
+                capacity=self.capacity,
             )
             for job_id in cancel:
                 job = self._active.get(job_id)
@@ -275,42 +290,69 @@ class Worker:
         if job.cancel:
             await self._cancel(job)
 
+        return await self._follow(job, request, tenant_id, image_ids, model, seeds, attempt, uploaded)
+
+    async def _follow(
+        self,
+        job: _Active,
+        request: dict[str, Any],
+        tenant_id: str,
+        image_ids: list[str],
+        model: CatalogModel,
+        seeds: list[int],
+        attempt: int,
+        uploaded: list[str],
+    ) -> list[dict[str, Any]]:
+        """Every image's events at once (a batched engine renders them side by side):
+        progress is their mean, each image is stored as soon as it is done, and the first
+        failure or cancellation stops the rest."""
+        n = len(job.handles)
+        fractions = [0.0] * n
         results: list[dict[str, Any]] = []
         min_gap = 1.0 / self.settings.progress_rate
         last_sent = 0.0
-        for index, handle in enumerate(job.handles):
+
+        async def report(index: int, preview: str | None) -> None:
+            nonlocal last_sent
+            now = time.monotonic()
+            if now - last_sent < min_gap:
+                return
+            last_sent = now
+            if (
+                await self.api.progress(
+                    job.job_id,
+                    attempt=attempt,
+                    progress=sum(fractions) / n,
+                    image_index=index,
+                    preview=preview,
+                )
+                and not job.cancel
+            ):
+                await self._cancel(job)
+
+        async def one(index: int, handle: str) -> None:
             async for event in self.engine.events(handle):
                 if event.kind == "progress":
-                    now = time.monotonic()
-                    if now - last_sent < min_gap:
-                        continue
-                    last_sent = now
-                    overall = (index + max(0.0, min(1.0, event.progress))) / n
-                    if (
-                        await self.api.progress(
-                            job.job_id,
-                            attempt=attempt,
-                            progress=overall,
-                            image_index=index,
-                            preview=event.preview,
-                        )
-                        and not job.cancel
-                    ):
-                        await self._cancel(job)
+                    fractions[index] = max(fractions[index], min(1.0, max(0.0, event.progress)))
+                    await report(index, event.preview)
                 elif event.kind == "cancelled":
                     raise _Cancelled
                 elif event.kind == "failed":
-                    raise _classify(event.error or "")
+                    raise _classify(event.error or "", _failure_code(self.engine, handle))
                 elif event.kind == "completed":
                     break
             if job.cancel:
                 raise _Cancelled
+            fractions[index] = 1.0
             pngs = await self.engine.images(handle)
             if not pngs:
                 raise _EngineFailed("The engine produced no image.")
             image_id = image_ids[index]
             params = {**request, "seed": seeds[index], "model": model.key, "image_id": image_id}
-            stored = prepare(pngs[0], params, thumbnail_size=self.settings.thumbnail_size)
+            # encoding and uploads run beside the engine: it goes on with the other rows
+            stored = await asyncio.to_thread(
+                prepare, pngs[0], params, thumbnail_size=self.settings.thumbnail_size
+            )
             keys = (png_key(tenant_id, image_id), thumbnail_key(tenant_id, image_id))
             tags = {"tenant": tenant_id, "job": job.job_id}
             await self.store.put(keys[0], stored.png, "image/png", tags)
@@ -328,10 +370,47 @@ class Worker:
                     "sha256": stored.sha256,
                 }
             )
+
+        tasks = [asyncio.create_task(one(i, h)) for i, h in enumerate(job.handles)]
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            failed = [t for t in done if t.exception() is not None]
+            if failed:
+                if not job.cancel:
+                    await self._cancel(job)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                # a cancellation wins over the failures it caused in the other rows
+                errors = [t.exception() for t in failed]
+                for error in errors:
+                    if isinstance(error, _Cancelled):
+                        raise error
+                raise errors[0]  # type: ignore[misc]
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+        results.sort(key=lambda r: r["index"])
         return results
 
 
-def _classify(error: str) -> _EngineFailed:
+def _failure_code(engine: Any, handle: str) -> str | None:
+    getter = getattr(engine, "failure_code", None)
+    try:
+        return getter(handle) if getter is not None else None
+    except Exception:  # noqa: BLE001 - the handle is gone: no code
+        return None
+
+
+def _classify(error: str, code: str | None = None) -> _EngineFailed:
+    if code == "numerical":
+        return _EngineFailed(
+            "The image became numerically unstable while denoising; try another seed "
+            "or a lower CFG scale.",
+            code="internal",
+            retryable=False,
+        )
     lowered = error.lower()
     if "out of memory" in lowered:
         return _EngineFailed(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -31,7 +31,18 @@ class WorkerSettings(ServiceSettings):
     worker_token: SecretStr | None = None
     work_queue_name: str = "render-work"
     images_bucket: str = "pingvas-images"
-    #: an engine already running (e.g. a sidecar); otherwise the worker starts its own
+    #: auto: the batched engine for every job it can render, InvokeAI (started when first
+    #: needed) for the rest; batched or invokeai: that engine alone
+    engine: Literal["auto", "batched", "invokeai"] = "auto"
+    #: the batched engine's rows per pass (lowered on a GPU to what free memory holds)
+    engine_rows: int = 8
+    #: memory the batched engine's resident models may take; 0: 60% of free VRAM on a GPU
+    engine_model_memory_mb: int = 0
+    #: torch threads of the batched engine on a CPU (0: torch's default)
+    engine_threads: int = 0
+    #: torch.compile the UNet (GPU; slower start, faster steps)
+    engine_compile: bool = False
+    #: an InvokeAI already running (e.g. a sidecar); otherwise the worker starts its own
     engine_url: str | None = None
     #: the InvokeAI environment's python (scripts/engine-env prints it)
     engine_python: Path | None = None
@@ -41,7 +52,8 @@ class WorkerSettings(ServiceSettings):
     engine_device: str = "cpu"
     engine_precision: str = "float32"
     models_dir: Path = Path("var/models")
-    #: jobs held at once: one denoising, the next already queued in the engine
+    #: images held at once with the InvokeAI engine alone: one denoising, the next already
+    #: queued in it (the batched engine holds as many as it has rows)
     prefetch: int = 2
     visibility_timeout_s: int = 30
     heartbeat_interval_s: float = 5.0
