@@ -1,14 +1,14 @@
 """A generation through the whole local stack, for real (issue 4, "Must show").
 
 `pingvas-dev up --only gateway,tenants,render` as a subprocess: moto's server, the gateway,
-the tenants and render services, and render's GPU worker with its own InvokeAI engine on
-the CPU and the tiny random-weight SD-1 model. Everything is driven through the gateway
+the tenants and render services, and render's GPU worker with its batched engine (the
+default, `RENDER_WORKER_ENGINE=auto`) on the CPU and the tiny random-weight SD-1 model. Everything is driven through the gateway
 with a user's bearer token, as a partner or the SPA would:
 
 - a request -> SSE progress -> a valid PNG of the requested size in S3 -> events on the bus,
   credits charged once, and another tenant sees none of it (404);
-- the worker (and its engine) SIGKILLed mid-job: after the restart the job completes
-  exactly once (one image set, one charge, one job.completed event);
+- the worker (and its engine) SIGKILLed mid-batch: after the restart every job of the
+  batch completes exactly once (one image set, one charge, one job.completed event);
 - cancel while denoising: the engine item stops and the reservation is released.
 
 SLOW: about 2-3 minutes, most of it the engine starting (twice)."""
@@ -134,36 +134,50 @@ def test_a_generation_through_the_gateway_to_s3_and_the_bus(stack: Stack) -> Non
         assert other.http.get(path).status_code == 404, path
 
 
-def test_a_worker_killed_mid_job_still_completes_the_job_exactly_once(stack: Stack) -> None:
-    team = Team(stack, "gamma")
-    before = team.entitlements()
-    job = team.generate("a lighthouse in a storm", seed=7, **LONG)
-    seen = team.events(job["id"], stop_after_progress=True)
-    assert seen[-1][1] == "progress"
+def test_a_worker_killed_mid_batch_completes_every_job_of_the_batch_exactly_once(
+    stack: Stack,
+) -> None:
+    """Three teams' jobs denoise side by side in the worker's batched engine when the
+    worker (and its engine) is SIGKILLed: after the restart each job completes exactly
+    once (one image set, one charge, one job.completed event)."""
+    teams = [Team(stack, name) for name in ("gamma", "gamma-two", "gamma-three")]
+    before = [team.entitlements() for team in teams]
+    jobs = [
+        team.generate(f"a lighthouse in a storm, take {i}", seed=7 + i, **LONG)
+        for i, team in enumerate(teams)
+    ]
+    # every job of the batch is denoising
+    seen = [team.events(job["id"], stop_after_progress=True) for team, job in zip(teams, jobs)]
+    assert all(s[-1][1] == "progress" for s in seen)
 
     # SIGKILL the worker's whole process group (the worker and its engine), mid-denoise
     state = json.loads((stack.var / "run" / "pingvas-dev.json").read_text())
     worker_pid = state["services"]["render-worker"]["pid"]
     os.killpg(worker_pid, signal.SIGKILL)
 
-    # pingvas-dev restarts the worker; the job's message reappears and runs again
-    events = team.events(job["id"], last_event_id=seen[-1][0].split(".")[0])
-    assert events[-1][1] == "completed", events[-3:]
-    final = _job(team, job["id"])
-    assert final["status"] == "completed" and final["attempts"] == 2
-    assert len(final["image_ids"]) == 1
+    # pingvas-dev restarts the worker; the jobs' messages reappear and run again
+    billing = None
+    for team, job, was, prior in zip(teams, jobs, seen, before):
+        events = team.events(job["id"], last_event_id=was[-1][0].split(".")[0])
+        assert events[-1][1] == "completed", events[-3:]
+        final = _job(team, job["id"])
+        assert final["status"] == "completed" and final["attempts"] == 2
+        assert len(final["image_ids"]) == 1
 
-    after = team.entitlements()
-    assert after["credits_available"] == before["credits_available"] - final["credits_used"]
-    assert after["credits_reserved"] == 0
-    completions = [
-        e
-        for e in _bus_events(stack, "billing")
-        if e["type"] == "pingvas.render.job.completed.v1" and e["data"]["job_id"] == job["id"]
-    ]
-    assert len(completions) == 1
-    images = team.http.get("/images", params={"limit": 50}).json()["items"]
-    assert [i["id"] for i in images if i["job_id"] == job["id"]] == final["image_ids"]
+        after = team.entitlements()
+        assert after["credits_available"] == prior["credits_available"] - final["credits_used"]
+        assert after["credits_reserved"] == 0
+        billing = billing if billing is not None else _bus_events(stack, "billing")
+        completions = [
+            e
+            for e in billing
+            if e["type"] == "pingvas.render.job.completed.v1" and e["data"]["job_id"] == job["id"]
+        ]
+        assert len(completions) == 1
+        images = team.http.get("/images", params={"limit": 50}).json()["items"]
+        assert [i["id"] for i in images if i["job_id"] == job["id"]] == final["image_ids"]
+    log = (stack.var / "log" / "render-worker.log").read_text(errors="replace")
+    assert "engine.batched_started" in log
 
 
 def test_cancel_mid_denoise_stops_the_engine_item_and_releases_the_credits(stack: Stack) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from PIL import Image
-from pingvas_render.engine import Engine, EngineEvent, EngineJob
+from pingvas_render.engine import Engine, EngineEvent
 from pingvas_render.engine.batched.auto import AutoEngine
 from pingvas_render.engine.batched.client import BatchedEngine
 from pingvas_render.engine.batched.limits import SUPPORTED_SCHEDULERS
@@ -68,7 +68,9 @@ async def test_a_row_gives_the_same_picture_alone_and_in_a_batch_of_eight(batche
         job(prompt=f"other prompt {i}, (blue)0.8 sky", seed=100 + i, cfg_scale=2.0 + i, steps=6)
         for i in range(7)
     ]
-    handles = [await batched.submit(j) for j in [others[0], others[1], others[2], mine, *others[3:]]]
+    handles = [
+        await batched.submit(j) for j in [others[0], others[1], others[2], mine, *others[3:]]
+    ]
     results = [await pixels(batched, h) for h in handles]
     in_batch = results[3]
     assert differs(alone, in_batch) <= SAME
@@ -96,7 +98,7 @@ async def test_a_row_submitted_mid_batch_starts_before_the_running_rows_finish(b
     runs = [asyncio.create_task(run(batched, h)) for h in handles]
     # wait until the batch is well under way
     first = batched._item(handles[0])
-    while not any(e.kind == "progress" and e.progress >= 0.2 for e in first.events):
+    while not any(e.kind == "progress" and e.progress >= 0.2 for e in first.events):  # noqa: ASYNC110  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     newcomer = await batched.submit(job(prompt="a newcomer", seed=9, steps=40))
     joined = await run(batched, newcomer)
@@ -115,7 +117,7 @@ async def test_cancel_mid_denoise_frees_the_row_and_leaves_the_others_unchanged(
 
     handles = [await batched.submit(j) for j in (keep[0], drop, keep[1])]
     dropped = batched._item(handles[1])
-    while not any(e.kind == "progress" for e in dropped.events):
+    while not any(e.kind == "progress" for e in dropped.events):  # noqa: ASYNC110
         await asyncio.sleep(0.02)
     await batched.cancel(handles[1])
     events = await run(batched, handles[1])
@@ -173,7 +175,7 @@ async def test_a_crashed_engine_process_fails_its_rows_retryably_and_comes_back(
         await eng.ensure_model(tiny_model)
         handle = await eng.submit(job(steps=200, seed=3))
         item = eng._item(handle)
-        while not any(e.kind == "progress" for e in item.events):
+        while not any(e.kind == "progress" for e in item.events):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         await eng.kill()
         events = await run(eng, handle, timeout=30)

@@ -32,17 +32,34 @@ log = get_logger("pingvas.render.worker")
 
 #: the batched engine's own figures (cumulative since it started), read every few seconds
 ENGINE_GAUGES = {
-    "busy_s": Gauge("pingvas_render_engine_busy_seconds", "Seconds the batched engine spent denoising or decoding since it started"),
+    "busy_s": Gauge(
+        "pingvas_render_engine_busy_seconds",
+        "Seconds the batched engine spent denoising or decoding since it started",
+    ),
     "wall_s": Gauge("pingvas_render_engine_up_seconds", "Seconds since the batched engine started"),
-    "unet_calls": Gauge("pingvas_render_engine_unet_calls", "UNet passes (one denoising step of one batch) since start"),
-    "rows_stepped": Gauge("pingvas_render_engine_rows_stepped", "Row-steps denoised since start (occupancy = rows_stepped / unet_calls)"),
-    "images_done": Gauge("pingvas_render_engine_images", "Images the batched engine finished since start"),
-    "max_rows": Gauge("pingvas_render_engine_capacity_rows", "Rows the batched engine runs in one pass"),
+    "unet_calls": Gauge(
+        "pingvas_render_engine_unet_calls",
+        "UNet passes (one denoising step of one batch) since start",
+    ),
+    "rows_stepped": Gauge(
+        "pingvas_render_engine_rows_stepped",
+        "Row-steps denoised since start (occupancy = rows_stepped / unet_calls)",
+    ),
+    "images_done": Gauge(
+        "pingvas_render_engine_images", "Images the batched engine finished since start"
+    ),
+    "max_rows": Gauge(
+        "pingvas_render_engine_capacity_rows", "Rows the batched engine runs in one pass"
+    ),
     "resident_rows": Gauge("pingvas_render_engine_resident_rows", "Rows denoising now"),
     "pending_rows": Gauge("pingvas_render_engine_pending_rows", "Rows waiting for a free slot"),
 }
-MODEL_BYTES = Gauge("pingvas_render_engine_model_bytes", "Memory a resident model's weights take", ["model"])
-ROW_BYTES = Gauge("pingvas_render_engine_row_bytes", "Peak GPU memory per row, by size (GPU only)", ["size"])
+MODEL_BYTES = Gauge(
+    "pingvas_render_engine_model_bytes", "Memory a resident model's weights take", ["model"]
+)
+ROW_BYTES = Gauge(
+    "pingvas_render_engine_row_bytes", "Peak GPU memory per row, by size (GPU only)", ["size"]
+)
 
 
 async def _engine_metrics(engine: Any, stop: asyncio.Event, every_s: float = 2.0) -> None:

@@ -75,6 +75,7 @@ class Worker:
         self.store = store
         self._active: dict[str, _Active] = {}
         self._slot_free = asyncio.Event()
+        self._stopping = False
         self.jobs_done = 0
 
     # -- the loop --------------------------------------------------------------------------
@@ -111,6 +112,7 @@ class Worker:
                 for message in messages:
                     self._take(message)
             log.info("worker.stopping", jobs_in_hand=len(self._active))
+            self._stopping = True  # heartbeats now offer no rows: the dispatcher sends none here
             await self._drain()
         finally:
             heartbeat.cancel()
@@ -156,7 +158,7 @@ class Worker:
             cancel = await self.api.heartbeat(
                 worker_id=self.worker_id,
                 job_ids=[j.job_id for j in active],
-                capacity=self.capacity,
+                capacity=0 if self._stopping else self.capacity,
             )
             for job_id in cancel:
                 job = self._active.get(job_id)
@@ -290,7 +292,9 @@ class Worker:
         if job.cancel:
             await self._cancel(job)
 
-        return await self._follow(job, request, tenant_id, image_ids, model, seeds, attempt, uploaded)
+        return await self._follow(
+            job, request, tenant_id, image_ids, model, seeds, attempt, uploaded
+        )
 
     async def _follow(
         self,

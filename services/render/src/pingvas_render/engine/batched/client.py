@@ -24,7 +24,15 @@ from typing import Any
 
 from pingvas_render.catalog import CatalogModel
 
-from .. import EngineError, EngineEvent, EngineJob, EngineStartError, EngineUnavailable, ModelInstallError, UnknownHandle
+from .. import (
+    EngineError,
+    EngineEvent,
+    EngineJob,
+    EngineStartError,
+    EngineUnavailable,
+    ModelInstallError,
+    UnknownHandle,
+)
 from ..process import _die_with_parent, _engine_env
 from . import wire
 
@@ -167,7 +175,9 @@ class BatchedEngine:
     async def _spawn(self) -> None:
         self.root_dir.mkdir(parents=True, exist_ok=True)
         if not self.python.exists():
-            raise EngineStartError(f"{self.python} not found: run scripts/engine-env to install the engine")
+            raise EngineStartError(
+                f"{self.python} not found: run scripts/engine-env to install the engine"
+            )
         sock = self.socket_path
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()
@@ -194,7 +204,7 @@ class BatchedEngine:
         if self.compile:
             args.append("--compile")
         started = time.monotonic()
-        with open(self.log_path, "ab") as out:
+        with open(self.log_path, "ab") as out:  # noqa: ASYNC230 - opened once per start
             self._proc = await asyncio.create_subprocess_exec(
                 *args,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -220,7 +230,9 @@ class BatchedEngine:
                     pass
             if time.monotonic() > deadline:
                 await self._terminate()
-                raise EngineStartError(f"the batched engine did not start within {self.startup_timeout:.0f}s")
+                raise EngineStartError(
+                    f"the batched engine did not start within {self.startup_timeout:.0f}s"
+                )
             await asyncio.sleep(0.1)
         self._reader, self._writer = reader, writer
         self._read_task = asyncio.create_task(self._read(reader), name="batched-engine-reader")
@@ -327,7 +339,11 @@ class BatchedEngine:
             item.add(EngineEvent("completed", progress=1.0))
         elif kind == "failed":
             item.code = message.get("code")
-            item.add(EngineEvent("failed", progress=progress, error=message.get("error") or "the engine failed"))
+            item.add(
+                EngineEvent(
+                    "failed", progress=progress, error=message.get("error") or "the engine failed"
+                )
+            )
         elif kind in ("queued", "started", "cancelled"):
             item.add(EngineEvent(kind, progress=progress))
 
@@ -350,7 +366,9 @@ class BatchedEngine:
             answer = await asyncio.wait_for(future, timeout)
         except (ConnectionError, TimeoutError) as exc:
             self._replies.pop(rid, None)
-            raise EngineUnavailable(f"the batched engine did not answer {body.get('op')}: {exc!r}") from exc
+            raise EngineUnavailable(
+                f"the batched engine did not answer {body.get('op')}: {exc!r}"
+            ) from exc
         if not answer.get("ok"):
             error = answer.get("error") or "the engine refused"
             if answer.get("code") == "unsupported":
@@ -384,7 +402,9 @@ class BatchedEngine:
 
     async def submit(self, job: EngineJob) -> str:
         if job.width % 8 or job.height % 8 or job.width <= 0 or job.height <= 0:
-            raise EngineError(f"width and height must be positive multiples of 8, not {job.width}x{job.height}")
+            raise EngineError(
+                f"width and height must be positive multiples of 8, not {job.width}x{job.height}"
+            )
         handle = uuid.uuid4().hex
         item = _Item(job)
         self._items[handle] = item
@@ -435,7 +455,9 @@ class BatchedEngine:
     async def images(self, handle: str) -> list[bytes]:
         item = self._item(handle)
         if item.png is None:
-            raise EngineError(f"item {handle} has no image (it is {item.events[-1].kind if item.events else 'new'})")
+            raise EngineError(
+                f"item {handle} has no image (it is {item.events[-1].kind if item.events else 'new'})"
+            )
         png, item.png = item.png, None
         self._items.pop(handle, None)
         return [png]

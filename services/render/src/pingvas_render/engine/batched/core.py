@@ -41,9 +41,9 @@ from typing import Any
 
 import torch
 
-log = logging.getLogger("pingvas.batched")
-
 from .limits import SUPPORTED_BASES, SUPPORTED_SCHEDULERS
+
+log = logging.getLogger("pingvas.batched")
 
 #: progress updates per row per second, at most
 PROGRESS_RATE = 4.0
@@ -108,7 +108,15 @@ class ModelStore:
     """Catalog models loaded once and kept resident; the least recently used ones are
     evicted past `budget_bytes` (never one with resident rows)."""
 
-    def __init__(self, device: torch.device, dtype: torch.dtype, budget_bytes: int, *, channels_last: bool, compile_unet: bool) -> None:
+    def __init__(
+        self,
+        device: torch.device,
+        dtype: torch.dtype,
+        budget_bytes: int,
+        *,
+        channels_last: bool,
+        compile_unet: bool,
+    ) -> None:
         self.device = device
         self.dtype = dtype
         self.budget_bytes = budget_bytes
@@ -175,7 +183,9 @@ class ModelStore:
         kw = {"torch_dtype": self.dtype, "local_files_only": True}
         unet = UNet2DConditionModel.from_pretrained(path / "unet", **kw).to(self.device).eval()
         vae = AutoencoderKL.from_pretrained(path / "vae", **kw).to(self.device).eval()
-        text_encoder = CLIPTextModel.from_pretrained(path / "text_encoder", **kw).to(self.device).eval()
+        text_encoder = (
+            CLIPTextModel.from_pretrained(path / "text_encoder", **kw).to(self.device).eval()
+        )
         tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer", local_files_only=True)
         config = json.loads((path / "scheduler" / "scheduler_config.json").read_text())
         if self.channels_last:
@@ -193,7 +203,12 @@ class ModelStore:
             scheduler_config=config,
             bytes=size,
         )
-        log.info("batched.model_loaded key=%s bytes=%d in %.1fs", model["key"], size, time.monotonic() - started)
+        log.info(
+            "batched.model_loaded key=%s bytes=%d in %.1fs",
+            model["key"],
+            size,
+            time.monotonic() - started,
+        )
         return loaded
 
 
@@ -305,7 +320,7 @@ class Batcher:
             for row in [r for r in self.pending if r.cancel]:
                 self.pending.remove(row)
                 self._finish(row, "cancelled", progress=0.0)
-            for key, rows in self.groups.items():
+            for rows in self.groups.values():
                 for row in [r for r in rows if r.cancel]:
                     rows.remove(row)
                     self._finish(row, "cancelled", progress=row.index / max(1, row.steps))
@@ -361,7 +376,9 @@ class Batcher:
             generator=torch.Generator(device="cpu").manual_seed(seed),
         ).to(self.device, dtype=self.dtype)
         scheduler = make_scheduler(model.scheduler_config, spec["scheduler"], seed)
-        timesteps, init_timestep, step_kwargs = init_scheduler(scheduler, self.device, int(spec["steps"]), seed)
+        timesteps, init_timestep, step_kwargs = init_scheduler(
+            scheduler, self.device, int(spec["steps"]), seed
+        )
         row.scheduler = scheduler
         row.timesteps = timesteps
         row.step_kwargs = step_kwargs
@@ -413,7 +430,9 @@ class Batcher:
             base = torch.cuda.memory_allocated()
             torch.cuda.reset_peak_memory_stats()
         ts = [r.timesteps[r.index] for r in rows]
-        model_in = torch.cat([r.scheduler.scale_model_input(r.latents, t) for r, t in zip(rows, ts, strict=True)])
+        model_in = torch.cat(
+            [r.scheduler.scale_model_input(r.latents, t) for r, t in zip(rows, ts, strict=True)]
+        )
         t_batch = torch.stack([t.reshape(()) for t in ts]).to(self.device)
         embeds, mask = _batch_conditioning([r.uncond for r in rows] + [r.cond for r in rows])
         kwargs: dict[str, Any] = {}
@@ -520,8 +539,13 @@ def _batch_conditioning(embeds: list[Any]) -> tuple[Any, Any]:
         missing = longest - e.shape[1]
         mask = torch.ones((e.shape[0], e.shape[1]), device=e.device, dtype=e.dtype)
         if missing:
-            e = torch.cat([e, torch.zeros((e.shape[0], missing, e.shape[2]), device=e.device, dtype=e.dtype)], dim=1)
-            mask = torch.cat([mask, torch.zeros((mask.shape[0], missing), device=e.device, dtype=e.dtype)], dim=1)
+            e = torch.cat(
+                [e, torch.zeros((e.shape[0], missing, e.shape[2]), device=e.device, dtype=e.dtype)],
+                dim=1,
+            )
+            mask = torch.cat(
+                [mask, torch.zeros((mask.shape[0], missing), device=e.device, dtype=e.dtype)], dim=1
+            )
         padded.append(e)
         masks.append(mask)
     return torch.cat(padded), torch.cat(masks)
@@ -529,7 +553,11 @@ def _batch_conditioning(embeds: list[Any]) -> tuple[Any, Any]:
 
 def make_scheduler(model_config: dict[str, Any], name: str, seed: int) -> Any:
     """The scheduler InvokeAI's denoise node makes (denoise_latents.get_scheduler)."""
-    from diffusers import DPMSolverMultistepScheduler, DPMSolverSDEScheduler, DPMSolverSinglestepScheduler
+    from diffusers import (
+        DPMSolverMultistepScheduler,
+        DPMSolverSDEScheduler,
+        DPMSolverSinglestepScheduler,
+    )
     from invokeai.backend.stable_diffusion.schedulers.schedulers import SCHEDULER_MAP
 
     if name not in SCHEDULER_MAP:
@@ -542,12 +570,17 @@ def make_scheduler(model_config: dict[str, Any], name: str, seed: int) -> Any:
     if scheduler_class is DPMSolverSDEScheduler:
         config["noise_sampler_seed"] = seed
     if scheduler_class in (DPMSolverMultistepScheduler, DPMSolverSinglestepScheduler):
-        if config.get("_class_name") == "DEISMultistepScheduler" and config.get("algorithm_type") == "deis":
+        if (
+            config.get("_class_name") == "DEISMultistepScheduler"
+            and config.get("algorithm_type") == "deis"
+        ):
             config["algorithm_type"] = "dpmsolver++"
     return scheduler_class.from_config(config)
 
 
-def init_scheduler(scheduler: Any, device: torch.device, steps: int, seed: int) -> tuple[Any, Any, dict[str, Any]]:
+def init_scheduler(
+    scheduler: Any, device: torch.device, steps: int, seed: int
+) -> tuple[Any, Any, dict[str, Any]]:
     """Timesteps, the first timestep and the step() keyword arguments, as InvokeAI's
     denoise node sets them for denoising_start 0 and denoising_end 1."""
     from diffusers import TCDScheduler

@@ -43,7 +43,9 @@ class Server:
         self.device = torch.device(args.device)
         dtype = DTYPES[args.precision]
         if self.device.type == "cpu" and dtype is not torch.float32:
-            dtype = torch.float32  # half precision on a CPU is slow and lossy: InvokeAI does the same
+            dtype = (
+                torch.float32
+            )  # half precision on a CPU is slow and lossy: InvokeAI does the same
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.benchmark = True
@@ -85,9 +87,13 @@ class Server:
 
     # -- requests ----------------------------------------------------------------------
 
-    async def handle_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         if self.writer is not None:
-            writer.write(wire.encode({"reply": 0, "ok": False, "error": "another client is connected"}))
+            writer.write(
+                wire.encode({"reply": 0, "ok": False, "error": "another client is connected"})
+            )
             writer.close()
             return
         self.writer = writer
@@ -143,7 +149,14 @@ class Server:
             return
         except Exception as exc:  # noqa: BLE001 - the client learns why
             log.exception("batched.request_failed op=%s", op)
-            self._send({"reply": rid, "ok": False, "code": "internal", "error": f"{type(exc).__name__}: {exc}"})
+            self._send(
+                {
+                    "reply": rid,
+                    "ok": False,
+                    "code": "internal",
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            )
             return
         self._send({"reply": rid, "ok": True, **answer})
 
@@ -156,13 +169,18 @@ class Server:
             os.unlink(path)
         old = os.umask(0o177)
         try:
-            server = await asyncio.start_unix_server(self.handle_client, path=path, limit=wire.LIMIT)
+            server = await asyncio.start_unix_server(
+                self.handle_client, path=path, limit=wire.LIMIT
+            )
         finally:
             os.umask(old)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(sig, stop.set)
-        print(f"pingvas-batched ready socket={path} device={self.device} rows={self.batcher.max_rows}", flush=True)
+        print(
+            f"pingvas-batched ready socket={path} device={self.device} rows={self.batcher.max_rows}",
+            flush=True,
+        )
         async with server:
             await stop.wait()
         self.batcher.stop()
@@ -182,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     asyncio.run(Server(args).serve())
