@@ -147,7 +147,10 @@ def test_a_worker_killed_mid_batch_completes_every_job_of_the_batch_exactly_once
         for i, team in enumerate(teams)
     ]
     # every job of the batch is denoising
-    seen = [team.events(job["id"], stop_after_progress=True) for team, job in zip(teams, jobs)]
+    seen = [
+        team.events(job["id"], stop_after_progress=True)
+        for team, job in zip(teams, jobs, strict=True)
+    ]
     assert all(s[-1][1] == "progress" for s in seen)
 
     # SIGKILL the worker's whole process group (the worker and its engine), mid-denoise
@@ -157,7 +160,7 @@ def test_a_worker_killed_mid_batch_completes_every_job_of_the_batch_exactly_once
 
     # pingvas-dev restarts the worker; the jobs' messages reappear and run again
     billing = None
-    for team, job, was, prior in zip(teams, jobs, seen, before):
+    for team, job, was, prior in zip(teams, jobs, seen, before, strict=True):
         events = team.events(job["id"], last_event_id=was[-1][0].split(".")[0])
         assert events[-1][1] == "completed", events[-3:]
         final = _job(team, job["id"])
