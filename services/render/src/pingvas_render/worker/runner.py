@@ -82,12 +82,21 @@ class Worker:
 
     @property
     def capacity(self) -> int:
-        """Images the engine renders at once."""
-        return max(1, int(getattr(self.engine, "capacity", 0) or self.settings.prefetch))
+        """Images this worker holds: the engine's rows plus `prefetch` waiting in it (they
+        join the batch at the next step when a row finishes), or `prefetch` alone for an
+        engine that does not say its rows (InvokeAI: one denoising, one queued)."""
+        rows = int(getattr(self.engine, "capacity", 0) or 0)
+        return max(1, rows + self.settings.prefetch if rows else self.settings.prefetch)
 
     @property
     def rows_in_hand(self) -> int:
+        """Images received and not yet finished by the engine (an image being uploaded
+        or reported no longer takes a row)."""
         return sum(job.rows for job in self._active.values())
+
+    def _row_done(self, job: _Active) -> None:
+        job.rows = max(0, job.rows - 1)
+        self._slot_free.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker.started", worker_id=self.worker_id, capacity=self.capacity)
@@ -335,16 +344,19 @@ class Worker:
                 await self._cancel(job)
 
         async def one(index: int, handle: str) -> None:
-            async for event in self.engine.events(handle):
-                if event.kind == "progress":
-                    fractions[index] = max(fractions[index], min(1.0, max(0.0, event.progress)))
-                    await report(index, event.preview)
-                elif event.kind == "cancelled":
-                    raise _Cancelled
-                elif event.kind == "failed":
-                    raise _classify(event.error or "", _failure_code(self.engine, handle))
-                elif event.kind == "completed":
-                    break
+            try:
+                async for event in self.engine.events(handle):
+                    if event.kind == "progress":
+                        fractions[index] = max(fractions[index], min(1.0, max(0.0, event.progress)))
+                        await report(index, event.preview)
+                    elif event.kind == "cancelled":
+                        raise _Cancelled
+                    elif event.kind == "failed":
+                        raise _classify(event.error or "", _failure_code(self.engine, handle))
+                    elif event.kind == "completed":
+                        break
+            finally:
+                self._row_done(job)  # the engine is done with it: its row takes the next
             if job.cancel:
                 raise _Cancelled
             fractions[index] = 1.0

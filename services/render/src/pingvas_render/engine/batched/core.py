@@ -142,6 +142,10 @@ class ModelStore:
             raise Unsupported(f"{source!r} is not a diffusers folder on this machine")
         return path
 
+    def sizes(self) -> dict[str, int]:
+        with self.lock:
+            return {k: m.bytes for k, m in self.models.items()}
+
     def get(self, model: dict[str, Any], models_dir: str | None, in_use: set[str]) -> LoadedModel:
         with self.lock:
             found = self.models.get(model["key"])
@@ -284,7 +288,7 @@ class Batcher:
             "rows_stepped": self.rows_stepped,
             "images_done": self.images_done,
             "peak_rows": self.peak_rows,
-            "models": {k: m.bytes for k, m in self.store.models.items()},
+            "models": self.store.sizes(),
             "per_row_bytes": dict(self.per_row_bytes),
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
@@ -424,7 +428,14 @@ class Batcher:
             return
         model = rows[0].model
         assert model is not None
-        measure = self.device.type == "cuda" and key not in self.per_row_bytes
+        size = f"{key[1]}x{key[2]}"
+        # measured once per size, on a batch of at least half the rows (a lone row's peak
+        # is mostly the model's own working memory, not the row's)
+        measure = (
+            self.device.type == "cuda"
+            and size not in self.per_row_bytes
+            and len(rows) >= max(1, self.max_rows // 2)
+        )
         if measure:
             torch.cuda.synchronize()
             base = torch.cuda.memory_allocated()
@@ -454,7 +465,7 @@ class Batcher:
         finite = torch.isfinite(torch.cat(new_latents).flatten(1)).all(dim=1).tolist()
         if measure:
             peak = torch.cuda.max_memory_allocated() - base
-            self.per_row_bytes[f"{key[1]}x{key[2]}"] = int(peak / len(rows))
+            self.per_row_bytes[size] = int(peak / len(rows))
         now = time.monotonic()
         finished: list[Row] = []
         with self.cv:
