@@ -147,8 +147,11 @@ async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> Async
                 if now_position != position and sent == job.event_seq and sent > 0:
                     position = now_position
                     yield _sse(str(sent), "queued", {"job_id": job_id, "queue_position": position})
-            # wait for the hub, the next poll, or the keep-alive
-            deadline = time.monotonic() + settings.sse_poll_s
+            # wait for the hub, the next poll, or the keep-alive. A waiting job polls for its
+            # queue position; a running one hears of every lifecycle event on the hub, so its
+            # poll is only a safety net (a hub message lost with a Redis reconnect)
+            every = settings.sse_poll_s if job.status in repo.WAITING else settings.sse_keepalive_s
+            deadline = time.monotonic() + max(settings.sse_poll_s, every)
             while True:
                 timeout = min(deadline, keepalive_at) - time.monotonic()
                 try:
