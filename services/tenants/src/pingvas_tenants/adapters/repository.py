@@ -292,6 +292,22 @@ async def consume_email_token(
     return row.user_id if result.rowcount == 1 else None
 
 
+async def email_token_times(
+    session: AsyncSession, *, user_id: str, purpose: str, since: datetime
+) -> list[datetime]:
+    """When the links of `purpose` issued to the user since `since` were made, oldest first."""
+    rows = await session.execute(
+        sa.select(email_tokens.c.created_at)
+        .where(
+            email_tokens.c.user_id == user_id,
+            email_tokens.c.purpose == purpose,
+            email_tokens.c.created_at >= since,
+        )
+        .order_by(email_tokens.c.created_at)
+    )
+    return [aware(r) for r in rows.scalars()]
+
+
 async def expire_email_tokens(session: AsyncSession, *, user_id: str, purpose: str) -> None:
     """A new link supersedes the older ones."""
     await session.execute(

@@ -6,6 +6,8 @@ identity is refused by the kit before it gets here."""
 from __future__ import annotations
 
 import asyncio
+import math
+from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
@@ -21,7 +23,7 @@ from pingvas_kit.logging import get_logger
 
 from ..adapters import repository as repo
 from ..domain import names, tokens
-from ..domain.errors import InvalidLink, NotAuthenticated, NotFound
+from ..domain.errors import InvalidLink, NotAuthenticated, NotFound, TooManyRequests
 from .deps import Context, Ctx, Person
 from .schemas import (
     LoginIn,
@@ -41,6 +43,11 @@ log = get_logger("pingvas.tenants.auth")
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 WRONG_CREDENTIALS = "Wrong email or password."
+
+#: verification mail per account: at most one link a minute and five an hour (sign-up's
+#: counts), so that resend cannot be used to flood someone's inbox
+RESEND_EVERY = timedelta(minutes=1)
+RESEND_PER_HOUR = 5
 
 
 async def request_verification(
@@ -160,8 +167,33 @@ async def resend_verification(identity: Person, ctx: Ctx) -> dict[str, str]:
     async with ctx.db.transaction() as session:
         user = await repo.get_user(session, user_id=identity.principal_id)
         if user is not None and user.email_verified_at is None:
+            _check_resend_allowed(
+                await repo.email_token_times(
+                    session,
+                    user_id=user.id,
+                    purpose="verify",
+                    since=repo.now() - timedelta(hours=1),
+                )
+            )
             await request_verification(session, ctx, user=user, tenant_id=identity.tenant_id)
     return {"status": "accepted"}
+
+
+def _check_resend_allowed(times: list) -> None:
+    """429 with Retry-After when the last link is under a minute old or five went out in the
+    last hour (`times`: when the links of the last hour were made, oldest first)."""
+    at = repo.now()
+    wait = timedelta(0)
+    if times and at - times[-1] < RESEND_EVERY:
+        wait = RESEND_EVERY - (at - times[-1])
+    if len(times) >= RESEND_PER_HOUR:
+        wait = max(wait, times[-RESEND_PER_HOUR] + timedelta(hours=1) - at)
+    if wait > timedelta(0):
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        raise TooManyRequests(
+            "A verification link was sent a moment ago. Check your inbox, or try again later.",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 @router.post("/login")
