@@ -23,7 +23,13 @@ from .api.proxy import ProxyController, dev_mail, dev_mail_headers
 from .api.spa import spa
 from .auth.middleware import IdentityMiddleware
 from .auth.sessions import CSRF_HEADER, WEB_CLIENT_HEADER, DenyList
-from .edge import REQUEST_ID_HEADER, request_id_middleware, security_headers, spa_csp
+from .edge import (
+    REQUEST_ID_HEADER,
+    forwarded_middleware,
+    request_id_middleware,
+    security_headers,
+    spa_csp,
+)
 from .limits import rate_limit_middleware
 from .settings import Settings
 
@@ -31,7 +37,7 @@ from .settings import Settings
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    stores, redis_store = store_registry(redis_url)
+    stores, redis_store = store_registry(redis_url, max_entries=settings.memory_store_max_entries)
 
     @asynccontextmanager
     async def clients(app: Litestar) -> AsyncIterator[None]:
@@ -78,6 +84,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[ProxyController],
         middleware=[DefineMiddleware(IdentityMiddleware), *rate_limit_middleware(settings)],
     )
+    if "*" in (origin.strip() for origin in settings.cors_origins):
+        # the API takes credentials (cookies): `*` would let every site in, so refuse to start
+        raise ValueError("GATEWAY_CORS_ORIGINS may not hold '*'; list the origins")
     cors = (
         CORSConfig(
             allow_origins=settings.cors_origins,
@@ -111,7 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[HealthController, DocsController, proxied, *local_only, spa],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=[
+            forwarded_middleware(settings.trusted_proxies, settings.forwarded_header),
+            request_id_middleware,
+        ],
         before_send=[security_headers, *([dev_mail_headers] if settings.dev_mail else [])],
         cors_config=cors,
         stores=stores,

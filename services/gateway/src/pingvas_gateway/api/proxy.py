@@ -222,7 +222,9 @@ def _with_refresh_token_from_cookie(request: GatewayRequest, body: bytes) -> byt
         return None
     # the cookie authenticates this request: same double-submit rule as pv_at
     if not csrf_ok(request):
-        raise PermissionDeniedException("Send the pv_csrf cookie's value as X-CSRF-Token.")
+        raise PermissionDeniedException(
+            "Send the pv_csrf cookie's value as X-CSRF-Token.", extra={"code": "csrf_failed"}
+        )
     document["refresh_token"] = cookie
     return json.dumps(document).encode()
 
