@@ -77,13 +77,22 @@ class Render(ServiceHandle):
             )
         )
 
-    def key(self, tenant_id: str, scopes: list[str], key_id: str | None = None) -> dict[str, str]:
+    def key(
+        self,
+        tenant_id: str,
+        scopes: list[str],
+        key_id: str | None = None,
+        *,
+        verified: bool = True,
+    ) -> dict[str, str]:
+        """A key's identity; `verified`: its creator has verified their address (evf)."""
         return self._sign(
             Identity(
                 principal_id=key_id or str(uuid.uuid4()),
                 kind="api_key",
                 tenant_id=tenant_id,
                 scopes=tuple(scopes),
+                email_verified=verified,
             )
         )
 

@@ -85,3 +85,20 @@ async def test_verification_resend_is_limited_per_account(gw):
     await age_verification_links(gw, timedelta(seconds=61))
     assert (await gw.post(resend, as_=gw.user(other))).status_code == 202
     await gw.verify(EMAIL)
+
+
+async def test_a_key_carries_whether_its_creator_is_verified(gw):
+    """The gateway's key check says whether the key's creator has verified their address,
+    read now: render refuses to generate for a key whose creator has not."""
+    from pingvas_tenants.adapters.db import users
+
+    owner = await gw.signup(EMAIL)
+    r = await gw.post(
+        "/api/v1/api-keys", {"name": "k", "scopes": ["generations:write"]}, as_=gw.user(owner)
+    )
+    key = r.json()["key"]
+    assert (await gw.post("/internal/api-keys/verify", {"key": key})).json()["email_verified"]
+    # a key from before verification was required, or an address that stopped being verified
+    await gw.execute(users.update().values(email_verified_at=None))
+    answer = (await gw.post("/internal/api-keys/verify", {"key": key})).json()
+    assert answer["email_verified"] is False

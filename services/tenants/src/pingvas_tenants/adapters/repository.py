@@ -437,11 +437,13 @@ async def revoke_api_key(
 
 
 async def find_live_api_key(session: AsyncSession, key_hash: str) -> sa.Row | None:
-    """A key that is not revoked, of an active tenant."""
+    """A key that is not revoked, of an active tenant; with `creator_verified_at`, when the
+    person who made it verified their address (None: not verified, or no such person)."""
     return (
         await session.execute(
-            sa.select(api_keys)
+            sa.select(api_keys, users.c.email_verified_at.label("creator_verified_at"))
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .outerjoin(users, users.c.id == api_keys.c.created_by)
             .where(
                 api_keys.c.key_hash == key_hash,
                 api_keys.c.revoked_at.is_(None),

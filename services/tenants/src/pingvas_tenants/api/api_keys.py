@@ -148,5 +148,9 @@ async def verify_api_key(
         async with ctx.db.transaction() as session:
             await repo.touch_api_key(session, api_key_id=row.id, at=at, every=LAST_USED_EVERY)
     return VerifiedApiKey(
-        api_key_id=row.id, tenant_id=row.tenant_id, scopes=list(row.scopes), name=row.name
+        api_key_id=row.id,
+        tenant_id=row.tenant_id,
+        scopes=list(row.scopes),
+        name=row.name,
+        email_verified=row.creator_verified_at is not None,
     )
