@@ -15,6 +15,7 @@ from pingvas_gateway.__main__ import server_config
 from pingvas_gateway.adapters.stores import BoundedMemoryStore
 from pingvas_gateway.app import create_app
 from pingvas_gateway.domain.forwarded import client_of, networks
+from pingvas_gateway.limits import login_delay
 from pingvas_gateway.settings import Settings
 from pydantic import ValidationError
 
@@ -191,3 +192,66 @@ async def test_a_csrf_value_that_is_not_ascii_is_a_403_problem(client, cookie_va
     assert response.status_code == 403
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     assert response.json()["code"] == "csrf_failed"
+
+
+# -- log-in -------------------------------------------------------------------------------
+
+
+async def test_every_spelling_of_one_address_shares_the_log_in_limit(settings):
+    settings.rate_limit_login = "2/minute"
+    async with gateway(settings) as client:
+
+        async def login(email: str) -> int:
+            body = {"email": email, "password": "x"}
+            return (await client.post("/api/v1/auth/login", json=body)).status_code
+
+        assert [await login("eve@x.com"), await login('"Eve" <EVE@x.com>')] == [200, 200]
+        assert await login("ｅｖｅ＠ｘ．ｃｏｍ") == 429  # full-width: the same account
+        assert await login("Eve <eve@X.COM>") == 429
+        assert await login("adam@x.com") == 200
+
+
+def test_the_log_in_delay_doubles_and_caps():
+    delays = [login_delay(n, threshold=5, initial=1.0, cap=300) for n in range(1, 16)]
+    assert delays == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+
+
+async def test_failed_log_ins_of_one_account_from_many_ips_make_the_next_wait(settings):
+    settings.trusted_proxies = ["127.0.0.0/8"]
+    settings.login_failures_before_delay = 3
+    server, thread, url = _serve_gateway(settings)
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+
+            async def login(email: str, password: str, ip: str) -> httpx.Response:
+                return await http.post(
+                    "/api/v1/auth/login",
+                    json={"email": email, "password": password},
+                    headers={"x-forwarded-for": ip},
+                )
+
+            failures = [
+                (await login("eve@x.com", "wrong", f"203.0.113.{n}")).status_code for n in range(3)
+            ]
+            # another address, another IP: the account waits, even with the right password
+            waiting = await login("EVE@x.com", "right", "198.51.100.9")
+            other_account = await login("adam@x.com", "wrong", "198.51.100.9")
+            await asyncio.sleep(1.1)
+            again = await login("eve@x.com", "wrong", "203.0.113.50")
+            doubled = await login("eve@x.com", "right", "203.0.113.51")
+            await asyncio.sleep(2.1)
+            # the owner, after the (capped) wait, with the right password: in, and cleared
+            owner = await login("eve@x.com", "right", "192.0.2.1")
+            after = [(await login("eve@x.com", "wrong", "192.0.2.1")).status_code for _ in range(3)]
+    finally:
+        _stop(server, thread)
+    assert failures == [401, 401, 401]
+    assert waiting.status_code == 429
+    assert waiting.headers["content-type"].startswith(PROBLEM_JSON)
+    assert waiting.json()["code"] == "login_delayed"
+    assert waiting.headers["retry-after"] == "1"
+    assert other_account.status_code == 401
+    assert again.status_code == 401
+    assert doubled.status_code == 429 and doubled.headers["retry-after"] == "2"
+    assert owner.status_code == 200
+    assert after == [401, 401, 401]  # counting from zero again

@@ -14,7 +14,7 @@ from litestar.middleware.base import DefineMiddleware
 
 from .adapters.api_keys import ApiKeyVerifier
 from .adapters.proxy import Proxy
-from .adapters.stores import API_KEYS, DENY_LIST, store_registry
+from .adapters.stores import API_KEYS, DENY_LIST, LOGIN_FAILURES, store_registry
 from .adapters.upstreams import Upstreams
 from .api.docs import DocsController, OpenAPIDocuments
 from .api.health import HealthController
@@ -30,7 +30,7 @@ from .edge import (
     security_headers,
     spa_csp,
 )
-from .limits import rate_limit_middleware
+from .limits import LoginDelays, rate_limit_middleware
 from .settings import Settings
 
 
@@ -134,6 +134,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "spa_csp": spa_csp(settings.image_origins()),
                 "deny_list": DenyList(stores.get(DENY_LIST), max_ttl=settings.access_token_ttl),
+                "login_delays": LoginDelays(
+                    stores.get(LOGIN_FAILURES),
+                    threshold=settings.login_failures_before_delay,
+                    initial=settings.login_delay_initial,
+                    cap=settings.login_delay_max,
+                    window=settings.login_failure_window,
+                ),
             }
         ),
         openapi_config=None,  # /api/openapi.json is the services' merged document

@@ -5,20 +5,36 @@ with its own identifier, all counting in the "rate_limit" store (Redis or in pro
 - API keys, in addition: per key
 - anonymous callers: per client IP (not /webhooks: signed, bursty, from few addresses)
 - POST auth/login: per client IP and e-mail address; password reset: per client IP
+- POST auth/login, in addition, per account from every IP (`LoginDelays`): after
+  `login_failures_before_delay` attempts without a success each further one must wait,
+  1 s, then twice as long each time up to `login_delay_max`; a successful log-in clears
+  it. The wait caps, so nobody can lock another person out for good by failing on
+  purpose: the owner logs in with the right password once the (short) wait is over.
+
+The e-mail address counts as tenants reads it (`pingvas_kit.emails.normalise_email`:
+display-name forms, full-width letters and case are one account).
 
 A refusal is a 429 problem with Retry-After and RateLimit-Limit/-Remaining/-Reset
-(api/problems.py adds Retry-After); allowed responses carry the RateLimit-* headers too."""
+(api/problems.py adds Retry-After); allowed responses carry the RateLimit-* headers too.
+The account wait is a 429 problem with `code` `login_delayed` and Retry-After."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import math
+import time
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.stores.base import Store
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from pingvas_kit.emails import normalise_email
 from pingvas_kit.identity import Identity
 
 from .adapters.stores import RATE_LIMITS
@@ -53,7 +69,97 @@ def _email_of(body: bytes) -> str:
     except ValueError:
         return ""
     email = data.get("email") if isinstance(data, dict) else None
-    return email.strip().lower()[:320] if isinstance(email, str) else ""
+    return normalise_email(email) if isinstance(email, str) else ""
+
+
+def login_delay(attempts: int, *, threshold: int, initial: float, cap: float) -> float:
+    """Seconds the next attempt must wait after `attempts` without a success: none before
+    `threshold`, then `initial`, doubling with each attempt, never above `cap`."""
+    if attempts < threshold:
+        return 0.0
+    return min(initial * 2.0 ** min(attempts - threshold, 62), cap)
+
+
+class LoginDelays:
+    """Log-in attempts per account (its normalised address, stored as a SHA-256), counted
+    from every IP. An attempt is counted before it is forwarded (so a burst sent at once
+    cannot all slip through before the first answer) and a success clears the count; the
+    count is forgotten `window` seconds after the last attempt. In process, one lock makes
+    the read and write of a count one step; with Redis, replicas may each let one
+    attempt through at the same instant, no more."""
+
+    def __init__(
+        self, store: Store, *, threshold: int, initial: float, cap: float, window: int
+    ) -> None:
+        self.store = store
+        self.threshold = threshold
+        self.initial = initial
+        self.cap = cap
+        self.window = window
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _key(account: str) -> str:
+        return hashlib.sha256(account.encode()).hexdigest()
+
+    async def attempt(self, account: str) -> float:
+        """0 if the attempt may go on (and it is counted); else the seconds left to wait."""
+        key = self._key(account)
+        async with self._lock:
+            raw = await self.store.get(key)
+            record = json.loads(raw) if raw else {}
+            now = time.time()
+            until = float(record.get("until", 0))
+            if until > now:
+                return until - now
+            attempts = int(record.get("n", 0)) + 1
+            wait = login_delay(
+                attempts, threshold=self.threshold, initial=self.initial, cap=self.cap
+            )
+            await self.store.set(
+                key,
+                json.dumps({"n": attempts, "until": now + wait if wait else 0}),
+                expires_in=self.window + math.ceil(self.cap),
+            )
+            return 0.0
+
+    async def succeeded(self, account: str) -> None:
+        await self.store.delete(self._key(account))
+
+
+class LoginDelayMiddleware:
+    """POST auth/login: refused with 429 `login_delayed` while the account must wait; a
+    2xx answer clears the account's count. Runs after LoginRateLimitMiddleware, which
+    reads the address."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        account = scope["state"].get(_EMAIL_KEY, "") if _is_login(scope) else ""  # type: ignore[typeddict-item]
+        if not account:
+            await self.app(scope, receive, send)
+            return
+        delays: LoginDelays = scope["litestar_app"].state.login_delays
+        wait = await delays.attempt(account)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise TooManyRequestsException(
+                f"Too many log-in attempts for this account; try again in {seconds} s.",
+                headers={"Retry-After": str(seconds)},
+                extra={"code": "login_delayed"},
+            )
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if 200 <= status < 300:
+            await delays.succeeded(account)
 
 
 def _on_event_loop(check: Any) -> Any:
@@ -80,6 +186,7 @@ def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
                 f"login:{client_ip(r.scope)}:{r.scope['state'].get(_EMAIL_KEY, '')}"
             ),
         ),
+        DefineMiddleware(LoginDelayMiddleware),
         config(
             settings.rate_limit_password_reset,
             check_throttle_handler=lambda r: (
