@@ -10,7 +10,7 @@ import time
 import httpx
 import jwt
 import pytest
-from gateway_support import access_token, gateway
+from gateway_support import GOOD_KEY, access_token, gateway
 from pingvas_gateway.__main__ import server_config
 from pingvas_gateway.adapters.stores import BoundedMemoryStore
 from pingvas_gateway.app import create_app
@@ -255,3 +255,76 @@ async def test_failed_log_ins_of_one_account_from_many_ips_make_the_next_wait(se
     assert doubled.status_code == 429 and doubled.headers["retry-after"] == "2"
     assert owner.status_code == 200
     assert after == [401, 401, 401]  # counting from zero again
+
+
+# -- event streams ------------------------------------------------------------------------
+
+EVENTS = "/api/v1/generations/job-1/events"
+
+
+async def _open_streams(http: httpx.AsyncClient, tokens: list[str]) -> list[httpx.Response]:
+    """Opens a stream per token, all at once; each answer read whole (the stand-in's
+    stream lasts about a second)."""
+
+    return list(
+        await asyncio.gather(
+            *(http.get(EVENTS, headers={"authorization": f"Bearer {t}"}) for t in tokens)
+        )
+    )
+
+
+async def test_open_event_streams_are_capped_per_api_key_and_per_tenant(settings):
+    settings.max_streams_per_api_key = 2
+    settings.max_streams_per_tenant = 3
+    server, thread, url = _serve_gateway(settings)
+    one_team = [access_token(sub=f"u{n}", tid="tenant-streams") for n in range(4)]
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            by_key = await _open_streams(http, [GOOD_KEY] * 3)
+            by_team = await _open_streams(http, [*one_team, access_token(tid="tenant-b")])
+            later = await _open_streams(http, [GOOD_KEY, GOOD_KEY])  # all closed by now
+    finally:
+        _stop(server, thread)
+    assert sorted(r.status_code for r in by_key) == [200, 200, 429]
+    refused = next(r for r in by_key if r.status_code == 429)
+    assert refused.headers["content-type"].startswith(PROBLEM_JSON)
+    assert refused.json()["code"] == "too_many_streams" and "retry-after" in refused.headers
+    assert all("event: tick" in r.text for r in by_key if r.status_code == 200)
+    assert sorted(r.status_code for r in by_team[:4]) == [200, 200, 200, 429]
+    assert by_team[4].status_code == 200  # another team has its own count
+    assert [r.status_code for r in later] == [200, 200]
+
+
+async def test_event_streams_have_their_own_pool_and_never_starve_ordinary_requests(settings):
+    settings.stream_pool_size = 2
+    server, thread, url = _serve_gateway(settings)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            streams = asyncio.gather(
+                *(
+                    http.get(EVENTS, headers={"authorization": f"Bearer {access_token(tid=t)}"})
+                    for t in ("t1", "t2")
+                )
+            )
+            await asyncio.sleep(0.3)  # both open, the pool of streams full
+            third = await http.get(
+                EVENTS, headers={"authorization": f"Bearer {access_token(tid='t3')}"}
+            )
+            ordinary = await http.get(
+                "/api/v1/me", headers={"authorization": f"Bearer {access_token(tid='t3')}"}
+            )
+            opened = await streams
+    finally:
+        _stop(server, thread)
+    assert [r.status_code for r in opened] == [200, 200]
+    assert third.status_code == 503 and third.json()["code"] == "streams_full"
+    assert ordinary.status_code == 200
+
+
+async def test_the_streams_pool_is_not_the_ordinary_one(settings):
+    settings.stream_pool_size = 7
+    app = create_app(settings)
+    async with app.lifespan():
+        proxy = app.state.proxy
+        assert proxy.stream_client is not proxy.client
+        assert proxy.stream_client.connector.limit == 7

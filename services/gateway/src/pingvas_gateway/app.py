@@ -30,7 +30,7 @@ from .edge import (
     security_headers,
     spa_csp,
 )
-from .limits import LoginDelays, rate_limit_middleware
+from .limits import LoginDelays, StreamSlots, rate_limit_middleware
 from .settings import Settings
 
 
@@ -59,11 +59,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             ) as proxy_client,
+            # event streams: a pool of their own, as big as the number of streams allowed
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=settings.stream_pool_size, limit_per_host=settings.stream_pool_size
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=5.0, sock_read=settings.upstream_timeout
+                ),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
+            ) as stream_client,
         ):
             app.state.upstreams = Upstreams(
                 settings.upstreams, client=health_client, timeout=health_timeout
             )
-            app.state.proxy = Proxy(settings.upstreams, client=proxy_client)
+            app.state.proxy = Proxy(
+                settings.upstreams, client=proxy_client, stream_client=stream_client
+            )
             app.state.api_keys = ApiKeyVerifier(
                 tenants_url=settings.upstreams.get("tenants"),
                 client=client,
@@ -134,6 +148,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "spa_csp": spa_csp(settings.image_origins()),
                 "deny_list": DenyList(stores.get(DENY_LIST), max_ttl=settings.access_token_ttl),
+                "stream_slots": StreamSlots(
+                    per_tenant=settings.max_streams_per_tenant,
+                    per_key=settings.max_streams_per_api_key,
+                    total=settings.stream_pool_size,
+                ),
                 "login_delays": LoginDelays(
                     stores.get(LOGIN_FAILURES),
                     threshold=settings.login_failures_before_delay,

@@ -16,7 +16,13 @@ display-name forms, full-width letters and case are one account).
 
 A refusal is a 429 problem with Retry-After and RateLimit-Limit/-Remaining/-Reset
 (api/problems.py adds Retry-After); allowed responses carry the RateLimit-* headers too.
-The account wait is a 429 problem with `code` `login_delayed` and Retry-After."""
+The account wait is a 429 problem with `code` `login_delayed` and Retry-After.
+
+Open event streams (`GET /api/v1/generations/{id}/events`) are counted while they last
+(`StreamSlots`, per gateway replica): at most `max_streams_per_tenant` per tenant and
+`max_streams_per_api_key` per key (429 `too_many_streams`), and `stream_pool_size` in all,
+the size of the streams' own connection pool (503 `streams_full`: no stream ever waits
+for a connection)."""
 
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ import time
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import TooManyRequestsException
+from litestar.exceptions import ServiceUnavailableException, TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.stores.base import Store
@@ -38,7 +44,7 @@ from pingvas_kit.emails import normalise_email
 from pingvas_kit.identity import Identity
 
 from .adapters.stores import RATE_LIMITS
-from .domain.routing import LOGIN, PASSWORD_RESET
+from .domain.routing import LOGIN, PASSWORD_RESET, is_event_stream
 from .edge import client_ip
 from .settings import Settings, parse_rate
 
@@ -162,6 +168,81 @@ class LoginDelayMiddleware:
             await delays.succeeded(account)
 
 
+class StreamSlots:
+    """How many event streams are open, per tenant, per API key and in all (this replica)."""
+
+    def __init__(self, *, per_tenant: int, per_key: int, total: int) -> None:
+        self.per_tenant = per_tenant
+        self.per_key = per_key
+        self.total = total
+        self.open: dict[str, int] = {}
+        self.in_all = 0
+
+    def take(self, identity: Identity) -> list[str]:
+        """The counters the new stream holds; raises 429 / 503 problems when one is full."""
+        owner = (
+            f"tenant:{identity.tenant_id}"
+            if identity.tenant_id
+            else f"user:{identity.principal_id}"
+        )
+        held = [(owner, self.per_tenant)]
+        if identity.kind == "api_key":
+            held.append((f"key:{identity.principal_id}", self.per_key))
+        for name, cap in held:
+            if self.open.get(name, 0) >= cap:
+                what = "API key" if name.startswith("key:") else "team"
+                raise TooManyRequestsException(
+                    f"This {what} has {cap} live progress streams open already; close one first.",
+                    headers={"Retry-After": "5"},
+                    extra={"code": "too_many_streams"},
+                )
+        if self.in_all >= self.total:
+            raise ServiceUnavailableException(
+                "Too many live progress streams are open right now; try again shortly.",
+                headers={"Retry-After": "5"},
+                extra={"code": "streams_full"},
+            )
+        self.in_all += 1
+        for name, _cap in held:
+            self.open[name] = self.open.get(name, 0) + 1
+        return [name for name, _cap in held]
+
+    def give_back(self, names: list[str]) -> None:
+        self.in_all -= 1
+        for name in names:
+            left = self.open.get(name, 0) - 1
+            if left > 0:
+                self.open[name] = left
+            else:
+                self.open.pop(name, None)
+
+
+class StreamLimitMiddleware:
+    """Holds a stream slot for as long as the request runs: an ASGI app returns only once
+    its response has been sent whole, or the client went away, or it failed; so the slot
+    comes back in every case. Anonymous callers pass (the guards answer them 401)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        identity = scope.get("user")
+        if (
+            scope["type"] != "http"
+            or not is_event_stream(scope["method"], scope["path"])
+            or identity is None
+            or identity.kind == "anonymous"
+        ):
+            await self.app(scope, receive, send)
+            return
+        slots: StreamSlots = scope["litestar_app"].state.stream_slots
+        held = slots.take(identity)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.give_back(held)
+
+
 def _on_event_loop(check: Any) -> Any:
     """Litestar runs a sync check_throttle_handler in a worker thread: a thread hop per
     limiter per request. These checks only read the scope, so run them in the loop."""
@@ -187,6 +268,7 @@ def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
             ),
         ),
         DefineMiddleware(LoginDelayMiddleware),
+        DefineMiddleware(StreamLimitMiddleware),
         config(
             settings.rate_limit_password_reset,
             check_throttle_handler=lambda r: (
