@@ -36,6 +36,8 @@ from .settings import Settings
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
+    # in production: exit now, naming each missing or public secret (SECURITY.md)
+    settings.require_secrets()
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     stores, redis_store = store_registry(redis_url, max_entries=settings.memory_store_max_entries)
 

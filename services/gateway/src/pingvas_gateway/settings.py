@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_kit.settings import ServiceSettings
+from pingvas_kit.settings import ServiceSettings, register_dev_secret
 
 DEFAULT_UPSTREAMS = {
     "tenants": "http://127.0.0.1:8101",
@@ -28,6 +28,9 @@ _UNITS = ("second", "minute", "hour", "day")
 #: services/gateway/src/pingvas_gateway/settings.py -> the repository root (editable install)
 _REPO_ROOT = Path(__file__).resolve().parents[4]
 
+#: DEVELOPMENT ONLY (public; refused in production): the JWT secret tenants also defaults to
+DEV_JWT_SECRET = register_dev_secret("dev-jwt-secret-change-me-0123456789abcdef")
+
 
 def parse_rate(value: str) -> tuple[Unit, int]:
     """'600/minute' -> ('minute', 600), the shape Litestar's RateLimitConfig takes."""
@@ -41,6 +44,7 @@ def parse_rate(value: str) -> tuple[Unit, int]:
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
     service_name: ClassVar[str] = "gateway"
+    secret_settings: ClassVar[tuple[str, ...]] = ("internal_secret", "jwt_secret")
 
     port: int = 8080
     #: service name -> base URL of that service's HTTP API
@@ -63,7 +67,7 @@ class Settings(ServiceSettings):
     # -- authentication
     #: verifies the access tokens tenants issues (HS256); the runner passes PINGVAS_JWT_SECRET
     jwt_secret: SecretStr = Field(
-        SecretStr("dev-jwt-secret-change-me-0123456789abcdef"),
+        SecretStr(DEV_JWT_SECRET),
         validation_alias=AliasChoices("GATEWAY_JWT_SECRET", "PINGVAS_JWT_SECRET"),
     )
     jwt_issuer: str = "pingvas"
