@@ -4,8 +4,10 @@ stores' bounds, CORS without a wildcard, HSTS behind TLS, CSRF values that are n
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
+import uuid
 
 import httpx
 import jwt
@@ -17,7 +19,7 @@ from pingvas_gateway.app import create_app
 from pingvas_gateway.domain.forwarded import client_of, networks
 from pingvas_gateway.limits import login_delay
 from pingvas_gateway.settings import Settings
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from pingvas_kit.problems import PROBLEM_JSON
 from pingvas_kit.testing import free_port
@@ -328,3 +330,20 @@ async def test_the_streams_pool_is_not_the_ordinary_one(settings):
         proxy = app.state.proxy
         assert proxy.stream_client is not proxy.client
         assert proxy.stream_client.connector.limit == 7
+
+
+async def test_with_redis_an_accounts_wait_holds_on_every_replica(settings):
+    """Against the machine's Redis (.ci/run starts it when it is down)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            pytest.fail("Redis is not reachable on 127.0.0.1:6379; start it (see .ci/run)")
+    settings.redis_url = SecretStr("redis://127.0.0.1:6379/0")
+    settings.login_failures_before_delay = 2
+    email = f"eve-{uuid.uuid4().hex}@x.com"
+    body = {"email": email, "password": "wrong"}
+    async with gateway(settings) as client:
+        first = [(await client.post("/api/v1/auth/login", json=body)).status_code for _ in "ab"]
+    async with gateway(settings) as client:  # another replica
+        waiting = await client.post("/api/v1/auth/login", json={**body, "email": email.upper()})
+    assert first == [401, 401]
+    assert waiting.status_code == 429 and waiting.json()["code"] == "login_delayed"
