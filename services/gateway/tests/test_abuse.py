@@ -244,7 +244,12 @@ async def test_failed_log_ins_of_one_account_from_many_ips_make_the_next_wait(se
             await asyncio.sleep(2.1)
             # the owner, after the (capped) wait, with the right password: in, and cleared
             owner = await login("eve@x.com", "right", "192.0.2.1")
-            after = [(await login("eve@x.com", "wrong", "192.0.2.1")).status_code for _ in range(3)]
+            after = [
+                (await login("eve@x.com", "wrong", "203.0.113.60")).status_code for _ in range(4)
+            ]
+            # a stranger made the account wait again; the owner's own IP does not wait
+            stranger = await login("eve@x.com", "right", "203.0.113.61")
+            owner_again = await login("eve@x.com", "right", "192.0.2.1")
     finally:
         _stop(server, thread)
     assert failures == [401, 401, 401]
@@ -256,7 +261,9 @@ async def test_failed_log_ins_of_one_account_from_many_ips_make_the_next_wait(se
     assert again.status_code == 401
     assert doubled.status_code == 429 and doubled.headers["retry-after"] == "2"
     assert owner.status_code == 200
-    assert after == [401, 401, 401]  # counting from zero again
+    assert after == [401, 401, 401, 429]  # counting from zero again
+    assert stranger.status_code == 429
+    assert owner_again.status_code == 200
 
 
 # -- event streams ------------------------------------------------------------------------

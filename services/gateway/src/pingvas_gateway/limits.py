@@ -9,7 +9,10 @@ with its own identifier, all counting in the "rate_limit" store (Redis or in pro
   `login_failures_before_delay` attempts without a success each further one must wait,
   1 s, then twice as long each time up to `login_delay_max`; a successful log-in clears
   it. The wait caps, so nobody can lock another person out for good by failing on
-  purpose: the owner logs in with the right password once the (short) wait is over.
+  purpose: the owner logs in with the right password once the (short) wait is over; and
+  from an IP the account logged in from before (its last few, for 30 days) the owner
+  never waits at all (only the per-IP + address limit counts there), so a stranger
+  failing on purpose from elsewhere cannot even hold the owner off by racing each wait.
 
 The e-mail address counts as tenants reads it (`pingvas_kit.emails.normalise_email`:
 display-name forms, full-width letters and case are one account).
@@ -90,9 +93,13 @@ class LoginDelays:
     """Log-in attempts per account (its normalised address, stored as a SHA-256), counted
     from every IP. An attempt is counted before it is forwarded (so a burst sent at once
     cannot all slip through before the first answer) and a success clears the count; the
-    count is forgotten `window` seconds after the last attempt. In process, one lock makes
-    the read and write of a count one step; with Redis, replicas may each let one
-    attempt through at the same instant, no more."""
+    count is forgotten `window` seconds after the last attempt. Attempts from an IP the
+    account last logged in from (`KNOWN_IPS` of them, for `KNOWN_IP_TTL`) neither wait
+    nor count. In process, one lock makes the read and write of a count one step; with
+    Redis, replicas may each let one attempt through at the same instant, no more."""
+
+    KNOWN_IPS = 5
+    KNOWN_IP_TTL = 30 * 24 * 3600
 
     def __init__(
         self, store: Store, *, threshold: int, initial: float, cap: float, window: int
@@ -108,9 +115,19 @@ class LoginDelays:
     def _key(account: str) -> str:
         return hashlib.sha256(account.encode()).hexdigest()
 
-    async def attempt(self, account: str) -> float:
+    @staticmethod
+    def _ip(ip: str) -> str:
+        return hashlib.sha256(b"ip:" + ip.encode()).hexdigest()[:32]
+
+    async def _known_ips(self, account: str) -> list[str]:
+        raw = await self.store.get("known:" + self._key(account))
+        return list(json.loads(raw)) if raw else []
+
+    async def attempt(self, account: str, ip: str = "") -> float:
         """0 if the attempt may go on (and it is counted); else the seconds left to wait."""
         key = self._key(account)
+        if ip and self._ip(ip) in await self._known_ips(account):
+            return 0.0
         async with self._lock:
             raw = await self.store.get(key)
             record = json.loads(raw) if raw else {}
@@ -129,8 +146,14 @@ class LoginDelays:
             )
             return 0.0
 
-    async def succeeded(self, account: str) -> None:
+    async def succeeded(self, account: str, ip: str = "") -> None:
         await self.store.delete(self._key(account))
+        if ip:
+            known = [h for h in await self._known_ips(account) if h != self._ip(ip)]
+            known = [self._ip(ip), *known][: self.KNOWN_IPS]
+            await self.store.set(
+                "known:" + self._key(account), json.dumps(known), expires_in=self.KNOWN_IP_TTL
+            )
 
 
 class LoginDelayMiddleware:
@@ -147,7 +170,8 @@ class LoginDelayMiddleware:
             await self.app(scope, receive, send)
             return
         delays: LoginDelays = scope["litestar_app"].state.login_delays
-        wait = await delays.attempt(account)
+        ip = client_ip(scope)
+        wait = await delays.attempt(account, ip)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             raise TooManyRequestsException(
@@ -165,7 +189,7 @@ class LoginDelayMiddleware:
 
         await self.app(scope, receive, watch)
         if 200 <= status < 300:
-            await delays.succeeded(account)
+            await delays.succeeded(account, ip)
 
 
 class StreamSlots:
