@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from pingvas_billing.adapters.db import outbox, subscriptions, webhook_events
 from pingvas_billing.app import create_app
+from pingvas_billing.lemonsqueezy import checkout_binding
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts import new_envelope
@@ -45,11 +46,14 @@ def ls_time(when: datetime) -> str:
 
 
 def _meta(event: str, tenant_id: str | None, test_mode: bool) -> dict[str, Any]:
+    """As LS sends it for a purchase made through billing's checkout: the tenant and the
+    checkout binding billing made for it (lemonsqueezy.checkout_binding)."""
+    custom = {"tenant_id": tenant_id, "checkout": checkout_binding(SECRET, tenant_id)}
     return {
         "test_mode": test_mode,
         "event_name": event,
         "webhook_id": str(uuid.uuid4()),
-        "custom_data": {"tenant_id": tenant_id} if tenant_id else {},
+        "custom_data": custom if tenant_id else {},
     }
 
 
