@@ -126,6 +126,7 @@ async def main() -> None:
                 session_id=claims.get("sid"),
             ),
             INTERNAL_SECRET,
+            audience="tenants",
             ttl=3600,
         )
         print(f"bench/gateway.py: GET /api/v1/me, {args.connections} connections, {args.seconds:.0f} s each",

@@ -27,7 +27,7 @@ from pingvas_billing.lemonsqueezy import checkout_binding
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts import new_envelope
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.testing import ServiceHandle
 
 #: every billing test: a quick processor poll; the store in test mode (LS's default here)
@@ -290,7 +290,11 @@ class Billing(ServiceHandle):
             roles=(role,),
             email_verified=True,
         )
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        return IdentityHeaders(
+            identity,
+            self.settings.internal_secret.get_secret_value(),
+            audience=self.settings.service_name,
+        )
 
     async def subscription(self, tenant_id: str) -> dict[str, Any]:
         r = await self.client.get("/api/v1/billing/subscription", headers=self.user(tenant_id))

@@ -14,7 +14,7 @@ from pingvas_billing.lemonsqueezy_standin import serve_standin
 from pingvas_billing.plans import load_plans
 from pingvas_billing.settings import Settings
 
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.problems import PROBLEM_JSON
 
 KEY = "ls-checkout-key-0123456789abcdef"
@@ -59,7 +59,7 @@ def as_(service, *, role: str = "owner", tenant: str | None = None, kind: str = 
         email_verified=True,
     )
     secret = service.settings.internal_secret.get_secret_value()
-    return {HEADER: issue(identity, secret)}
+    return IdentityHeaders(identity, secret, audience="billing")
 
 
 async def add_subscription(

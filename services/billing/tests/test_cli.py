@@ -268,9 +268,11 @@ def test_the_real_webhook_route_accepts_it_and_the_plan_changes(
         assert main([*wrong, "--secret", SECRET, "--plan", "team"]) == 0
 
         owner = Identity(principal_id="u1", kind="user", tenant_id=TENANT, roles=("owner",))
-        headers = {HEADER: issue(owner, settings.internal_secret.get_secret_value())}
+        secret = settings.internal_secret.get_secret_value()
         deadline = time.monotonic() + 20
         while True:
+            # a fresh identity per request: billing accepts each token once
+            headers = {HEADER: issue(owner, secret, audience="billing")}
             answer = httpx.get(f"{base}/api/v1/billing/subscription", headers=headers)
             if answer.status_code == 200 and answer.json().get("plan") == "team":
                 break

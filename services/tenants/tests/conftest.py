@@ -16,7 +16,7 @@ from pingvas_tenants.adapters.db import outbox
 from pingvas_tenants.app import create_app
 from pingvas_tenants.settings import Settings
 
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 
 PASSWORD = "correct horse battery"
 CLIENT_IP = "203.0.113.7"
@@ -41,7 +41,8 @@ class Gateway:
         return self.service.runtime.db
 
     def _sign(self, identity: Identity) -> dict[str, str]:
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        secret = self.settings.internal_secret.get_secret_value()
+        return IdentityHeaders(identity, secret, audience=self.settings.service_name)
 
     def anon(self) -> dict[str, str]:
         return self._sign(
