@@ -219,6 +219,23 @@ def test_the_local_run_says_it_is_one_and_the_worker_gets_only_its_token(tmp_pat
     assert mine["RENDER_WORKER_WORKER_TOKEN"] == "t" * 40
 
 
+def test_the_local_run_gives_each_service_only_the_secrets_it_uses(tmp_path):
+    secrets = local_secrets(tmp_path)
+    kw = dict(var_dir=tmp_path, aws=_aws(), urls={}, log_level=None, log_json=False)
+    envs = {
+        name: service_env(name, base={**secrets, "PATH": "/bin"}, port=1, **kw)
+        for name in ("gateway", "tenants", "billing", "render", "mail", "search")
+    }
+    jwt = secrets["PINGVAS_JWT_SECRET"]
+    signing = secrets["PINGVAS_LEMONSQUEEZY_SIGNING_SECRET"]
+    for name, env in envs.items():
+        assert (jwt in env.values()) == (name in ("gateway", "tenants")), name
+        assert (signing in env.values()) == (name == "billing"), name
+        assert env[name.upper() + "_INTERNAL_SECRET"] == secrets["PINGVAS_INTERNAL_SECRET"]
+    assert envs["tenants"]["TENANTS_JWT_SECRET"] == envs["gateway"]["GATEWAY_JWT_SECRET"] == jwt
+    assert envs["billing"]["BILLING_LEMONSQUEEZY_SIGNING_SECRET"] == signing
+
+
 # -- local files: the owner's alone ------------------------------------------------------------
 
 

@@ -36,7 +36,8 @@ PINGVAS_AMQP_URL moves every service to RabbitMQ), and a PREFIX+X already set in
 environment wins over all of that, except PORT, HOST and VAR_DIR, which the runner owns.
 
 Secrets: the run says it is one (PREFIX+ENVIRONMENT=development unless PINGVAS_ENVIRONMENT
-says otherwise), so the services accept its generated secrets (var/secrets.json); a worker
+says otherwise), so the services accept its generated secrets (var/secrets.json), each
+only those it uses (the JWT secret: gateway and tenants; the signing secret: billing); a worker
 (`render-worker`) gets none of them, only its bearer token for its service's internal API
 (PREFIX+WORKER_TOKEN, derived from the internal secret as the service derives it). Files
 the run and its services create (var/, SQLite databases, logs, secrets.json) are readable
@@ -217,6 +218,11 @@ LOCAL_SECRETS = (
     "PINGVAS_JWT_SECRET",
     "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
 )
+#: the run's secrets that only some services use: the others never get them
+SECRET_HOLDERS = {
+    "JWT_SECRET": ("gateway", "tenants"),
+    "LEMONSQUEEZY_SIGNING_SECRET": ("billing",),
+}
 #: variables a worker never gets, whoever's they are
 _SECRET_SUFFIXES = ("_INTERNAL_SECRET", "_JWT_SECRET", "_SIGNING_SECRET", "_UNSUBSCRIBE_SECRET")
 
@@ -325,6 +331,12 @@ def service_env(
         values = {k: v for k, v in values.items() if not f"_{k}".endswith(_SECRET_SUFFIXES)}
         if token:
             values["WORKER_TOKEN"] = token
+    else:
+        # a service gets the run's secrets it uses, not the others' (SECRET_HOLDERS)
+        for secret, holders in SECRET_HOLDERS.items():
+            if service not in holders:
+                env.pop("PINGVAS_" + secret, None)
+                values.pop(secret, None)
     for key, value in values.items():
         if prefix + key not in base:
             env[prefix + key] = value
