@@ -19,6 +19,7 @@ from pingvas_kit.identity import (
     HEADER,
     ISSUER,
     Identity,
+    IdentityHeaders,
     InvalidIdentity,
     ReplayGuard,
     issue,
@@ -206,3 +207,10 @@ async def test_a_service_refuses_a_token_for_another_service(service):
     token = issue(OPERATOR_IN_A_TEAM, SECRET, audience="render")
     r = await service.get("/admin/tenants", headers={HEADER: token})
     assert r.status_code == 401
+
+
+async def test_identity_headers_send_one_identity_with_several_requests(service):
+    headers = IdentityHeaders(OPERATOR_IN_A_TEAM, SECRET, audience=AUDIENCE)
+    for _ in range(3):
+        assert (await service.get("/admin/tenants", headers=headers)).status_code == 200
+    assert SECRET not in repr(headers)
