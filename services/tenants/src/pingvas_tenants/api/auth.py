@@ -10,7 +10,7 @@ import math
 from datetime import timedelta
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 
 from pingvas_contracts.events.tenants import (
     MemberJoined,
@@ -82,11 +82,29 @@ SIGNUP_ACCEPTED = SignupAccepted(
 
 
 @router.post("/signup", status_code=202)
-async def signup(body: SignupIn, identity: CurrentIdentity, ctx: Ctx) -> SignupAccepted:
-    """The same answer for a new and an already registered address, so that sign-up cannot be
-    used to find out who has an account: no tokens (the person verifies and logs in), and the
-    password is hashed either way so that both take the same time."""
+async def signup(
+    body: SignupIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
+) -> SignupAccepted:
+    """The same answer, after the same work, for a new and an already registered address, so
+    that sign-up cannot be used to find out who has an account, by its answer or its time: no
+    tokens (the person verifies and logs in); the password is hashed, and everything that
+    depends on the address (the look-up, the new account, the mail) happens after the answer
+    is sent."""
     password_hash = await asyncio.to_thread(ctx.passwords.hash, body.password)
+    background.add_task(_after_answer, "signup", _signup, ctx, body, password_hash)
+    return SIGNUP_ACCEPTED
+
+
+async def _after_answer(what: str, work, *args) -> None:  # noqa: ANN001
+    """Work that must not change how long the answer takes; its failure is logged (the
+    person asks again: sign-up and reset are both safe to repeat)."""
+    try:
+        await work(*args)
+    except Exception:
+        log.exception(f"auth.{what}_failed")
+
+
+async def _signup(ctx: Context, body: SignupIn, password_hash: str) -> None:
     try:
         async with ctx.db.transaction() as session:
             existing = await repo.find_user_by_email(session, body.email)
@@ -101,7 +119,6 @@ async def signup(body: SignupIn, identity: CurrentIdentity, ctx: Ctx) -> SignupA
     if existing is not None:
         # nothing is created and nothing is sent; the log names the account, never the address
         log.info("auth.signup_existing_email", user_id=existing.id)
-    return SIGNUP_ACCEPTED
 
 
 async def _register(session, ctx: Context, *, body: SignupIn, password_hash: str) -> None:
@@ -329,9 +346,15 @@ async def switch_tenant(body: SwitchTenantIn, identity: Person, ctx: Ctx) -> Tok
 
 @router.post("/password-reset", status_code=202)
 async def password_reset(
-    body: PasswordResetIn, identity: CurrentIdentity, ctx: Ctx
+    body: PasswordResetIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
 ) -> dict[str, str]:
-    """The same answer whether or not the address has an account."""
+    """The same answer, after the same work, whether or not the address has an account: the
+    look-up, the link and the mail happen after the answer is sent."""
+    background.add_task(_after_answer, "password_reset", _password_reset, ctx, body)
+    return {"status": "accepted"}
+
+
+async def _password_reset(ctx: Context, body: PasswordResetIn) -> None:
     async with ctx.db.transaction() as session:
         user = await repo.find_user_by_email(session, body.email)
         if user is not None:
@@ -353,7 +376,6 @@ async def password_reset(
                 ),
                 tenant_id=memberships[0].tenant_id if memberships else None,
             )
-    return {"status": "accepted"}
 
 
 @router.post("/password-reset/confirm", status_code=204)
