@@ -39,6 +39,8 @@ def test_redact_replaces_link_secrets_only():
     assert "https://app.pingvas.dev/verify-email?token=REDACTED " in out
     assert "https://app.pingvas.dev/invitations/REDACTED." in out
     assert "https://app.pingvas.dev/gallery" in out
+    kept = "https://app.pingvas.dev/unsubscribe?token=abc.def"
+    assert redact(kept) == kept
     assert redact("") == "" and redact("no links here") == "no links here"
 
 

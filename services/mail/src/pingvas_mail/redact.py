@@ -15,8 +15,9 @@ import re
 
 REDACTED = "REDACTED"
 
-# `token=` in any query (`?token=`, `&token=`, `&amp;token=` in HTML), and the invitation path
-_QUERY_TOKEN = re.compile(r"([?&](?:amp;)?token=)[^\s\"'<>&#]+")
+# `token=` in any query (`?token=`, `&token=`, `&amp;token=` in HTML), and the invitation path;
+# not an unsubscribe link's: it only turns mail off, and is made again from the user id
+_QUERY_TOKEN = re.compile(r"(?<!unsubscribe)([?&](?:amp;)?token=)[^\s\"'<>&#]+")
 _INVITATION = re.compile(r"(/invitations/)[A-Za-z0-9_\-]{16,}")
 
 
