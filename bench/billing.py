@@ -293,6 +293,8 @@ async def main() -> None:
             "DATABASE_URL": args.postgres,
             "DB_SCHEMA": schema,
             "LEMONSQUEEZY_SIGNING_SECRET": SECRET,
+            # the bench's own secrets; the internal one is the development default
+            "ENVIRONMENT": "development",
             "LOG_LEVEL": "WARNING",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
             "AWS_ACCESS_KEY_ID": "test",

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +31,7 @@ import httpx
 import jwt
 
 from pingvas_kit.emulator import free_port, start_moto_server, wait_for_port
-from pingvas_kit.identity import Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 
 INTERNAL_SECRET = "bench-internal-secret-" + "x" * 24
 JWT_SECRET = "bench-jwt-secret-" + "y" * 24
@@ -45,7 +46,7 @@ def start(module: str, prefix: str, port: int, env: dict[str, str], log: Path) -
     return proc
 
 
-async def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> tuple[float, list[float]]:
+async def load(url: str, headers: Mapping[str, str], seconds: float, connections: int) -> tuple[float, list[float]]:
     """`connections` keep-alive connections, each sending its next request when the last
     answer arrived (aiohttp: a lighter client than httpx, so the load generator, which
     shares the machine's two cores, takes less of them)."""
@@ -119,19 +120,20 @@ async def main() -> None:
             assert r.status_code == 200, r.text
             token = r.json()["access_token"]
         claims = jwt.decode(token, options={"verify_signature": False})
-        internal = issue(
+        # a fresh token (jti) per request, as the gateway mints: tenants accepts each once
+        internal = IdentityHeaders(
             Identity(
                 principal_id=claims["sub"], kind="user", tenant_id=claims["tid"],
                 roles=tuple(claims.get("rol") or ()), email_verified=bool(claims.get("evf")),
                 session_id=claims.get("sid"),
             ),
             INTERNAL_SECRET,
-            ttl=3600,
+            audience="tenants",
         )
         print(f"bench/gateway.py: GET /api/v1/me, {args.connections} connections, {args.seconds:.0f} s each",
               file=sys.stderr)
         direct_rps, direct = await load(
-            f"http://127.0.0.1:{tenants_port}/api/v1/me", {"x-pingvas-identity": internal},
+            f"http://127.0.0.1:{tenants_port}/api/v1/me", internal,
             args.seconds, args.connections,
         )
         gw_rps, via = await load(
@@ -149,7 +151,7 @@ async def main() -> None:
         # at 32 connections both sides are saturated and p50 is mostly queueing; one
         # connection shows what the gateway adds to a single request
         _, direct1 = await load(
-            f"http://127.0.0.1:{tenants_port}/api/v1/me", {"x-pingvas-identity": internal}, args.seconds / 2, 1
+            f"http://127.0.0.1:{tenants_port}/api/v1/me", internal, args.seconds / 2, 1
         )
         _, via1 = await load(f"{gateway}/api/v1/me", {"authorization": f"Bearer {token}"}, args.seconds / 2, 1)
         print(f"one connection: direct p50 {pct(direct1, 0.5):.2f} ms, gateway p50 {pct(via1, 0.5):.2f} ms, "

@@ -33,7 +33,15 @@ Postgres database, a schema per service), PUBLIC_URL (the gateway's URL); the ga
 also gets GATEWAY_UPSTREAMS, the JSON {name: url} of the other services of this run.
 Every PINGVAS_X in the environment is forwarded as PREFIX+X (PINGVAS_BUS=amqp with
 PINGVAS_AMQP_URL moves every service to RabbitMQ), and a PREFIX+X already set in the
-environment wins over all of that, except PORT, HOST and VAR_DIR, which the runner owns."""
+environment wins over all of that, except PORT, HOST and VAR_DIR, which the runner owns.
+
+Secrets: the run says it is one (PREFIX+ENVIRONMENT=development unless PINGVAS_ENVIRONMENT
+says otherwise), so the services accept its generated secrets (var/secrets.json), each
+only those it uses (the JWT secret: gateway and tenants; the signing secret: billing); a worker
+(`render-worker`) gets none of them, only its bearer token for its service's internal API
+(PREFIX+WORKER_TOKEN, derived from the internal secret as the service derives it). Files
+the run and its services create (var/, SQLite databases, logs, secrets.json) are readable
+by their owner only (umask 077)."""
 
 from __future__ import annotations
 
@@ -61,6 +69,8 @@ from typing import Any, BinaryIO, TextIO
 import httpx
 
 from pingvas_contracts import ServiceSpec, discover
+
+from .settings import derive_token, private_dir, private_file
 
 GATEWAY = "gateway"
 #: port = --port-base + offset; services not listed here follow in name order
@@ -202,6 +212,21 @@ class AwsTarget:
     description: str
 
 
+#: what var/secrets.json holds
+LOCAL_SECRETS = (
+    "PINGVAS_INTERNAL_SECRET",
+    "PINGVAS_JWT_SECRET",
+    "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
+)
+#: the run's secrets that only some services use: the others never get them
+SECRET_HOLDERS = {
+    "JWT_SECRET": ("gateway", "tenants"),
+    "LEMONSQUEEZY_SIGNING_SECRET": ("billing",),
+}
+#: variables a worker never gets, whoever's they are
+_SECRET_SUFFIXES = ("_INTERNAL_SECRET", "_JWT_SECRET", "_SIGNING_SECRET", "_UNSUBSCRIBE_SECRET")
+
+
 def local_secrets(var_dir: Path) -> dict[str, str]:
     """The local run's signing secrets, made once per var dir (var/secrets.json, mode 600)
     and reused, so sessions survive a restart. Given as PINGVAS_* defaults: a value set in
@@ -209,22 +234,21 @@ def local_secrets(var_dir: Path) -> dict[str, str]:
     import secrets
 
     path = var_dir / "secrets.json"
+    private_dir(var_dir)
+    if path.exists():
+        private_file(path)
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         saved = {}
     # the Lemon Squeezy one reaches billing as BILLING_LEMONSQUEEZY_SIGNING_SECRET, and
     # `pingvas-billing simulate-webhook` reads it from here to sign its sample webhooks
-    wanted = {
-        "PINGVAS_INTERNAL_SECRET",
-        "PINGVAS_JWT_SECRET",
-        "PINGVAS_LEMONSQUEEZY_SIGNING_SECRET",
-    }
+    wanted = set(LOCAL_SECRETS)
     if not wanted <= saved.keys():
         # hex: a url-safe token may start with '-', which a command line reads as an option
         saved = {key: saved.get(key) or secrets.token_hex(48) for key in sorted(wanted)}
-        var_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(saved, f)
     return saved
@@ -265,6 +289,8 @@ def service_env(
         # (GATEWAY_DEV_MAIL, MAIL_DEV_INBOX; every other service ignores its copy)
         "DEV_MAIL": "true",
         "DEV_INBOX": "true",
+        # a local run: the services accept its generated secrets (never in production)
+        "ENVIRONMENT": "development",
     }
     if base.get("DATABASE_URL"):
         defaults["DATABASE_URL"] = base["DATABASE_URL"]
@@ -290,6 +316,27 @@ def service_env(
         values["UPSTREAMS"] = json.dumps({n: u for n, u in urls.items() if n != GATEWAY})
 
     env = dict(base)
+    if name != service:
+        # a worker holds no secret of the run (the internal secret mints identities for
+        # every service): only the bearer token of its service's internal API
+        token = base.get(prefix + "WORKER_TOKEN") or base.get(service.upper() + "_WORKER_TOKEN")
+        internal = base.get(service.upper() + "_INTERNAL_SECRET") or base.get(
+            "PINGVAS_INTERNAL_SECRET"
+        )
+        if not token and internal:
+            token = derive_token(internal, name)
+        for key in list(env):
+            if key.endswith(_SECRET_SUFFIXES):
+                del env[key]
+        values = {k: v for k, v in values.items() if not f"_{k}".endswith(_SECRET_SUFFIXES)}
+        if token:
+            values["WORKER_TOKEN"] = token
+    else:
+        # a service gets the run's secrets it uses, not the others' (SECRET_HOLDERS)
+        for secret, holders in SECRET_HOLDERS.items():
+            if service not in holders:
+                env.pop("PINGVAS_" + secret, None)
+                values.pop(secret, None)
     for key, value in values.items():
         if prefix + key not in base:
             env[prefix + key] = value
@@ -367,8 +414,9 @@ async def _emulator_at(url: str) -> str | None:
 
 
 def _open_log(path: Path) -> BinaryIO:
-    """Append-only log file; local writes are short enough to do on the event loop."""
-    return path.open("ab")
+    """Append-only log file, readable by its owner only; local writes are short enough to
+    do on the event loop."""
+    return private_file(path).open("ab")
 
 
 @dataclass
@@ -449,8 +497,9 @@ class DevRunner:
     # -- steps
 
     def _lock_var_dir(self) -> None:
-        (self.var_dir / "run").mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.var_dir)
+        private_dir(self.var_dir / "run")
+        private_dir(self.log_dir)
         lock = open(self.var_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held until exit
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1037,6 +1086,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # what the run and its services create (var/, databases, logs) is the owner's alone
+    os.umask(0o077)
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="replace", line_buffering=True)  # type: ignore[union-attr]
     colour = sys.stdout.isatty() and not args.no_color and not os.environ.get("NO_COLOR")

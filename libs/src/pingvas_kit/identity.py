@@ -11,6 +11,11 @@ else as proof of identity: the tenant id always comes from here, never from a bo
     @router.post("/generations", dependencies=[require_scope("generations:write")])
     @router.get("/admin/tenants", dependencies=[require_platform_role("operator")])
 
+Each token names the one service it is for (`aud`, the service's name: a token minted for
+render is refused by billing) and carries a unique `jti` that a service accepts once
+within the token's lifetime (`ReplayGuard`, per process): a token copied from one request,
+a log or a service does not open another request or another service.
+
 Tenant roles (`rol`) say what someone may do in the tenant they act in; platform roles
 (`prl`) are the platform's own staff, independent of any tenant. Only people have them:
 an API key or an anonymous caller never does.
@@ -18,7 +23,10 @@ an API key or an anonymous caller never does.
 
 from __future__ import annotations
 
+import heapq
 import time
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -29,8 +37,9 @@ from .logging import bind_contextvars
 
 HEADER = "x-pingvas-identity"
 ISSUER = "pingvas-gateway"
-AUDIENCE = "pingvas-services"
 TTL_SECONDS = 60
+#: identity token ids a service remembers at most (per process); see ReplayGuard
+REPLAY_CAPACITY = 200_000
 ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
 #: the platform role of Pingvas's own staff (search's /api/v1/admin/tenants, ...)
 OPERATOR = "operator"
@@ -70,11 +79,16 @@ class Identity:
         return self.kind == "user" and role in self.platform_roles
 
 
-def issue(identity: Identity, secret: str, *, ttl: int = TTL_SECONDS) -> str:
+def issue(identity: Identity, secret: str, *, audience: str, ttl: int = TTL_SECONDS) -> str:
+    """The signed identity for one request to one service (`audience`: its name, e.g.
+    "render"), with a fresh `jti`: mint one per forwarded request, never reuse it."""
+    if not audience:
+        raise ValueError("an identity token names the service it is for")
     now = int(time.time())
     claims = {
         "iss": ISSUER,
-        "aud": AUDIENCE,
+        "aud": audience,
+        "jti": uuid.uuid4().hex,
         "iat": now,
         "exp": now + ttl,
         "sub": identity.principal_id,
@@ -91,22 +105,81 @@ def issue(identity: Identity, secret: str, *, ttl: int = TTL_SECONDS) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+class IdentityHeaders(Mapping[str, str]):
+    """`{HEADER: token}` that mints a fresh token (a new `jti`) each time it is read, so one
+    value can be sent with several requests, as tests and tools do: a service accepts each
+    token once. The gateway mints per request itself and does not need it."""
+
+    def __init__(self, identity: Identity, secret: str, *, audience: str) -> None:
+        self.identity, self._secret, self.audience = identity, secret, audience
+
+    def __getitem__(self, key: str) -> str:
+        if key != HEADER:
+            raise KeyError(key)
+        return issue(self.identity, self._secret, audience=self.audience)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((HEADER,))
+
+    def __len__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return f"IdentityHeaders({self.identity.principal_id!r}, audience={self.audience!r})"
+
+
 class InvalidIdentity(Exception):
     pass
 
 
-def verify(token: str, secret: str) -> Identity:
+class ReplayGuard:
+    """The token ids (`jti`) seen, each kept until its token expires: a second sight is a
+    replay. In memory, per process, bounded: past `capacity` live ids the one expiring
+    soonest is forgotten first (a token that is about to expire anyway)."""
+
+    def __init__(self, capacity: int = REPLAY_CAPACITY) -> None:
+        self.capacity = capacity
+        self._expiry: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def first_sight(self, jti: str, expires_at: float, *, now: float | None = None) -> bool:
+        """True the first time `jti` is seen within its lifetime, False on a replay."""
+        now = time.time() if now is None else now
+        heap = self._heap
+        while heap and (heap[0][0] < now or len(self._expiry) >= self.capacity):
+            _, old = heapq.heappop(heap)
+            self._expiry.pop(old, None)
+        if jti in self._expiry:
+            return False
+        self._expiry[jti] = expires_at
+        heapq.heappush(heap, (expires_at, jti))
+        return True
+
+
+def verify(
+    token: str, secret: str, *, audience: str | None = None, replay: ReplayGuard | None = None
+) -> Identity:
+    """The identity in `token` if it is signed with `secret`, unexpired, for `audience`
+    (this service's name) and, with a `replay` guard, not seen before. A service always
+    names itself and passes its guard (`current_identity` does); `audience=None` (any
+    service) is for tests and tools that inspect a token the gateway forwarded."""
+    options: dict = {"require": ["exp", "iat", "sub", "aud", "iss", "jti"], "strict_aud": True}
+    if audience is None:
+        options["verify_aud"] = False
     try:
         claims = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            token, secret, algorithms=["HS256"], audience=audience, issuer=ISSUER, options=options
         )
     except jwt.PyJWTError as exc:
         raise InvalidIdentity(type(exc).__name__) from None
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise InvalidIdentity("bad token id")
+    if replay is not None and not replay.first_sight(jti, float(claims["exp"])):
+        raise InvalidIdentity("replayed")
     if claims.get("knd") not in ("user", "api_key", "anonymous"):
         raise InvalidIdentity("bad principal kind")
     try:
@@ -126,17 +199,27 @@ def verify(token: str, secret: str) -> Identity:
         raise InvalidIdentity(str(exc)) from None
 
 
-def _secret(request: Request) -> str:
-    settings = request.app.state.runtime.settings
-    return settings.internal_secret.get_secret_value()
+def replay_guard(app: object) -> ReplayGuard:
+    """The app's (this process's) guard, made on first use."""
+    state = app.state  # type: ignore[attr-defined]
+    guard = getattr(state, "identity_replay", None)
+    if guard is None:
+        guard = state.identity_replay = ReplayGuard()
+    return guard
 
 
 async def current_identity(request: Request) -> Identity:
     token = request.headers.get(HEADER)
     if not token:
         raise HTTPException(401, "This service only answers requests forwarded by the gateway.")
+    settings = request.app.state.runtime.settings
     try:
-        identity = verify(token, _secret(request))
+        identity = verify(
+            token,
+            settings.internal_secret.get_secret_value(),
+            audience=settings.service_name,
+            replay=replay_guard(request.app),
+        )
     except InvalidIdentity:
         raise HTTPException(401, "The forwarded identity is not valid.") from None
     bind_contextvars(tenant_id=identity.tenant_id, principal_id=identity.principal_id)

@@ -67,6 +67,8 @@ class ServiceRuntime:
         metadata: sa.MetaData,
         migrations: Path | None,
     ) -> None:
+        # in production: exit now, naming each missing or public secret (SECURITY.md)
+        settings.require_secrets()
         self.spec = spec
         self.settings = settings
         self.migrations = migrations

@@ -30,6 +30,13 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # the services' test mode, said explicitly: the development defaults of the secrets
+    # are accepted (a service in production refuses them); a test of production mode
+    # removes or overrides it for its own process
+    os.environ.setdefault("PINGVAS_ENVIRONMENT", "test")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _aws_test_credentials() -> Iterator[None]:
     # fake credentials for the emulator, so nothing ever reaches a real account

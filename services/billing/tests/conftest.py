@@ -23,10 +23,11 @@ import pytest
 import sqlalchemy as sa
 from pingvas_billing.adapters.db import outbox, subscriptions, webhook_events
 from pingvas_billing.app import create_app
+from pingvas_billing.lemonsqueezy import checkout_binding
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts import new_envelope
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.testing import ServiceHandle
 
 #: every billing test: a quick processor poll; the store in test mode (LS's default here)
@@ -45,11 +46,14 @@ def ls_time(when: datetime) -> str:
 
 
 def _meta(event: str, tenant_id: str | None, test_mode: bool) -> dict[str, Any]:
+    """As LS sends it for a purchase made through billing's checkout: the tenant and the
+    checkout binding billing made for it (lemonsqueezy.checkout_binding)."""
+    custom = {"tenant_id": tenant_id, "checkout": checkout_binding(SECRET, tenant_id)}
     return {
         "test_mode": test_mode,
         "event_name": event,
         "webhook_id": str(uuid.uuid4()),
-        "custom_data": {"tenant_id": tenant_id} if tenant_id else {},
+        "custom_data": custom if tenant_id else {},
     }
 
 
@@ -286,7 +290,11 @@ class Billing(ServiceHandle):
             roles=(role,),
             email_verified=True,
         )
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        return IdentityHeaders(
+            identity,
+            self.settings.internal_secret.get_secret_value(),
+            audience=self.settings.service_name,
+        )
 
     async def subscription(self, tenant_id: str) -> dict[str, Any]:
         r = await self.client.get("/api/v1/billing/subscription", headers=self.user(tenant_id))

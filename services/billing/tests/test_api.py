@@ -30,10 +30,27 @@ async def test_plans_are_listed_for_anyone_signed_in(billing):
 
     anonymous = Identity(principal_id="anonymous", kind="anonymous", tenant_id=None)
     secret = billing.settings.internal_secret.get_secret_value()
-    for headers in ({}, {HEADER: "forged"}, {HEADER: issue(anonymous, secret)}):
+    for headers in ({}, {HEADER: "forged"}, {HEADER: issue(anonymous, secret, audience="billing")}):
         r = await billing.client.get("/api/v1/billing/plans", headers=headers)
         assert r.status_code == 401
         assert r.headers["content-type"].startswith(PROBLEM_JSON)
+
+
+async def test_a_token_for_render_or_a_replayed_one_is_refused(billing):
+    tenant = await billing.tenant()
+    owner = Identity(principal_id="u1", kind="user", tenant_id=tenant, roles=("owner",))
+    secret = billing.settings.internal_secret.get_secret_value()
+    url = "/api/v1/billing/subscription"
+    # a leaked token minted for render does not open billing
+    for_render = {HEADER: issue(owner, secret, audience="render")}
+    r = await billing.client.get(url, headers=for_render)
+    assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM_JSON)
+    # billing's own token works once; the same token again is a replay
+    once = {HEADER: issue(owner, secret, audience="billing")}
+    assert (await billing.client.get(url, headers=once)).status_code == 200
+    again = await billing.client.get(url, headers=once)
+    assert again.status_code == 401
+    assert again.json()["detail"] == "The forwarded identity is not valid."
 
 
 async def test_the_subscription_is_the_callers_tenants_only(billing):
@@ -71,7 +88,11 @@ async def test_the_subscription_is_the_callers_tenants_only(billing):
     )
     r = await billing.client.get(
         "/api/v1/billing/subscription",
-        headers={HEADER: issue(key, billing.settings.internal_secret.get_secret_value())},
+        headers={
+            HEADER: issue(
+                key, billing.settings.internal_secret.get_secret_value(), audience="billing"
+            )
+        },
     )
     assert r.status_code == 403
     # a brand-new tenant whose tenant.created has not arrived: Free all the same

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pingvas_billing.adapters.db import subscriptions
 from pingvas_billing.app import create_app
+from pingvas_billing.lemonsqueezy import binding_is_for
 from pingvas_billing.lemonsqueezy_standin import serve_standin
 from pingvas_billing.plans import load_plans
 from pingvas_billing.settings import Settings
 
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.problems import PROBLEM_JSON
 
 KEY = "ls-checkout-key-0123456789abcdef"
@@ -58,7 +59,7 @@ def as_(service, *, role: str = "owner", tenant: str | None = None, kind: str = 
         email_verified=True,
     )
     secret = service.settings.internal_secret.get_secret_value()
-    return {HEADER: issue(identity, secret)}
+    return IdentityHeaders(identity, secret, audience="billing")
 
 
 async def add_subscription(
@@ -117,10 +118,13 @@ async def test_owner_gets_a_checkout_for_the_plan_with_tenant_email_and_return_u
     assert sent.headers["authorization"] == f"Bearer {KEY}"
     data = sent.json["data"]
     assert data["type"] == "checkouts"
-    assert data["attributes"]["checkout_data"] == {
-        "email": "owner@example.com",
-        "custom": {"tenant_id": tenant},
-    }
+    checkout_data = data["attributes"]["checkout_data"]
+    binding = checkout_data["custom"].pop("checkout")
+    assert checkout_data == {"email": "owner@example.com", "custom": {"tenant_id": tenant}}
+    # the purchase is bound to this tenant, by a binding only billing can make
+    secret = service.settings.lemonsqueezy_signing_secret
+    assert binding_is_for(secret, tenant, binding)
+    assert not binding_is_for(secret, str(uuid.uuid4()), binding)
     assert (
         data["attributes"]["product_options"]["redirect_url"] == f"{PUBLIC}/billing?checkout=done"
     )

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from pingvas_billing.cli import main, signing_secret, subscription_id_for
 from pingvas_billing.domain import payloads
-from pingvas_billing.lemonsqueezy import EVENTS, encode, sample_webhook, verify
+from pingvas_billing.lemonsqueezy import EVENTS, binding_is_for, encode, sample_webhook, verify
 from pingvas_billing.plans import load_plans
 from pingvas_billing.settings import DEV_SIGNING_SECRET
 from starlette.applications import Starlette
@@ -93,7 +93,10 @@ def test_posts_a_signed_subscription_webhook(receiver: Receiver, capsys) -> None
     assert headers["content-type"] == "application/json"
     payload = json.loads(body)
     assert payload["meta"]["event_name"] == "subscription_created"
-    assert payload["meta"]["custom_data"] == {"tenant_id": TENANT}
+    custom = payload["meta"]["custom_data"]
+    assert custom["tenant_id"] == TENANT and set(custom) == {"tenant_id", "checkout"}
+    # bound to the tenant as billing's checkout would (with the same signing secret)
+    assert binding_is_for(SECRET, TENANT, custom["checkout"])
     assert payload["meta"]["test_mode"] is True
     assert payload["data"]["id"] == subscription_id_for(TENANT)
     assert str(payload["data"]["attributes"]["variant_id"]) == PLANS["pro"].variants["year"]
@@ -265,9 +268,11 @@ def test_the_real_webhook_route_accepts_it_and_the_plan_changes(
         assert main([*wrong, "--secret", SECRET, "--plan", "team"]) == 0
 
         owner = Identity(principal_id="u1", kind="user", tenant_id=TENANT, roles=("owner",))
-        headers = {HEADER: issue(owner, settings.internal_secret.get_secret_value())}
+        secret = settings.internal_secret.get_secret_value()
         deadline = time.monotonic() + 20
         while True:
+            # a fresh identity per request: billing accepts each token once
+            headers = {HEADER: issue(owner, secret, audience="billing")}
             answer = httpx.get(f"{base}/api/v1/billing/subscription", headers=headers)
             if answer.status_code == 200 and answer.json().get("plan") == "team":
                 break
@@ -277,3 +282,10 @@ def test_the_real_webhook_route_accepts_it_and_the_plan_changes(
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+def test_unbound_leaves_the_checkout_binding_out(capsys) -> None:
+    args = ["simulate-webhook", "subscription_created", "--tenant", TENANT, "--secret", SECRET]
+    assert main([*args, "--dry-run", "--unbound"]) == 0
+    custom = json.loads(capsys.readouterr().out)["body"]["meta"]["custom_data"]
+    assert custom == {"tenant_id": TENANT}

@@ -17,7 +17,7 @@ from pingvas_billing.ledger import add_month
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts.envelope import new_envelope
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.problems import PROBLEM_JSON
 
 CREATED = datetime.now(UTC).replace(microsecond=0)
@@ -38,7 +38,7 @@ class Api:
             email_verified=True,
         )
         secret = self.service.settings.internal_secret.get_secret_value()
-        return {HEADER: issue(identity, secret)}
+        return IdentityHeaders(identity, secret, audience="billing")
 
     def key(self, tenant_id: str) -> dict[str, str]:
         identity = Identity(
@@ -48,7 +48,7 @@ class Api:
             scopes=("generations:read",),
         )
         secret = self.service.settings.internal_secret.get_secret_value()
-        return {HEADER: issue(identity, secret)}
+        return IdentityHeaders(identity, secret, audience="billing")
 
     async def deliver(self, type_: str, data: dict[str, Any], *, tenant_id: str) -> None:
         await self.service.runtime.consumer(

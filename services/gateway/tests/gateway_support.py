@@ -99,6 +99,8 @@ def _standin(upstream: Upstream, openapi: dict[str, Any]) -> Starlette:
             "headers": dict(request.headers),
             "body": body.decode(errors="replace"),
         }
+        if path == "/api/v1/auth/login" and b'"password": "wrong"' in body.replace(b'":"', b'": "'):
+            return JSONResponse({"title": "Unauthorized", "status": 401}, status_code=401)
         if path in {
             "/api/v1/auth/login",
             "/api/v1/auth/signup",

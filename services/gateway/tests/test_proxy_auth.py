@@ -67,6 +67,7 @@ async def test_an_identity_header_from_the_caller_is_never_forwarded(client):
     forged = issue(
         Identity(principal_id="root", kind="user", tenant_id="other", roles=("owner",)),
         INTERNAL_SECRET,
+        audience="tenants",
     )
     response = await client.post(
         "/api/v1/auth/login",

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from pingvas_contracts import Envelope, new_envelope
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.testing import ServiceHandle
 
 
@@ -249,11 +249,19 @@ class Mail(ServiceHandle):
             roles=("member",),
             email_verified=True,
         )
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        return IdentityHeaders(
+            identity,
+            self.settings.internal_secret.get_secret_value(),
+            audience=self.settings.service_name,
+        )
 
     def anonymous(self) -> dict:
         identity = Identity(principal_id="anonymous", kind="anonymous", tenant_id=None)
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        return IdentityHeaders(
+            identity,
+            self.settings.internal_secret.get_secret_value(),
+            audience=self.settings.service_name,
+        )
 
     # -- reading the database --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import unicodedata
 from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
@@ -31,6 +32,7 @@ from pingvas_mail.templates import (
     format_date,
     format_datetime,
     render,
+    subject_name,
 )
 from pingvas_mail.templates.review import main as review
 
@@ -286,3 +288,25 @@ def test_review_writes_every_template_and_an_index(tmp_path):
         for ext in ("html", "txt"):
             assert (tmp_path / "out" / f"{template}.{locale}.{ext}").is_file()
             assert f'href="{template}.{locale}.{ext}"' in html
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template", ["invitation", "credits_exhausted"])
+def test_subjects_carry_only_a_short_clean_team_name(template, locale):
+    """An inbox line shows no free text an attacker chose: the inviter's name is not in the
+    invitation's subject, and the team name has no control characters and is cut short."""
+    team = (
+        "Acme\r\nBcc: victim@else.example\x00\u202e\u200b  Free   credits: "
+        "click https://evil.example/claim now"
+    )
+    context = {**SAMPLES[template], "tenant_name": team, "inviter_name": "Mallory: urgent"}
+    mail = render(template, locale, context)
+    for line in (mail.subject, mail.html.split("<title>", 1)[1].split("</title>", 1)[0]):
+        assert "Mallory" not in line
+        assert not any(unicodedata.category(ch)[0] == "C" for ch in line), repr(line)
+    short = subject_name(team)
+    assert short == "Acme Bcc: victim@else.example Free cred…"
+    assert len(short) == 40 and short in mail.subject
+    assert "evil.example" not in mail.subject and "\n" not in mail.subject
+    # the body still names the team in full (escaped in HTML)
+    assert "https://evil.example/claim" in mail.text

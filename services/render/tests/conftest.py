@@ -24,7 +24,7 @@ from pingvas_render.app import create_app
 from pingvas_render.settings import Settings
 
 from pingvas_contracts import new_envelope
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.testing import ServiceHandle
 
 #: what every render test runs with: the tiny test model allowed, no dispatcher (the
@@ -57,7 +57,11 @@ class Render(ServiceHandle):
     # -- the gateway's side ------------------------------------------------------------
 
     def _sign(self, identity: Identity) -> dict[str, str]:
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        return IdentityHeaders(
+            identity,
+            self.settings.internal_secret.get_secret_value(),
+            audience=self.settings.service_name,
+        )
 
     def user(
         self,
@@ -77,13 +81,22 @@ class Render(ServiceHandle):
             )
         )
 
-    def key(self, tenant_id: str, scopes: list[str], key_id: str | None = None) -> dict[str, str]:
+    def key(
+        self,
+        tenant_id: str,
+        scopes: list[str],
+        key_id: str | None = None,
+        *,
+        verified: bool = True,
+    ) -> dict[str, str]:
+        """A key's identity; `verified`: its creator has verified their address (evf)."""
         return self._sign(
             Identity(
                 principal_id=key_id or str(uuid.uuid4()),
                 kind="api_key",
                 tenant_id=tenant_id,
                 scopes=tuple(scopes),
+                email_verified=verified,
             )
         )
 

@@ -69,6 +69,10 @@ async def test_who_may_generate(render):
     assert (await render.generate(render.user(tenant, role="viewer"))).status_code == 403
     reader = render.key(tenant, ["generations:read"])
     assert (await render.generate(reader)).status_code == 403
+    # a key made by someone who has not verified their address: the same rule as for people
+    r = await render.generate(render.key(tenant, ["generations:write"], verified=False))
+    assert r.status_code == 403 and r.json()["type"].endswith("/email-not-verified")
+    assert await render.count(jobs) == 0
     writer = render.key(tenant, ["generations:write"])
     job = await render.queued(writer)
     (event,) = await render.events("job.queued")

@@ -17,7 +17,7 @@ from pingvas_search.app import create_app
 from pingvas_search.settings import Settings
 
 from pingvas_contracts import new_envelope
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.testing import ServiceHandle
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -37,7 +37,11 @@ class Search(ServiceHandle):
     # -- the gateway's side ------------------------------------------------------------
 
     def _sign(self, identity: Identity) -> dict[str, str]:
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        return IdentityHeaders(
+            identity,
+            self.settings.internal_secret.get_secret_value(),
+            audience=self.settings.service_name,
+        )
 
     def user(
         self, tenant_id: str, *, role: str = "member", platform_roles: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from pingvas_tenants.adapters.db import outbox
 from pingvas_tenants.app import create_app
 from pingvas_tenants.settings import Settings
 
-from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.identity import Identity, IdentityHeaders
 
 PASSWORD = "correct horse battery"
 CLIENT_IP = "203.0.113.7"
@@ -41,7 +41,8 @@ class Gateway:
         return self.service.runtime.db
 
     def _sign(self, identity: Identity) -> dict[str, str]:
-        return {HEADER: issue(identity, self.settings.internal_secret.get_secret_value())}
+        secret = self.settings.internal_secret.get_secret_value()
+        return IdentityHeaders(identity, secret, audience=self.settings.service_name)
 
     def anon(self) -> dict[str, str]:
         return self._sign(
@@ -93,9 +94,16 @@ class Gateway:
         return await self.client.get(path, headers=as_, params=params)
 
     async def signup(
-        self, email: str, team: str = "Haneul Studio", name: str = "Jiwoo Kim", locale: str = "ko"
+        self,
+        email: str,
+        team: str = "Haneul Studio",
+        name: str = "Jiwoo Kim",
+        locale: str = "ko",
+        *,
+        verified: bool = True,
     ) -> dict:
-        """Sign up (202, no tokens) and log in as a person would: the log-in's token pair."""
+        """Sign up (202, no tokens), follow the mailed verification link unless `verified` is
+        false, and log in as a person would: the log-in's token pair."""
         r = await self.post(
             "/api/v1/auth/signup",
             {
@@ -108,9 +116,22 @@ class Gateway:
         )
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "verification_sent" and "access_token" not in r.json()
+        if verified:
+            await self.verify(email)
         r = await self.login(email)
         assert r.status_code == 200, r.text
         return r.json()
+
+    async def verify(self, email: str) -> None:
+        """Follow the newest verification link mailed to `email`."""
+        sent = [
+            e
+            for e in await self.events("user.verification_requested")
+            if e["data"]["email"] == email.lower()
+        ]
+        url = sent[-1]["data"]["verification_url"]
+        r = await self.post("/api/v1/auth/verify-email", {"token": link_token(url)})
+        assert r.status_code == 200, r.text
 
     async def login(self, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
         return await self.post(

@@ -42,6 +42,7 @@ async def test_api_key_create_verify_revoke(gw):
         "tenant_id": owner["tenant"]["id"],
         "scopes": ["generations:write", "images:read"],
         "name": "partner backend",
+        "email_verified": True,
     }
     used = (await gw.get("/api/v1/api-keys", as_=gw.user(owner))).json()[0]["last_used_at"]
     assert used is not None

@@ -17,7 +17,9 @@ EMAIL = "jiwoo.kim@haneul.example"
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
 async def test_signup_emits_events_and_verification_link_works_once(gateway_for, db_backend):
     async with gateway_for(db_backend) as gw:
-        pair = await gw.signup("Jiwoo.Kim@Haneul.example", team="하늘 스튜디오", name="김지우")
+        pair = await gw.signup(
+            "Jiwoo.Kim@Haneul.example", team="하늘 스튜디오", name="김지우", verified=False
+        )
         assert pair["token_type"] == "bearer" and pair["expires_in"] == 900
         assert pair["refresh_token"].startswith("pvr_") and len(pair["refresh_token"]) == 4 + 43
         assert pair["user"]["email"] == EMAIL and pair["user"]["email_verified"] is False
@@ -170,7 +172,7 @@ async def test_requests_without_a_valid_identity_are_refused(gw):
 
 
 async def test_login_failures_are_generic_and_audited(gw):
-    owner = await gw.signup(EMAIL)
+    owner = await gw.signup(EMAIL, verified=False)
     wrong = await gw.login(EMAIL, "wrong password!")
     unknown = await gw.login("nobody@haneul.example")
     assert wrong.status_code == unknown.status_code == 401

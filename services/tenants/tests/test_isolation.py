@@ -306,7 +306,7 @@ def bad_identities(w: World) -> dict[str, dict[str, str]]:
         session_id=claims["sid"],
     )
     secret = w.gw.settings.internal_secret.get_secret_value()
-    good = issue(identity, secret)
+    good = issue(identity, secret, audience="tenants")
     head, payload, signature = good.split(".")
     altered = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     altered["tid"] = w.b_owner["tenant"]["id"]
@@ -314,9 +314,11 @@ def bad_identities(w: World) -> dict[str, dict[str, str]]:
     return {
         "no identity": {},
         "garbled": {HEADER: "not-a-jwt"},
-        "signed with another secret": {HEADER: issue(identity, "another secret " * 3)},
+        "signed with another secret": {
+            HEADER: issue(identity, "another secret " * 3, audience="tenants")
+        },
         "payload altered": {HEADER: f"{head}.{altered_payload}.{signature}"},
-        "expired": {HEADER: issue(identity, secret, ttl=-120)},
+        "expired": {HEADER: issue(identity, secret, audience="tenants", ttl=-120)},
     }
 
 

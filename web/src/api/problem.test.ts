@@ -34,6 +34,15 @@ describe('formErrors', () => {
     expect(formErrors({ status: 429, data: null }, [], messages).banner).toBe('slow down')
   })
 
+  it('names an unverified address in the reader\'s language when the page gives the words', () => {
+    const error = {
+      status: 403,
+      data: { type: 'https://pingvas.dev/problems/email-not-verified', title: 'Forbidden', detail: 'Verify…' },
+    }
+    expect(formErrors(error, [], { ...messages, emailNotVerified: 'verify first' }).banner).toBe('verify first')
+    expect(formErrors(error, [], messages).banner).toBe('Verify…')
+  })
+
   it('is empty without an error', () => {
     expect(formErrors(undefined, ['email'], messages)).toEqual({ fields: {}, banner: null })
   })

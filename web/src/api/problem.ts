@@ -35,6 +35,8 @@ export interface ErrorMessages {
   network: string
   rateLimited: string
   generic: string
+  /** For `email-not-verified` (inviting, making API keys, generating before verifying). */
+  emailNotVerified?: string
 }
 
 export interface FormErrors {
@@ -68,5 +70,8 @@ export function formErrors(error: ApiError, knownFields: readonly string[], mess
   }
   const status = httpStatus(error)
   if (status === 429) return { fields, banner: messages.rateLimited }
+  if (messages.emailNotVerified && problem?.type?.endsWith('/email-not-verified')) {
+    return { fields, banner: messages.emailNotVerified }
+  }
   return { fields, banner: problem?.detail || problem?.title || messages.generic }
 }

@@ -12,6 +12,7 @@ export function useFormErrors(error: ApiError, fields: readonly string[]): FormE
         network: t('error.network'),
         rateLimited: t('error.rateLimited'),
         generic: t('error.generic'),
+        emailNotVerified: t('error.emailNotVerified'),
       }),
     // `fields` is a fresh array each render; its contents are what matter.
     [error, key, t],

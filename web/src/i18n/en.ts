@@ -21,6 +21,7 @@ export const en = {
   'error.network': 'Cannot reach Pingvas. Check your connection and try again.',
   'error.rateLimited': 'Too many attempts. Please wait a moment and try again.',
   'error.forbidden': 'Your role in this team does not allow this.',
+  'error.emailNotVerified': 'Verify your email address first: use the link we sent you. Until then you cannot invite people or create API keys.',
   'error.forbiddenTitle': 'Not allowed',
 
   'role.owner': 'Owner',

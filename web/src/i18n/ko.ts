@@ -23,6 +23,7 @@ export const ko: Record<MessageKey, string> = {
   'error.network': 'Pingvas에 연결할 수 없습니다. 네트워크 연결을 확인한 뒤 다시 시도해 주세요.',
   'error.rateLimited': '요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.',
   'error.forbidden': '이 팀에서의 역할로는 이 작업을 할 수 없습니다.',
+  'error.emailNotVerified': '먼저 보내 드린 링크로 이메일 주소를 인증해 주세요. 인증 전에는 팀원을 초대하거나 API 키를 만들 수 없습니다.',
   'error.forbiddenTitle': '권한 없음',
 
   'role.owner': '소유자',

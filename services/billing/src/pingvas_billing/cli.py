@@ -9,7 +9,10 @@ upgrade, renew, fail a payment or cancel without a Lemon Squeezy account. The si
 secret is, in this order: --secret, BILLING_LEMONSQUEEZY_SIGNING_SECRET,
 PINGVAS_LEMONSQUEEZY_SIGNING_SECRET, the local run's var/secrets.json, the development
 default. The subscription id defaults to one derived from the tenant, so the events of
-one tenant are about the same subscription."""
+one tenant are about the same subscription. The custom data carries the checkout binding
+billing makes when a tenant starts a checkout (made here with the same signing secret), as
+a purchase through the checkout would; `--unbound` leaves it out (billing then records the
+event and does not apply it, unless the tenant already holds the subscription)."""
 
 from __future__ import annotations
 
@@ -25,7 +28,15 @@ from typing import Any, TextIO
 
 import httpx
 
-from .lemonsqueezy import EVENTS, STATUSES, encode, sample_webhook, sign
+from .lemonsqueezy import (
+    BINDING_KEY,
+    EVENTS,
+    STATUSES,
+    checkout_binding,
+    encode,
+    sample_webhook,
+    sign,
+)
 from .plans import INTERVALS, PlanError, load_plans
 from .settings import DEV_SIGNING_SECRET, Settings
 
@@ -75,7 +86,10 @@ def _parse_time(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def build_webhook(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+def build_webhook(
+    args: argparse.Namespace, settings: Settings, *, secret: str | None = None
+) -> dict[str, Any]:
+    """The sample body; with `secret`, the checkout binding for the tenant in its custom data."""
     plans = load_plans(settings.plans_file)
     plan = plans.get(args.plan)
     if plan is None or plan.is_free:
@@ -113,6 +127,11 @@ def build_webhook(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         user_email=args.email,
         total=plan.prices.get(args.interval, 0),
         currency=plan.currency,
+        custom_data=(
+            {BINDING_KEY: checkout_binding(secret, args.tenant)}
+            if secret and args.tenant and not getattr(args, "unbound", False)
+            else None
+        ),
     )
 
 
@@ -150,6 +169,11 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--test-mode", dest="test_mode", action="store_true", default=None)
     mode.add_argument("--live-mode", dest="test_mode", action="store_false")
     sim.add_argument(
+        "--unbound",
+        action="store_true",
+        help="no checkout binding in the custom data (a purchase the tenant did not start)",
+    )
+    sim.add_argument(
         "--dry-run", action="store_true", help="print the body and signature, post nothing"
     )
     sim.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
@@ -159,9 +183,9 @@ def _parser() -> argparse.ArgumentParser:
 def simulate_webhook(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     settings = Settings()
-    payload = build_webhook(args, settings)
-    body = encode(payload)
     secret, source = signing_secret(args.secret, var_dir=args.var)
+    payload = build_webhook(args, settings, secret=secret)
+    body = encode(payload)
     signature = sign(body, secret)
     headers = {
         "content-type": "application/json",

@@ -295,6 +295,39 @@ def verify(body: bytes, signature: str | None, secret: SecretStr | str | bytes) 
     return hmac.compare_digest(sign(body, secret).encode(), signature.strip().lower().encode())
 
 
+# ---------------------------------------------------------------- the checkout's tenant
+
+#: the custom-data key of the binding between a purchase and the tenant that started it
+BINDING_KEY = "checkout"
+
+
+def _binding_mac(secret: SecretStr | str | bytes, tenant_id: str, nonce: str) -> str:
+    message = f"pingvas-checkout-binding:{tenant_id}:{nonce}".encode()
+    return hmac.new(_secret_bytes(secret), message, hashlib.sha256).hexdigest()[:32]
+
+
+def checkout_binding(
+    secret: SecretStr | str | bytes, tenant_id: str, *, nonce: str | None = None
+) -> str:
+    """What billing puts beside `tenant_id` in a checkout's custom data when that tenant's
+    owner starts the checkout: `<nonce>.<HMAC of the tenant id and nonce>`. LS hands it back
+    in every webhook of the purchase. Custom data can be edited by whoever holds a checkout
+    link (`checkout[custom][tenant_id]=…`), but nobody without the store's signing secret can
+    make a binding for another tenant, so a purchase cannot be pointed at someone else's team."""
+    nonce = nonce or uuid.uuid4().hex[:16]
+    return f"{nonce}.{_binding_mac(secret, str(tenant_id), nonce)}"
+
+
+def binding_is_for(secret: SecretStr | str | bytes, tenant_id: str, binding: Any) -> bool:
+    """Whether `binding` (custom data's `checkout`) was made for `tenant_id`; constant-time."""
+    if not isinstance(binding, str) or binding.count(".") != 1:
+        return False
+    nonce, mac = binding.split(".")
+    if not nonce or len(nonce) > 64:
+        return False
+    return hmac.compare_digest(_binding_mac(secret, str(tenant_id), nonce).encode(), mac.encode())
+
+
 # ---------------------------------------------------------------- sample webhooks
 
 

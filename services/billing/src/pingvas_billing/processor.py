@@ -7,6 +7,9 @@ with its state changes and outbox events, and marked with an outcome:
 - `ignored_stale`: its `updated_at` is not newer than the subscription state held;
 - `ignored_test_mode`: its mode is not the store's (`BILLING_LEMONSQUEEZY_TEST_MODE`);
 - `ignored_unknown`: no tenant in `meta.custom_data`, an unknown variant or event name;
+- `ignored_unbound`: the custom data names a tenant that did not start this purchase (no
+  checkout binding made for that tenant, `lemonsqueezy.checkout_binding`, and no
+  subscription, order or payment it already holds): recorded, never applied;
 - `failed`: handling raised; retried with back-off until `max_webhook_attempts`, then
   left for an operator (`attempts`, `error`).
 
@@ -42,7 +45,7 @@ from .domain.payloads import (
 )
 from .domain.periods import add_interval, add_months, later, period_bounds, stamp
 from .domain.subscriptions import DELINQUENT, is_paid, lemon_squeezy_ref, state_data
-from .lemonsqueezy import SUBSCRIPTION_EVENTS
+from .lemonsqueezy import BINDING_KEY, SUBSCRIPTION_EVENTS, binding_is_for
 from .plans import Plans
 from .settings import Settings
 
@@ -52,6 +55,7 @@ APPLIED = "applied"
 IGNORED_STALE = "ignored_stale"
 IGNORED_TEST_MODE = "ignored_test_mode"
 IGNORED_UNKNOWN = "ignored_unknown"
+IGNORED_UNBOUND = "ignored_unbound"
 FAILED = "failed"
 
 T = "pingvas.billing."
@@ -197,6 +201,11 @@ class Processor:
             body = json.loads(row.body)
         except ValueError:
             raise BadPayload("the body is not JSON") from None
+        if not await self._bound(session, row.tenant_id, body, name):
+            log.warning(
+                "billing.webhook_not_bound", event_name=name, claimed_tenant_id=row.tenant_id
+            )
+            return IGNORED_UNBOUND
         if name in SUBSCRIPTION_EVENTS:
             return await self._subscription(session, row.tenant_id, body, at)
         if name in INVOICE_EVENTS:
@@ -206,6 +215,37 @@ class Processor:
         if name == "order_refunded":
             return await self._order_refunded(session, row.tenant_id, body)
         return IGNORED_UNKNOWN
+
+    async def _bound(
+        self, session: AsyncSession, tenant_id: str, body: dict[str, Any], name: str
+    ) -> bool:
+        """Whether the purchase this event is about belongs to `tenant_id` (custom data's
+        claim): a checkout binding billing made for that tenant when it started the checkout,
+        or, without one, something of the purchase the tenant already holds (a subscription
+        bound earlier, the subscription's order, a recorded payment)."""
+        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        custom = meta.get("custom_data") if isinstance(meta.get("custom_data"), dict) else {}
+        secret = self.settings.lemonsqueezy_signing_secret
+        if binding_is_for(secret, tenant_id, custom.get(BINDING_KEY)):
+            return True
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        if name in SUBSCRIPTION_EVENTS:
+            holder = await repo.subscription_by_ls_id(session, str(data.get("id")))
+            return holder is not None and holder.tenant_id == tenant_id
+        if name in INVOICE_EVENTS:
+            # its subscription decides (not known yet: retried until it is)
+            holder = await repo.subscription_by_ls_id(
+                session, str(attributes.get("subscription_id"))
+            )
+            return holder is None or holder.tenant_id == tenant_id
+        if name == "order_created":
+            sub = await repo.get_subscription(session, tenant_id=tenant_id)
+            return sub is not None and sub.ls_order_id == str(data.get("id"))
+        if name == "order_refunded":
+            previous = await repo.get_payment(session, f"order:{data.get('id')}")
+            return previous is not None and previous.tenant_id == tenant_id
+        return True  # other events change nothing
 
     # -- subscriptions -------------------------------------------------------------------
 

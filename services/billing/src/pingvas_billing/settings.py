@@ -7,14 +7,17 @@ from typing import ClassVar
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_kit.settings import ServiceSettings
+from pingvas_kit.settings import ServiceSettings, register_dev_secret
 
-DEV_SIGNING_SECRET = "dev-lemonsqueezy-signing-secret-change-me"
+#: DEVELOPMENT ONLY (public; refused in production)
+DEV_SIGNING_SECRET = register_dev_secret("dev-lemonsqueezy-signing-secret-change-me")
 
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore", populate_by_name=True)
     service_name: ClassVar[str] = "billing"
+    secret_settings: ClassVar[tuple[str, ...]] = ("internal_secret", "lemonsqueezy_signing_secret")
+    optional_secret_settings: ClassVar[tuple[str, ...]] = ("lemonsqueezy_api_key",)
 
     port: int = 8102
     #: where links in checkouts and mails point (the gateway's public URL)

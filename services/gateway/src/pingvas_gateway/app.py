@@ -14,7 +14,7 @@ from litestar.middleware.base import DefineMiddleware
 
 from .adapters.api_keys import ApiKeyVerifier
 from .adapters.proxy import Proxy
-from .adapters.stores import API_KEYS, DENY_LIST, store_registry
+from .adapters.stores import API_KEYS, DENY_LIST, LOGIN_FAILURES, store_registry
 from .adapters.upstreams import Upstreams
 from .api.docs import DocsController, OpenAPIDocuments
 from .api.health import HealthController
@@ -23,15 +23,23 @@ from .api.proxy import ProxyController, dev_mail, dev_mail_headers
 from .api.spa import spa
 from .auth.middleware import IdentityMiddleware
 from .auth.sessions import CSRF_HEADER, WEB_CLIENT_HEADER, DenyList
-from .edge import REQUEST_ID_HEADER, request_id_middleware, security_headers, spa_csp
-from .limits import rate_limit_middleware
+from .edge import (
+    REQUEST_ID_HEADER,
+    forwarded_middleware,
+    request_id_middleware,
+    security_headers,
+    spa_csp,
+)
+from .limits import LoginDelays, StreamSlots, rate_limit_middleware
 from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
+    # in production: exit now, naming each missing or public secret (SECURITY.md)
+    settings.require_secrets()
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    stores, redis_store = store_registry(redis_url)
+    stores, redis_store = store_registry(redis_url, max_entries=settings.memory_store_max_entries)
 
     @asynccontextmanager
     async def clients(app: Litestar) -> AsyncIterator[None]:
@@ -53,11 +61,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             ) as proxy_client,
+            # event streams: a pool of their own, as big as the number of streams allowed
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=settings.stream_pool_size, limit_per_host=settings.stream_pool_size
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=5.0, sock_read=settings.upstream_timeout
+                ),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
+            ) as stream_client,
         ):
             app.state.upstreams = Upstreams(
                 settings.upstreams, client=health_client, timeout=health_timeout
             )
-            app.state.proxy = Proxy(settings.upstreams, client=proxy_client)
+            app.state.proxy = Proxy(
+                settings.upstreams, client=proxy_client, stream_client=stream_client
+            )
             app.state.api_keys = ApiKeyVerifier(
                 tenants_url=settings.upstreams.get("tenants"),
                 client=client,
@@ -78,6 +100,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[ProxyController],
         middleware=[DefineMiddleware(IdentityMiddleware), *rate_limit_middleware(settings)],
     )
+    if "*" in (origin.strip() for origin in settings.cors_origins):
+        # the API takes credentials (cookies): `*` would let every site in, so refuse to start
+        raise ValueError("GATEWAY_CORS_ORIGINS may not hold '*'; list the origins")
     cors = (
         CORSConfig(
             allow_origins=settings.cors_origins,
@@ -111,7 +136,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[HealthController, DocsController, proxied, *local_only, spa],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=[
+            forwarded_middleware(settings.trusted_proxies, settings.forwarded_header),
+            request_id_middleware,
+        ],
         before_send=[security_headers, *([dev_mail_headers] if settings.dev_mail else [])],
         cors_config=cors,
         stores=stores,
@@ -122,6 +150,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "spa_csp": spa_csp(settings.image_origins()),
                 "deny_list": DenyList(stores.get(DENY_LIST), max_ttl=settings.access_token_ttl),
+                "stream_slots": StreamSlots(
+                    per_tenant=settings.max_streams_per_tenant,
+                    per_key=settings.max_streams_per_api_key,
+                    total=settings.stream_pool_size,
+                ),
+                "login_delays": LoginDelays(
+                    stores.get(LOGIN_FAILURES),
+                    threshold=settings.login_failures_before_delay,
+                    initial=settings.login_delay_initial,
+                    cap=settings.login_delay_max,
+                    window=settings.login_failure_window,
+                ),
             }
         ),
         openapi_config=None,  # /api/openapi.json is the services' merged document

@@ -1,4 +1,5 @@
-"""What every response at the edge carries: a request id, and the security headers."""
+"""What every response at the edge carries: a request id, and the security headers; and who
+the client is (the socket's peer, or what a trusted proxy says, domain/forwarded.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from pingvas_kit.logging import bound_contextvars
+
+from .domain.forwarded import ForwardedHeader, client_of, networks
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -59,6 +62,41 @@ def client_ip(scope: Scope) -> str:
     return client[0] if client else "unknown"
 
 
+def forwarded_middleware(cidrs: Sequence[str], header: ForwardedHeader) -> Any:
+    """The outermost middleware: puts the real client into scope["client"] (and the scheme
+    the client used into scope["scheme"]) when the peer is a trusted proxy; otherwise leaves
+    the peer there and the forwarded headers unread. Everything after it (per-IP limits, the
+    identity's `ip`, Secure cookies, HSTS) sees the result."""
+    trusted = networks(cidrs)
+
+    def factory(app: Any) -> Any:
+        if not trusted:
+            return app
+
+        async def middleware(scope: Scope, receive: Any, send: Any) -> None:
+            if scope["type"] in ("http", "websocket"):
+                peer = scope.get("client")
+                client = client_of(
+                    peer[0] if peer else "",
+                    scope.get("headers", ()),
+                    trusted=trusted,
+                    header=header,
+                )
+                if peer and client.host != peer[0]:
+                    scope["client"] = (client.host, 0)
+                if client.scheme:
+                    secure = client.scheme == "https"
+                    if scope["type"] == "http":
+                        scope["scheme"] = "https" if secure else "http"
+                    else:
+                        scope["scheme"] = "wss" if secure else "ws"
+            await app(scope, receive, send)
+
+        return middleware
+
+    return factory
+
+
 def request_id_middleware(app: Any) -> Any:
     """Bind the request id into every log line written while the request runs."""
 
@@ -85,5 +123,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers["content-security-policy"] = DOCS_CSP
     else:
         headers["content-security-policy"] = getattr(scope["app"].state, "spa_csp", SPA_CSP)
-    if scope.get("scheme") == "https":
-        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    settings = getattr(scope["app"].state, "settings", None)
+    if scope.get("scheme") == "https" or getattr(settings, "tls_in_front", False):
+        max_age = getattr(settings, "hsts_max_age", 31536000)
+        headers["strict-transport-security"] = f"max-age={max_age}; includeSubDomains"

@@ -5,24 +5,49 @@ with its own identifier, all counting in the "rate_limit" store (Redis or in pro
 - API keys, in addition: per key
 - anonymous callers: per client IP (not /webhooks: signed, bursty, from few addresses)
 - POST auth/login: per client IP and e-mail address; password reset: per client IP
+- POST auth/login, in addition, per account from every IP (`LoginDelays`): after
+  `login_failures_before_delay` attempts without a success each further one must wait,
+  1 s, then twice as long each time up to `login_delay_max`; a successful log-in clears
+  it. The wait caps, so nobody can lock another person out for good by failing on
+  purpose: the owner logs in with the right password once the (short) wait is over; and
+  from an IP the account logged in from before (its last few, for 30 days) the owner
+  never waits at all (only the per-IP + address limit counts there), so a stranger
+  failing on purpose from elsewhere cannot even hold the owner off by racing each wait.
+
+The e-mail address counts as tenants reads it (`pingvas_kit.emails.normalise_email`:
+display-name forms, full-width letters and case are one account).
 
 A refusal is a 429 problem with Retry-After and RateLimit-Limit/-Remaining/-Reset
-(api/problems.py adds Retry-After); allowed responses carry the RateLimit-* headers too."""
+(api/problems.py adds Retry-After); allowed responses carry the RateLimit-* headers too.
+The account wait is a 429 problem with `code` `login_delayed` and Retry-After.
+
+Open event streams (`GET /api/v1/generations/{id}/events`) are counted while they last
+(`StreamSlots`, per gateway replica): at most `max_streams_per_tenant` per tenant and
+`max_streams_per_api_key` per key (429 `too_many_streams`), and `stream_pool_size` in all,
+the size of the streams' own connection pool (503 `streams_full`: no stream ever waits
+for a connection)."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import math
+import time
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import ServiceUnavailableException, TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.stores.base import Store
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from pingvas_kit.emails import normalise_email
 from pingvas_kit.identity import Identity
 
 from .adapters.stores import RATE_LIMITS
-from .domain.routing import LOGIN, PASSWORD_RESET
+from .domain.routing import LOGIN, PASSWORD_RESET, is_event_stream
 from .edge import client_ip
 from .settings import Settings, parse_rate
 
@@ -53,7 +78,193 @@ def _email_of(body: bytes) -> str:
     except ValueError:
         return ""
     email = data.get("email") if isinstance(data, dict) else None
-    return email.strip().lower()[:320] if isinstance(email, str) else ""
+    return normalise_email(email) if isinstance(email, str) else ""
+
+
+def login_delay(attempts: int, *, threshold: int, initial: float, cap: float) -> float:
+    """Seconds the next attempt must wait after `attempts` without a success: none before
+    `threshold`, then `initial`, doubling with each attempt, never above `cap`."""
+    if attempts < threshold:
+        return 0.0
+    return min(initial * 2.0 ** min(attempts - threshold, 62), cap)
+
+
+class LoginDelays:
+    """Log-in attempts per account (its normalised address, stored as a SHA-256), counted
+    from every IP. An attempt is counted before it is forwarded (so a burst sent at once
+    cannot all slip through before the first answer) and a success clears the count; the
+    count is forgotten `window` seconds after the last attempt. Attempts from an IP the
+    account last logged in from (`KNOWN_IPS` of them, for `KNOWN_IP_TTL`) neither wait
+    nor count. In process, one lock makes the read and write of a count one step; with
+    Redis, replicas may each let one attempt through at the same instant, no more."""
+
+    KNOWN_IPS = 5
+    KNOWN_IP_TTL = 30 * 24 * 3600
+
+    def __init__(
+        self, store: Store, *, threshold: int, initial: float, cap: float, window: int
+    ) -> None:
+        self.store = store
+        self.threshold = threshold
+        self.initial = initial
+        self.cap = cap
+        self.window = window
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _key(account: str) -> str:
+        return hashlib.sha256(account.encode()).hexdigest()
+
+    @staticmethod
+    def _ip(ip: str) -> str:
+        return hashlib.sha256(b"ip:" + ip.encode()).hexdigest()[:32]
+
+    async def _known_ips(self, account: str) -> list[str]:
+        raw = await self.store.get("known:" + self._key(account))
+        return list(json.loads(raw)) if raw else []
+
+    async def attempt(self, account: str, ip: str = "") -> float:
+        """0 if the attempt may go on (and it is counted); else the seconds left to wait."""
+        key = self._key(account)
+        if ip and self._ip(ip) in await self._known_ips(account):
+            return 0.0
+        async with self._lock:
+            raw = await self.store.get(key)
+            record = json.loads(raw) if raw else {}
+            now = time.time()
+            until = float(record.get("until", 0))
+            if until > now:
+                return until - now
+            attempts = int(record.get("n", 0)) + 1
+            wait = login_delay(
+                attempts, threshold=self.threshold, initial=self.initial, cap=self.cap
+            )
+            await self.store.set(
+                key,
+                json.dumps({"n": attempts, "until": now + wait if wait else 0}),
+                expires_in=self.window + math.ceil(self.cap),
+            )
+            return 0.0
+
+    async def succeeded(self, account: str, ip: str = "") -> None:
+        await self.store.delete(self._key(account))
+        if ip:
+            known = [h for h in await self._known_ips(account) if h != self._ip(ip)]
+            known = [self._ip(ip), *known][: self.KNOWN_IPS]
+            await self.store.set(
+                "known:" + self._key(account), json.dumps(known), expires_in=self.KNOWN_IP_TTL
+            )
+
+
+class LoginDelayMiddleware:
+    """POST auth/login: refused with 429 `login_delayed` while the account must wait; a
+    2xx answer clears the account's count. Runs after LoginRateLimitMiddleware, which
+    reads the address."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        account = scope["state"].get(_EMAIL_KEY, "") if _is_login(scope) else ""  # type: ignore[typeddict-item]
+        if not account:
+            await self.app(scope, receive, send)
+            return
+        delays: LoginDelays = scope["litestar_app"].state.login_delays
+        ip = client_ip(scope)
+        wait = await delays.attempt(account, ip)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise TooManyRequestsException(
+                f"Too many log-in attempts for this account; try again in {seconds} s.",
+                headers={"Retry-After": str(seconds)},
+                extra={"code": "login_delayed"},
+            )
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if 200 <= status < 300:
+            await delays.succeeded(account, ip)
+
+
+class StreamSlots:
+    """How many event streams are open, per tenant, per API key and in all (this replica)."""
+
+    def __init__(self, *, per_tenant: int, per_key: int, total: int) -> None:
+        self.per_tenant = per_tenant
+        self.per_key = per_key
+        self.total = total
+        self.open: dict[str, int] = {}
+        self.in_all = 0
+
+    def take(self, identity: Identity) -> list[str]:
+        """The counters the new stream holds; raises 429 / 503 problems when one is full."""
+        owner = (
+            f"tenant:{identity.tenant_id}"
+            if identity.tenant_id
+            else f"user:{identity.principal_id}"
+        )
+        held = [(owner, self.per_tenant)]
+        if identity.kind == "api_key":
+            held.append((f"key:{identity.principal_id}", self.per_key))
+        for name, cap in held:
+            if self.open.get(name, 0) >= cap:
+                what = "API key" if name.startswith("key:") else "team"
+                raise TooManyRequestsException(
+                    f"This {what} has {cap} live progress streams open already; close one first.",
+                    headers={"Retry-After": "5"},
+                    extra={"code": "too_many_streams"},
+                )
+        if self.in_all >= self.total:
+            raise ServiceUnavailableException(
+                "Too many live progress streams are open right now; try again shortly.",
+                headers={"Retry-After": "5"},
+                extra={"code": "streams_full"},
+            )
+        self.in_all += 1
+        for name, _cap in held:
+            self.open[name] = self.open.get(name, 0) + 1
+        return [name for name, _cap in held]
+
+    def give_back(self, names: list[str]) -> None:
+        self.in_all -= 1
+        for name in names:
+            left = self.open.get(name, 0) - 1
+            if left > 0:
+                self.open[name] = left
+            else:
+                self.open.pop(name, None)
+
+
+class StreamLimitMiddleware:
+    """Holds a stream slot for as long as the request runs: an ASGI app returns only once
+    its response has been sent whole, or the client went away, or it failed; so the slot
+    comes back in every case. Anonymous callers pass (the guards answer them 401)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        identity = scope.get("user")
+        if (
+            scope["type"] != "http"
+            or not is_event_stream(scope["method"], scope["path"])
+            or identity is None
+            or identity.kind == "anonymous"
+        ):
+            await self.app(scope, receive, send)
+            return
+        slots: StreamSlots = scope["litestar_app"].state.stream_slots
+        held = slots.take(identity)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.give_back(held)
 
 
 def _on_event_loop(check: Any) -> Any:
@@ -80,6 +291,8 @@ def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
                 f"login:{client_ip(r.scope)}:{r.scope['state'].get(_EMAIL_KEY, '')}"
             ),
         ),
+        DefineMiddleware(LoginDelayMiddleware),
+        DefineMiddleware(StreamLimitMiddleware),
         config(
             settings.rate_limit_password_reset,
             check_throttle_handler=lambda r: (

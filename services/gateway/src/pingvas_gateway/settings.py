@@ -5,13 +5,14 @@ are JSON too: '["https://app.example.com"]'. Rate limits read "<count>/<second|m
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_kit.settings import ServiceSettings
+from pingvas_kit.settings import ServiceSettings, register_dev_secret
 
 DEFAULT_UPSTREAMS = {
     "tenants": "http://127.0.0.1:8101",
@@ -27,6 +28,9 @@ _UNITS = ("second", "minute", "hour", "day")
 #: services/gateway/src/pingvas_gateway/settings.py -> the repository root (editable install)
 _REPO_ROOT = Path(__file__).resolve().parents[4]
 
+#: DEVELOPMENT ONLY (public; refused in production): the JWT secret tenants also defaults to
+DEV_JWT_SECRET = register_dev_secret("dev-jwt-secret-change-me-0123456789abcdef")
+
 
 def parse_rate(value: str) -> tuple[Unit, int]:
     """'600/minute' -> ('minute', 600), the shape Litestar's RateLimitConfig takes."""
@@ -40,6 +44,7 @@ def parse_rate(value: str) -> tuple[Unit, int]:
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
     service_name: ClassVar[str] = "gateway"
+    secret_settings: ClassVar[tuple[str, ...]] = ("internal_secret", "jwt_secret")
 
     port: int = 8080
     #: service name -> base URL of that service's HTTP API
@@ -62,7 +67,7 @@ class Settings(ServiceSettings):
     # -- authentication
     #: verifies the access tokens tenants issues (HS256); the runner passes PINGVAS_JWT_SECRET
     jwt_secret: SecretStr = Field(
-        SecretStr("dev-jwt-secret-change-me-0123456789abcdef"),
+        SecretStr(DEV_JWT_SECRET),
         validation_alias=AliasChoices("GATEWAY_JWT_SECRET", "PINGVAS_JWT_SECRET"),
     )
     jwt_issuer: str = "pingvas"
@@ -117,3 +122,47 @@ class Settings(ServiceSettings):
 
     def spa_dir(self) -> Path:
         return self.web_dist if self.web_dist is not None else _REPO_ROOT / "web" / "dist"
+
+    # -- abuse paths (docs/identity.md, "Limits at the edge")
+    #: proxies (CIDRs, e.g. the load balancer's subnets) whose X-Forwarded-For / Forwarded /
+    #: X-Forwarded-Proto are believed; from any other peer those headers count for nothing
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: which header the trusted proxies write the client chain into
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    #: TLS ends in front of the gateway (load balancer): send Strict-Transport-Security always
+    tls_in_front: bool = False
+    hsts_max_age: int = 365 * 24 * 3600
+    #: log-in failures of one account (its normalised address, from any IP) before each
+    #: further attempt waits; the wait starts at login_delay_initial seconds and doubles up to
+    #: login_delay_max; a successful log-in clears it, and it is forgotten after
+    #: login_failure_window seconds without an attempt
+    login_failures_before_delay: int = Field(5, ge=1)
+    login_delay_initial: float = Field(1.0, gt=0)
+    login_delay_max: int = Field(300, ge=1)
+    login_failure_window: int = Field(3600, ge=1)
+    #: open event streams (SSE) at once, per tenant and per API key (per gateway replica)
+    max_streams_per_tenant: int = Field(20, ge=1)
+    max_streams_per_api_key: int = Field(10, ge=1)
+    #: connections the event streams may hold to the services, all together: their own pool,
+    #: apart from ordinary requests' (so streams never starve them)
+    stream_pool_size: int = Field(256, ge=1)
+    #: entries each in-process store (no Redis) keeps at most
+    memory_store_max_entries: int = Field(100_000, ge=100)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr.strip(), strict=False)  # ValueError names the bad one
+        return [cidr.strip() for cidr in value]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        # the API is called with credentials (cookies): a wildcard would let any site in
+        if any(origin.strip() == "*" for origin in value):
+            raise ValueError(
+                "GATEWAY_CORS_ORIGINS may not hold '*': credentials are allowed, so list the "
+                "origins one by one"
+            )
+        return value

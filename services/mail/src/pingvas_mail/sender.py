@@ -135,10 +135,17 @@ class Sender:
                         w.cancel()
         log.info("mail.sender_stopped")
 
+    async def _forget_links(self, session: Any, message_ids: list[str]) -> None:
+        """A message at its end keeps no working verification, reset or invitation link
+        (pingvas_mail.redact); only the local run's inbox (`dev_inbox`) shows them."""
+        if not self.settings.dev_inbox:
+            await repo.forget_links(session, message_ids)
+
     async def expire_leases(self) -> list[str]:
         before = repo.now() - timedelta(seconds=self.settings.sending_lease_s)
         async with self.db.transaction() as session:
             ids = await repo.expire_leases(session, before=before)
+            await self._forget_links(session, ids)
         for message_id in ids:
             UNKNOWN.inc()
             log.warning("mail.unknown", message_id=message_id, reason="lease expired; not resent")
@@ -187,6 +194,7 @@ class Sender:
                 await repo.set_status(
                     session, row.id, expect="sending", status=blocked, claimed_at=None
                 )
+                await self._forget_links(session, [row.id])
             SKIPPED.labels(blocked).inc()
             log.info("mail.skipped", reason=blocked, message_id=row.id, template=row.template)
             return blocked
@@ -206,6 +214,7 @@ class Sender:
                 await repo.set_status(
                     session, row.id, expect="sending", status="failed", error=str(exc)[:500]
                 )
+                await self._forget_links(session, [row.id])
             FAILED.labels("rejected").inc()
             log.warning("mail.rejected", message_id=row.id, error=str(exc)[:200])
             return "failed"
@@ -214,6 +223,7 @@ class Sender:
                 await repo.set_status(
                     session, row.id, expect="sending", status="unknown", error=str(exc)[:500]
                 )
+                await self._forget_links(session, [row.id])
             UNKNOWN.inc()
             log.warning("mail.unknown", message_id=row.id, error=str(exc)[:200])
             return "unknown"
@@ -226,6 +236,7 @@ class Sender:
                 await repo.set_status(
                     session, row.id, expect="sending", status="failed", error=error[:500]
                 )
+                await self._forget_links(session, [row.id])
                 FAILED.labels("attempts").inc()
                 log.warning(
                     "mail.failed", message_id=row.id, attempts=row.attempts, error=error[:200]
@@ -253,6 +264,7 @@ class Sender:
                 .where(messages.c.id == row.id, messages.c.status.in_(["sending", "unknown"]))
                 .values(status="sent", provider_message_id=provider_id, sent_at=sent_at, error=None)
             )
+            await self._forget_links(session, [row.id])
             await self.runtime.outbox.add(
                 session,
                 MAIL_SENT,

@@ -12,6 +12,7 @@ from pingvas_kit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="MAIL_", extra="ignore")
     service_name: ClassVar[str] = "mail"
+    optional_secret_settings: ClassVar[tuple[str, ...]] = ("unsubscribe_secret",)
 
     port: int = 8104
     #: where links in mails point (the gateway's public URL)

@@ -13,6 +13,7 @@ from pingvas_kit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RENDER_", extra="ignore")
     service_name: ClassVar[str] = "render"
+    optional_secret_settings: ClassVar[tuple[str, ...]] = ("worker_token", "export_token")
 
     port: int = 8103
 

@@ -14,6 +14,7 @@ from pingvas_kit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SEARCH_", extra="ignore")
     service_name: ClassVar[str] = "search"
+    optional_secret_settings: ClassVar[tuple[str, ...]] = ("render_export_token",)
 
     port: int = 8105
 

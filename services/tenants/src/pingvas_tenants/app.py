@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, type_=exc.kind, detail=exc.detail)
+        response = problem_response(exc.status, exc.title, type_=exc.kind, detail=exc.detail)
+        response.headers.update(exc.headers)
+        return response
 
     return app

@@ -2,24 +2,29 @@
 
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_kit.settings import ServiceSettings
+from pingvas_kit.settings import ServiceSettings, register_dev_secret
 
 #: DEVELOPMENT ONLY. `./pingvas up` passes a generated secret; production takes it from the
-#: cluster's secret store. The service logs a warning when it runs with this value.
-DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef"
+#: cluster's secret store and refuses to start with this value (it is public).
+DEV_JWT_SECRET = register_dev_secret("dev-jwt-secret-change-me-0123456789abcdef")
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="TENANTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TENANTS_", extra="ignore", populate_by_name=True)
     service_name: ClassVar[str] = "tenants"
+    secret_settings: ClassVar[tuple[str, ...]] = ("internal_secret", "jwt_secret")
 
     port: int = 8101
 
     #: signs the public access tokens (HS256); the gateway verifies them with the same secret
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    #: (TENANTS_JWT_SECRET, else PINGVAS_JWT_SECRET, as the gateway reads it)
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEV_JWT_SECRET),
+        validation_alias=AliasChoices("TENANTS_JWT_SECRET", "PINGVAS_JWT_SECRET"),
+    )
     #: where people reach Pingvas: the base of links in verification, reset and invitation mail
     public_url: str = "http://127.0.0.1:8080"
     access_token_ttl: int = 900

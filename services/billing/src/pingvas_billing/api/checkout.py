@@ -22,7 +22,13 @@ from pingvas_kit.identity import Identity, require_role
 from pingvas_kit.logging import get_logger
 
 from ..adapters.db import subscriptions
-from ..lemonsqueezy import LemonSqueezy, LemonSqueezyError, LemonSqueezyNotFound
+from ..lemonsqueezy import (
+    BINDING_KEY,
+    LemonSqueezy,
+    LemonSqueezyError,
+    LemonSqueezyNotFound,
+    checkout_binding,
+)
 from ..plans import Plans, load_plans
 from ..settings import Settings
 
@@ -112,6 +118,9 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
     if client is None or not settings.lemonsqueezy_store_id:
         return problem_response(503, "Payments are not configured", detail=NOT_CONFIGURED)
     redirect_url = settings.public_url.rstrip("/") + "/billing?checkout=done"
+    # the purchase is bound to this tenant here, server-side: the webhooks apply it only to the
+    # tenant the binding was made for (processor.py), whatever else the custom data says
+    binding = checkout_binding(settings.lemonsqueezy_signing_secret, owner.tenant_id)
     try:
         async with client:
             url = await client.create_checkout(
@@ -119,6 +128,7 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
                 tenant_id=owner.tenant_id,
                 email=body.email,
                 redirect_url=redirect_url,
+                custom={BINDING_KEY: binding},
             )
     except LemonSqueezyError as exc:
         log.warning("checkout.failed", plan=plan.code, interval=body.interval, error=str(exc))
@@ -127,7 +137,13 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
             "The payment provider did not answer",
             detail="Lemon Squeezy could not create the checkout; try again in a moment.",
         )
-    log.info("checkout.created", plan=plan.code, interval=body.interval)
+    log.info(
+        "checkout.created",
+        plan=plan.code,
+        interval=body.interval,
+        tenant_id=owner.tenant_id,
+        binding=binding.split(".", 1)[0],
+    )
     return UrlOut(url=url)
 
 

@@ -55,7 +55,7 @@ class ApiKeyVerifier:
     async def _ask_tenants(self, key: str, caller: Identity) -> dict[str, Any] | None:
         if self.tenants_url is None:
             raise KeyCheckUnavailable("no tenants upstream configured")
-        headers = {IDENTITY_HEADER: issue(caller, self.internal_secret)}
+        headers = {IDENTITY_HEADER: issue(caller, self.internal_secret, audience="tenants")}
         if caller.request_id:
             headers["x-request-id"] = caller.request_id
         try:

@@ -26,6 +26,10 @@ def http_error(_request: Request, exc: HTTPException) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, list) and exc.extra:  # validation errors
         extra["errors"] = exc.extra
+    elif isinstance(exc.extra, dict) and exc.extra.get("code"):
+        # a stable code for clients to act on; the problem's type names it too
+        extra["code"] = str(exc.extra["code"])
+        extra["type_"] = extra["code"]
     response = problem_response(exc.status_code, title, detail=detail, **extra)
     if exc.headers:
         response.headers.update(exc.headers)

@@ -70,8 +70,12 @@ class ProxyController(Controller):
         path: str = request.scope["path"]
         method = request.method
         body = await request.body()
+        service = route_of(request).service
         extra = {
-            IDENTITY_HEADER: issue(identity, settings.internal_secret.get_secret_value()),
+            # minted for this request to this service only (aud, jti: docs/identity.md)
+            IDENTITY_HEADER: issue(
+                identity, settings.internal_secret.get_secret_value(), audience=service
+            ),
             REQUEST_ID_HEADER: identity.request_id or "",
         }
         if method == "POST" and path.rstrip("/") in (REFRESH, LOGOUT):
@@ -81,7 +85,7 @@ class ProxyController(Controller):
         headers = request_headers(request.headers.items(), extra)
         try:
             upstream = await proxy.send(
-                route_of(request).service,
+                service,
                 method=method,
                 raw_path=_raw_path(request),
                 query=request.scope["query_string"],
@@ -152,7 +156,9 @@ async def dev_mail(request: Request, state: State) -> Response[Any] | File | Str
     scope = request.scope
     identity = anonymous_identity(request_id=request_id(scope), client_ip=client_ip(scope))
     extra = {
-        IDENTITY_HEADER: issue(identity, settings.internal_secret.get_secret_value()),
+        IDENTITY_HEADER: issue(
+            identity, settings.internal_secret.get_secret_value(), audience="mail"
+        ),
         REQUEST_ID_HEADER: identity.request_id or "",
     }
     try:
@@ -222,7 +228,9 @@ def _with_refresh_token_from_cookie(request: GatewayRequest, body: bytes) -> byt
         return None
     # the cookie authenticates this request: same double-submit rule as pv_at
     if not csrf_ok(request):
-        raise PermissionDeniedException("Send the pv_csrf cookie's value as X-CSRF-Token.")
+        raise PermissionDeniedException(
+            "Send the pv_csrf cookie's value as X-CSRF-Token.", extra={"code": "csrf_failed"}
+        )
     document["refresh_token"] = cookie
     return json.dumps(document).encode()
 

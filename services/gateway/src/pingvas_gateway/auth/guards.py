@@ -55,4 +55,6 @@ async def csrf_protected(connection: ASGIConnection, _: BaseRouteHandler) -> Non
         )
         connection.scope["auth"] = Credentials()
         return
-    raise PermissionDeniedException("Send the pv_csrf cookie's value as X-CSRF-Token.")
+    raise PermissionDeniedException(
+        "Send the pv_csrf cookie's value as X-CSRF-Token.", extra={"code": "csrf_failed"}
+    )

@@ -32,7 +32,10 @@ def csrf_ok(connection: ASGIConnection) -> bool:
     """Double submit: the page read pv_csrf and echoes it; another site can do neither."""
     cookie = connection.cookies.get(CSRF_COOKIE)
     header = connection.headers.get(CSRF_HEADER)
-    return bool(cookie and header) and hmac.compare_digest(cookie, header)
+    if not (cookie and header and cookie.isascii() and header.isascii()):
+        # the tokens are url-safe ASCII; compare_digest refuses other text (a 500 otherwise)
+        return False
+    return hmac.compare_digest(cookie.encode(), header.encode())
 
 
 def cookies_secure(connection: ASGIConnection, mode: str) -> bool:

@@ -75,6 +75,8 @@ def api_key_identity(answer: dict[str, Any], *, request_id: str, client_ip: str)
         tenant_id=_str_or_none(answer.get("tenant_id")),
         roles=tuple(str(r) for r in answer.get("roles") or ()),
         scopes=tuple(str(s) for s in answer.get("scopes") or ()),
+        # whether the key's creator has verified their address (render's rule for generating)
+        email_verified=answer.get("email_verified") is True,
         request_id=request_id,
         client_ip=client_ip,
     )

@@ -48,6 +48,12 @@ LOGOUT = "/api/v1/auth/logout"
 PASSWORD_RESET = ("/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm")
 #: the local run's inbox (settings.dev_mail): captured messages, served by the mail service
 DEV_MAIL = "/dev/mail"
+#: live progress (server-sent events): capped per tenant and key, over their own pool
+_EVENT_STREAM = re.compile(r"/api/v1/generations/[^/]+/events/?")
+
+
+def is_event_stream(method: str, path: str) -> bool:
+    return method == "GET" and _EVENT_STREAM.fullmatch(path) is not None
 
 
 @dataclass(frozen=True, slots=True)

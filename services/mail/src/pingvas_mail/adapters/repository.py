@@ -259,6 +259,29 @@ async def set_status(session: AsyncSession, message_id: str, *, expect: str, **v
     return result.rowcount == 1
 
 
+async def forget_links(session: AsyncSession, message_ids: list[str]) -> None:
+    """Store these messages without the secrets in their links (pingvas_mail.redact): for a
+    message that is sent or will never be."""
+    from ..redact import redact
+
+    if not message_ids:
+        return
+    m = messages.c
+    rows = (
+        await session.execute(
+            sa.select(m.id, m.html, m.text).where(
+                m.id.in_(message_ids), m.status.not_in(["pending", "sending"])
+            )
+        )
+    ).all()
+    for row in rows:
+        html, text = redact(row.html), redact(row.text)
+        if (html, text) != (row.html, row.text):
+            await session.execute(
+                messages.update().where(m.id == row.id).values(html=html, text=text)
+            )
+
+
 async def expire_leases(session: AsyncSession, *, before: datetime) -> list[str]:
     """Messages claimed before `before` and never recorded become `unknown`: SES may or
     may not have taken them, and without an idempotency key a resend could be a duplicate."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -182,6 +183,25 @@ def role_label(role: str, locale: str) -> str:
     return _ROLES[locale].get(role, str(role).replace("_", " ").title())
 
 
+#: the most of a team name a subject line carries
+SUBJECT_NAME_MAX = 40
+
+
+def subject_name(value: Any) -> str:
+    """A name people typed (a team's), as a subject line or preheader may show it: control
+    and format characters (newlines, bidi overrides, zero-width ones) gone, whitespace
+    collapsed, at most `SUBJECT_NAME_MAX` characters (cut with "…")."""
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in str(value or "")
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
+    text = " ".join(text.split())
+    if len(text) > SUBJECT_NAME_MAX:
+        text = text[: SUBJECT_NAME_MAX - 1].rstrip() + "…"
+    return text
+
+
 def _http_url(url: Any) -> str:
     """Links in mail must be http(s): a `javascript:` URL from a bad event is refused."""
     text = str(url)
@@ -239,6 +259,7 @@ def _environment(autoescape: bool, layout: str) -> jinja2.Environment:
         plan=_locale_filter(plan_label),
         role=_locale_filter(role_label),
         url=_http_url,
+        subject_name=subject_name,
     )
     return env
 

@@ -51,14 +51,21 @@ def _scoped(scope: str | None):  # noqa: ANN202
 
 
 async def _creator(identity: TenantIdentity) -> Who:
-    """Who may queue generations: a member with a verified email, or a key with the scope."""
+    """Who may queue generations: a member with a verified email, or a key with the scope
+    made by a person with a verified email (the identity's `evf` for a key: tenants answers it
+    from the creator's account when the gateway checks the key)."""
     if identity.kind == "user":
         if not identity.email_verified:
             raise EmailNotVerified("Verify your email address before generating images.")
         if not identity.has_role("member"):
             raise Forbidden("This needs the member role.")
-    elif not identity.has_scope("generations:write"):
-        raise Forbidden("This API key lacks the generations:write scope.")
+    else:
+        if not identity.has_scope("generations:write"):
+            raise Forbidden("This API key lacks the generations:write scope.")
+        if not identity.email_verified:
+            raise EmailNotVerified(
+                "The person who created this API key has not verified their email address."
+            )
     return _who(identity)
 
 

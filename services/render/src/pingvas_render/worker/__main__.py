@@ -180,6 +180,8 @@ async def _serve(settings: WorkerSettings, stop: asyncio.Event, ready: asyncio.E
 
 def main() -> None:
     settings = WorkerSettings()
+    # in production: exit now unless RENDER_WORKER_WORKER_TOKEN is set and private
+    settings.require_secrets()
     configure_logging("render-worker", level=settings.log_level, json=settings.log_json)
 
     async def run() -> None:

@@ -1,4 +1,8 @@
-"""The GPU worker's settings: environment variables prefixed RENDER_WORKER_."""
+"""The GPU worker's settings: environment variables prefixed RENDER_WORKER_.
+
+The worker holds no internal secret (it could mint identities for every service): only
+RENDER_WORKER_WORKER_TOKEN, the bearer token of render's internal worker API (render
+derives it as HMAC-SHA256(internal secret, "render-worker"); the local run passes it)."""
 
 from __future__ import annotations
 
@@ -10,24 +14,34 @@ from typing import ClassVar, Literal
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_kit.settings import ServiceSettings
+from pingvas_kit.settings import (
+    DEV_INTERNAL_SECRET,
+    BaseServiceSettings,
+    derive_token,
+    register_dev_secret,
+)
+
+#: DEVELOPMENT ONLY (docker-compose.yml's; public, refused in production)
+DEV_WORKER_TOKEN = register_dev_secret("dev-render-worker-token-change-me-0123456789")
 
 
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class WorkerSettings(ServiceSettings):
+class WorkerSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RENDER_WORKER_", extra="ignore")
     service_name: ClassVar[str] = "render-worker"
+    secret_settings: ClassVar[tuple[str, ...]] = ("worker_token",)
 
     worker_id: str = ""
     #: /healthz, /readyz and /metrics (for the kubelet and Prometheus)
     port: int = 8110
     #: the render service's internal API
     render_url: str = "http://127.0.0.1:8103"
-    #: bearer token for the internal API; by default derived from the internal secret
-    #: exactly as the render service derives it
+    #: bearer token of render's internal API (RENDER_WORKER_WORKER_TOKEN): required in
+    #: production; outside it, unset means the token render derives from its development
+    #: internal secret
     worker_token: SecretStr | None = None
     work_queue_name: str = "render-work"
     images_bucket: str = "pingvas-images"
@@ -71,4 +85,6 @@ class WorkerSettings(ServiceSettings):
     def worker_token_value(self) -> str:
         if self.worker_token is not None:
             return self.worker_token.get_secret_value()
-        return self.derived_token("render-worker")
+        if self.is_production:
+            raise RuntimeError("RENDER_WORKER_WORKER_TOKEN is not set")
+        return derive_token(DEV_INTERNAL_SECRET, "render-worker")

@@ -292,6 +292,22 @@ async def consume_email_token(
     return row.user_id if result.rowcount == 1 else None
 
 
+async def email_token_times(
+    session: AsyncSession, *, user_id: str, purpose: str, since: datetime
+) -> list[datetime]:
+    """When the links of `purpose` issued to the user since `since` were made, oldest first."""
+    rows = await session.execute(
+        sa.select(email_tokens.c.created_at)
+        .where(
+            email_tokens.c.user_id == user_id,
+            email_tokens.c.purpose == purpose,
+            email_tokens.c.created_at >= since,
+        )
+        .order_by(email_tokens.c.created_at)
+    )
+    return [aware(r) for r in rows.scalars()]
+
+
 async def expire_email_tokens(session: AsyncSession, *, user_id: str, purpose: str) -> None:
     """A new link supersedes the older ones."""
     await session.execute(
@@ -421,11 +437,13 @@ async def revoke_api_key(
 
 
 async def find_live_api_key(session: AsyncSession, key_hash: str) -> sa.Row | None:
-    """A key that is not revoked, of an active tenant."""
+    """A key that is not revoked, of an active tenant; with `creator_verified_at`, when the
+    person who made it verified their address (None: not verified, or no such person)."""
     return (
         await session.execute(
-            sa.select(api_keys)
+            sa.select(api_keys, users.c.email_verified_at.label("creator_verified_at"))
             .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+            .outerjoin(users, users.c.id == api_keys.c.created_by)
             .where(
                 api_keys.c.key_hash == key_hash,
                 api_keys.c.revoked_at.is_(None),

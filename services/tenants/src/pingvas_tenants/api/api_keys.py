@@ -11,7 +11,7 @@ from pingvas_kit.identity import CurrentIdentity
 
 from ..adapters import repository as repo
 from ..domain import tokens
-from ..domain.errors import NotAuthenticated, NotFound
+from ..domain.errors import EmailNotVerified, NotAuthenticated, NotFound
 from .deps import Admin, Ctx
 from .schemas import ApiKeyIn, ApiKeyOut, NewApiKeyOut, VerifiedApiKey, VerifyApiKeyIn
 from .sessions import emit
@@ -48,6 +48,9 @@ async def create_api_key(body: ApiKeyIn, me: Admin, ctx: Ctx) -> NewApiKeyOut:
     at = repo.now()
     key_id = repo.new_id()
     async with ctx.db.transaction() as session:
+        creator = await repo.get_user(session, user_id=me.user_id)
+        if creator is None or creator.email_verified_at is None:
+            raise EmailNotVerified("Verify your email address before creating API keys.")
         await repo.insert_api_key(
             session,
             id=key_id,
@@ -145,5 +148,9 @@ async def verify_api_key(
         async with ctx.db.transaction() as session:
             await repo.touch_api_key(session, api_key_id=row.id, at=at, every=LAST_USED_EVERY)
     return VerifiedApiKey(
-        api_key_id=row.id, tenant_id=row.tenant_id, scopes=list(row.scopes), name=row.name
+        api_key_id=row.id,
+        tenant_id=row.tenant_id,
+        scopes=list(row.scopes),
+        name=row.name,
+        email_verified=row.creator_verified_at is not None,
     )

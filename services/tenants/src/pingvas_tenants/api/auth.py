@@ -6,9 +6,11 @@ identity is refused by the kit before it gets here."""
 from __future__ import annotations
 
 import asyncio
+import math
+from datetime import timedelta
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 
 from pingvas_contracts.events.tenants import (
     MemberJoined,
@@ -21,7 +23,7 @@ from pingvas_kit.logging import get_logger
 
 from ..adapters import repository as repo
 from ..domain import names, tokens
-from ..domain.errors import InvalidLink, NotAuthenticated, NotFound
+from ..domain.errors import InvalidLink, NotAuthenticated, NotFound, TooManyRequests
 from .deps import Context, Ctx, Person
 from .schemas import (
     LoginIn,
@@ -41,6 +43,11 @@ log = get_logger("pingvas.tenants.auth")
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 WRONG_CREDENTIALS = "Wrong email or password."
+
+#: verification mail per account: at most one link a minute and five an hour (sign-up's
+#: counts), so that resend cannot be used to flood someone's inbox
+RESEND_EVERY = timedelta(minutes=1)
+RESEND_PER_HOUR = 5
 
 
 async def request_verification(
@@ -75,11 +82,29 @@ SIGNUP_ACCEPTED = SignupAccepted(
 
 
 @router.post("/signup", status_code=202)
-async def signup(body: SignupIn, identity: CurrentIdentity, ctx: Ctx) -> SignupAccepted:
-    """The same answer for a new and an already registered address, so that sign-up cannot be
-    used to find out who has an account: no tokens (the person verifies and logs in), and the
-    password is hashed either way so that both take the same time."""
+async def signup(
+    body: SignupIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
+) -> SignupAccepted:
+    """The same answer, after the same work, for a new and an already registered address, so
+    that sign-up cannot be used to find out who has an account, by its answer or its time: no
+    tokens (the person verifies and logs in); the password is hashed, and everything that
+    depends on the address (the look-up, the new account, the mail) happens after the answer
+    is sent."""
     password_hash = await asyncio.to_thread(ctx.passwords.hash, body.password)
+    background.add_task(_after_answer, "signup", _signup, ctx, body, password_hash)
+    return SIGNUP_ACCEPTED
+
+
+async def _after_answer(what: str, work, *args) -> None:  # noqa: ANN001
+    """Work that must not change how long the answer takes; its failure is logged (the
+    person asks again: sign-up and reset are both safe to repeat)."""
+    try:
+        await work(*args)
+    except Exception:
+        log.exception(f"auth.{what}_failed")
+
+
+async def _signup(ctx: Context, body: SignupIn, password_hash: str) -> None:
     try:
         async with ctx.db.transaction() as session:
             existing = await repo.find_user_by_email(session, body.email)
@@ -94,7 +119,6 @@ async def signup(body: SignupIn, identity: CurrentIdentity, ctx: Ctx) -> SignupA
     if existing is not None:
         # nothing is created and nothing is sent; the log names the account, never the address
         log.info("auth.signup_existing_email", user_id=existing.id)
-    return SIGNUP_ACCEPTED
 
 
 async def _register(session, ctx: Context, *, body: SignupIn, password_hash: str) -> None:
@@ -160,8 +184,33 @@ async def resend_verification(identity: Person, ctx: Ctx) -> dict[str, str]:
     async with ctx.db.transaction() as session:
         user = await repo.get_user(session, user_id=identity.principal_id)
         if user is not None and user.email_verified_at is None:
+            _check_resend_allowed(
+                await repo.email_token_times(
+                    session,
+                    user_id=user.id,
+                    purpose="verify",
+                    since=repo.now() - timedelta(hours=1),
+                )
+            )
             await request_verification(session, ctx, user=user, tenant_id=identity.tenant_id)
     return {"status": "accepted"}
+
+
+def _check_resend_allowed(times: list) -> None:
+    """429 with Retry-After when the last link is under a minute old or five went out in the
+    last hour (`times`: when the links of the last hour were made, oldest first)."""
+    at = repo.now()
+    wait = timedelta(0)
+    if times and at - times[-1] < RESEND_EVERY:
+        wait = RESEND_EVERY - (at - times[-1])
+    if len(times) >= RESEND_PER_HOUR:
+        wait = max(wait, times[-RESEND_PER_HOUR] + timedelta(hours=1) - at)
+    if wait > timedelta(0):
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        raise TooManyRequests(
+            "A verification link was sent a moment ago. Check your inbox, or try again later.",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 @router.post("/login")
@@ -297,9 +346,15 @@ async def switch_tenant(body: SwitchTenantIn, identity: Person, ctx: Ctx) -> Tok
 
 @router.post("/password-reset", status_code=202)
 async def password_reset(
-    body: PasswordResetIn, identity: CurrentIdentity, ctx: Ctx
+    body: PasswordResetIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
 ) -> dict[str, str]:
-    """The same answer whether or not the address has an account."""
+    """The same answer, after the same work, whether or not the address has an account: the
+    look-up, the link and the mail happen after the answer is sent."""
+    background.add_task(_after_answer, "password_reset", _password_reset, ctx, body)
+    return {"status": "accepted"}
+
+
+async def _password_reset(ctx: Context, body: PasswordResetIn) -> None:
     async with ctx.db.transaction() as session:
         user = await repo.find_user_by_email(session, body.email)
         if user is not None:
@@ -321,7 +376,6 @@ async def password_reset(
                 ),
                 tenant_id=memberships[0].tenant_id if memberships else None,
             )
-    return {"status": "accepted"}
 
 
 @router.post("/password-reset/confirm", status_code=204)

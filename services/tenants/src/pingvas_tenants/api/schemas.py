@@ -184,6 +184,9 @@ class VerifiedApiKey(BaseModel):
     tenant_id: str
     scopes: list[str]
     name: str
+    #: the person who made the key has verified their address (now): the gateway carries it
+    #: as the identity's `evf`, and render queues generations only for a verified one
+    email_verified: bool
 
 
 class AuditEntry(BaseModel):

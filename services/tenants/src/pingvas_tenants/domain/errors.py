@@ -6,9 +6,10 @@ class DomainError(Exception):
     title = "Bad Request"
     kind = "bad-request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers or {}
 
 
 class NotAuthenticated(DomainError):
@@ -17,6 +18,16 @@ class NotAuthenticated(DomainError):
 
 class Forbidden(DomainError):
     status, title, kind = 403, "Forbidden", "forbidden"
+
+
+class EmailNotVerified(Forbidden):
+    """Mail to other people (invitations) and API keys wait until the address is verified."""
+
+    kind = "email-not-verified"
+
+
+class TooManyRequests(DomainError):
+    status, title, kind = 429, "Too Many Requests", "too-many-requests"
 
 
 class NotFound(DomainError):

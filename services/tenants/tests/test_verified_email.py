@@ -1,0 +1,104 @@
+"""Until a person has verified their address they send no mail to others (no invitations)
+and make no API keys; verification mail itself is limited per account."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from pingvas_tenants.adapters.db import email_tokens
+
+from pingvas_kit.problems import PROBLEM_JSON
+
+EMAIL = "new.owner@haneul.example"
+
+
+def assert_not_verified(r) -> None:
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"].startswith(PROBLEM_JSON)
+    assert r.json()["type"].endswith("/email-not-verified")
+
+
+async def test_unverified_owner_can_neither_invite_nor_create_api_keys(gw):
+    owner = await gw.signup(EMAIL, verified=False)
+    me = gw.user(owner)
+    assert_not_verified(
+        await gw.post("/api/v1/invitations", {"email": "victim@else.example"}, as_=me)
+    )
+    assert_not_verified(
+        await gw.post("/api/v1/api-keys", {"name": "k", "scopes": ["generations:write"]}, as_=me)
+    )
+    assert await gw.events("member.invited") == []
+    assert await gw.events("apikey.created") == []
+    assert (await gw.get("/api/v1/invitations", as_=me)).json() == []
+    assert (await gw.get("/api/v1/api-keys", as_=me)).json() == []
+
+    # once verified, the same (older) access token works: the database decides, not evf
+    await gw.verify(EMAIL)
+    assert gw.claims(owner)["evf"] is False
+    r = await gw.post("/api/v1/invitations", {"email": "friend@else.example"}, as_=me)
+    assert r.status_code == 201, r.text
+    r = await gw.post("/api/v1/api-keys", {"name": "k", "scopes": ["generations:write"]}, as_=me)
+    assert r.status_code == 201, r.text
+
+
+async def age_verification_links(gw, by: timedelta) -> None:
+    async with gw.db.transaction() as session:
+        rows = (await session.execute(sa.select(email_tokens))).all()
+        for row in rows:
+            await session.execute(
+                email_tokens.update()
+                .where(email_tokens.c.token_hash == row.token_hash)
+                .values(created_at=row.created_at - by)
+            )
+
+
+async def test_verification_resend_is_limited_per_account(gw):
+    owner = await gw.signup(EMAIL, verified=False)
+    me = gw.user(owner)
+    resend = "/api/v1/auth/verify-email/resend"
+
+    # sign-up sent one a moment ago
+    r = await gw.post(resend, as_=me)
+    assert r.status_code == 429 and r.headers["content-type"].startswith(PROBLEM_JSON)
+    assert r.json()["type"].endswith("/too-many-requests")
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert len(await gw.events("user.verification_requested")) == 1
+
+    # one a minute ...
+    for sent in range(2, 6):
+        await age_verification_links(gw, timedelta(seconds=61))
+        r = await gw.post(resend, as_=me)
+        assert r.status_code == 202, r.text
+        assert len(await gw.events("user.verification_requested")) == sent
+        assert (await gw.post(resend, as_=me)).status_code == 429
+
+    # ... and five an hour: the sixth waits until the oldest is an hour old
+    await age_verification_links(gw, timedelta(seconds=61))
+    r = await gw.post(resend, as_=me)
+    assert r.status_code == 429
+    assert 60 < int(r.headers["retry-after"]) <= 3600 - 4 * 61
+    assert len(await gw.events("user.verification_requested")) == 5
+    await age_verification_links(gw, timedelta(minutes=60))
+    assert (await gw.post(resend, as_=me)).status_code == 202
+
+    # the link still works, and another account is not limited by this one
+    other = await gw.signup("other@haneul.example", verified=False)
+    await age_verification_links(gw, timedelta(seconds=61))
+    assert (await gw.post(resend, as_=gw.user(other))).status_code == 202
+    await gw.verify(EMAIL)
+
+
+async def test_a_key_carries_whether_its_creator_is_verified(gw):
+    """The gateway's key check says whether the key's creator has verified their address,
+    read now: render refuses to generate for a key whose creator has not."""
+    from pingvas_tenants.adapters.db import users
+
+    owner = await gw.signup(EMAIL)
+    r = await gw.post(
+        "/api/v1/api-keys", {"name": "k", "scopes": ["generations:write"]}, as_=gw.user(owner)
+    )
+    key = r.json()["key"]
+    assert (await gw.post("/internal/api-keys/verify", {"key": key})).json()["email_verified"]
+    # a key from before verification was required, or an address that stopped being verified
+    await gw.execute(users.update().values(email_verified_at=None))
+    answer = (await gw.post("/internal/api-keys/verify", {"key": key})).json()
+    assert answer["email_verified"] is False
