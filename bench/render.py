@@ -633,6 +633,10 @@ async def full_path(
         "RENDER_WORKER_ENGINE_DEVICE": args.device,
         "RENDER_WORKER_ENGINE_PRECISION": args.precision,
         "PINGVAS_ENGINE_PYTHON": str(engine_python()),
+        # every job's client follows its own event stream: lift the per-team stream cap
+        # (20) for the stack this bench starts
+        "GATEWAY_MAX_STREAMS_PER_TENANT": "10000",
+        "GATEWAY_STREAM_POOL_SIZE": "2000",
     }
     if args.catalog:
         env["RENDER_CATALOG"] = str(args.catalog)

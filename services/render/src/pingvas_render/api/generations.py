@@ -114,21 +114,31 @@ async def generation_events(
 
 async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> AsyncIterator[str]:
     """Lifecycle events from job_events (replayed after Last-Event-ID), progress from the
-    hub; a hub message or the poll interval makes it look at job_events again."""
+    hub. A lifecycle message on the hub makes it read job_events again; so does a safety
+    poll every `sse_keepalive_s` (a hub message lost with a Redis reconnect). While the job
+    waits, every `sse_poll_s` it only refreshes the queue position (computed once per
+    tenant for all its streams), so many waiting streams cost little."""
     settings = ctx.settings
     last_type: str | None = None
     position: int | None = None
     keepalive_at = time.monotonic() + settings.sse_keepalive_s
+    job: Any = None
+    read_all = True
     async with ctx.hub.subscribe(job_id) as queue:
         yield "retry: 2000\n\n"
         while True:
+            events: list[Any] = []
             async with ctx.db.sessionmaker() as session:
-                events = await repo.job_events_after(
-                    session, tenant_id=tenant_id, job_id=job_id, seq=sent
-                )
-                job = await repo.get_job(session, tenant_id=tenant_id, job_id=job_id)
-                if job is None:
-                    return  # purged with its tenant
+                if read_all:
+                    events = list(
+                        await repo.job_events_after(
+                            session, tenant_id=tenant_id, job_id=job_id, seq=sent
+                        )
+                    )
+                    job = await repo.get_job(session, tenant_id=tenant_id, job_id=job_id)
+                    if job is None:
+                        return  # purged with its tenant
+                    read_at = time.monotonic()
                 now_position = (
                     await ctx.jobs.queue_position(session, job, max_age=settings.sse_poll_s)
                     if job.status in repo.WAITING
@@ -141,17 +151,23 @@ async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> Async
                     position = event.data.get("queue_position")
                 if event.type in TERMINAL:
                     return
-            if not events and job.status in TERMINAL and sent >= job.event_seq:
+            if read_all and not events and job.status in TERMINAL and sent >= job.event_seq:
                 return  # reconnected after the end
             if last_type in (None, "queued") and job.status in repo.WAITING:
-                if now_position != position and sent == job.event_seq and sent > 0:
+                if (
+                    now_position is not None
+                    and now_position != position
+                    and sent == job.event_seq
+                    and sent > 0
+                ):
                     position = now_position
                     yield _sse(str(sent), "queued", {"job_id": job_id, "queue_position": position})
-            # wait for the hub, the next poll, or the keep-alive. A waiting job polls for its
-            # queue position; a running one hears of every lifecycle event on the hub, so its
-            # poll is only a safety net (a hub message lost with a Redis reconnect)
-            every = settings.sse_poll_s if job.status in repo.WAITING else settings.sse_keepalive_s
+            # wait for the hub, the next position tick (a waiting job), the safety poll or
+            # the keep-alive
+            waiting = job.status in repo.WAITING
+            every = settings.sse_poll_s if waiting else settings.sse_keepalive_s
             deadline = time.monotonic() + max(settings.sse_poll_s, every)
+            read_all = False
             while True:
                 timeout = min(deadline, keepalive_at) - time.monotonic()
                 try:
@@ -163,6 +179,7 @@ async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> Async
                         yield ": keep-alive\n\n"
                         keepalive_at = time.monotonic() + settings.sse_keepalive_s
                     if time.monotonic() >= deadline:
+                        read_all = time.monotonic() - read_at >= settings.sse_keepalive_s
                         break
                     continue
                 if message.get("kind") == "progress":
@@ -170,6 +187,8 @@ async def _stream(ctx: Context, tenant_id: str, job_id: str, sent: int) -> Async
                         yield _sse(f"{sent}.{message['n']}", "progress", message["data"])
                         keepalive_at = time.monotonic() + settings.sse_keepalive_s
                     elif message.get("seq", 0) > sent:
+                        read_all = True
                         break  # a lifecycle event we have not read yet
                     continue
+                read_all = True
                 break  # a lifecycle event: read job_events
