@@ -44,10 +44,12 @@ def access_token(
     aud: str = "pingvas-api",
     iss: str = "pingvas",
     prl: tuple[str, ...] | None = None,
+    uver: int | None = None,
+    iat: int | None = None,
 ) -> str:
     """An access token as tenants issues it; `prl` (platform roles) left out when None, as in
     a token issued before platform roles existed."""
-    now = int(time.time())
+    now = int(time.time()) if iat is None else iat
     claims = {
         "iss": iss,
         "aud": aud,
@@ -62,6 +64,8 @@ def access_token(
     }
     if prl is not None:
         claims["prl"] = list(prl)
+    if uver is not None:
+        claims["uver"] = uver
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -70,6 +74,14 @@ class Upstream:
     name: str
     url: str = ""
     verify_calls: list[str] = field(default_factory=list)
+    #: (user id, tenant id) -> tenants' answer on that session state (the default: a person
+    #: at token version 0, a member since the epoch of any tenant asked about)
+    session_states: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
+    state_calls: list[dict[str, Any]] = field(default_factory=list)
+    #: answer the session-state check with this status instead (e.g. 503)
+    state_status: int = 200
+    #: keys tenants refuses from now on (revoked, or their tenant deleted)
+    refused_keys: set[str] = field(default_factory=set)
 
 
 async def _events(request: Request):
@@ -125,7 +137,9 @@ def _standin(upstream: Upstream, openapi: dict[str, Any]) -> Starlette:
     async def verify_key(request: Request) -> Response:
         key = (await request.json())["key"]
         upstream.verify_calls.append(request.headers.get("x-pingvas-identity", ""))
-        if key == GOOD_KEY:
+        if key in upstream.refused_keys:
+            return JSONResponse({"detail": "no"}, status_code=401)
+        if key == GOOD_KEY or key.startswith("pvk_good"):
             return JSONResponse(
                 {
                     "api_key_id": "key-7",
@@ -136,12 +150,28 @@ def _standin(upstream: Upstream, openapi: dict[str, Any]) -> Starlette:
             )
         return JSONResponse({"detail": "no"}, status_code=401)
 
+    async def session_state(request: Request) -> Response:
+        body = await request.json()
+        upstream.state_calls.append(body)
+        if upstream.state_status != 200:
+            return JSONResponse({"detail": "down"}, status_code=upstream.state_status)
+        user_id, tenant_id = body["user_id"], body.get("tenant_id")
+        answer = {
+            "user_exists": True,
+            "token_version": 0,
+            "tenant_id": tenant_id,
+            "member_since": 0 if tenant_id is not None else None,
+        }
+        answer.update(upstream.session_states.get((user_id, tenant_id), {}))
+        return JSONResponse(answer)
+
     async def openapi_doc(_request: Request) -> Response:
         return JSONResponse(openapi)
 
     return Starlette(
         routes=[
             Route("/internal/api-keys/verify", verify_key, methods=["POST"]),
+            Route("/internal/sessions/state", session_state, methods=["POST"]),
             Route("/openapi.json", openapi_doc),
             Route("/{path:path}", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]

@@ -27,7 +27,7 @@ async def test_signup_emits_events_and_verification_link_works_once(gateway_for,
         tenant_id, user_id = pair["tenant"]["id"], pair["user"]["id"]
 
         claims = gw.claims(pair)
-        assert set(claims) == set("iss aud sub tid rol prl evf sid jti iat exp".split())
+        assert set(claims) == set("iss aud sub tid rol prl evf sid uver jti iat exp".split())
         assert (claims["sub"], claims["tid"], claims["rol"], claims["prl"], claims["evf"]) == (
             user_id,
             tenant_id,

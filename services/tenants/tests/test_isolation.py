@@ -143,6 +143,14 @@ POLICIES: dict[str, Policy] = {
     "POST /internal/api-keys/verify": Policy(
         "internal", lambda w: ("/internal/api-keys/verify", {"key": w.key["key"]})
     ),
+    # the gateway's session check (token version, membership)
+    "POST /internal/sessions/state": Policy(
+        "internal",
+        lambda w: (
+            "/internal/sessions/state",
+            {"user_id": w.a_member["user"]["id"], "tenant_id": w.a_tenant},
+        ),
+    ),
     # people, in any team
     "GET /api/v1/me": Policy("user", no_body("/api/v1/me"), cross=200, member=200),
     "POST /api/v1/auth/verify-email/resend": Policy(
@@ -348,6 +356,16 @@ async def test_isolation_matrix(world: World, route: str):
     for case, headers in bad_identities(w).items():
         expect(await call(headers), 401, case)
 
+    if policy.who == "internal" and path == "/internal/sessions/state":
+        # (e) the gateway's session check: A's member is one of A, not of B
+        r = await gw.post(path, body)
+        expect(r, 200, "A's member in A")
+        assert r.json()["member_since"] is not None
+        b_tenant = w.b_owner["tenant"]["id"]
+        r = await gw.post(path, {"user_id": w.a_member["user"]["id"], "tenant_id": b_tenant})
+        expect(r, 200, "A's member in B")
+        assert r.json()["member_since"] is None
+        return
     if policy.who == "internal":
         # (e) the gateway's key check: a revoked key is refused, a live one is A's
         r = await gw.post(path, {"key": w.revoked_key["key"]})

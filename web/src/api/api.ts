@@ -154,7 +154,11 @@ export const api = createApi({
     requestPasswordReset: build.mutation<unknown, { email: string }>({
       query: (body) => ({ url: 'auth/password-reset', method: 'POST', body }),
     }),
-    confirmPasswordReset: build.mutation<unknown, { token: string; password: string }>({
+    confirmPasswordReset: build.mutation<
+      unknown,
+      // revoke_api_keys: also end the API keys of the teams the person owns (ignored elsewhere)
+      { token: string; password: string; revoke_api_keys?: boolean }
+    >({
       query: (body) => ({ url: 'auth/password-reset/confirm', method: 'POST', body }),
     }),
     getMe: build.query<Me, void>({

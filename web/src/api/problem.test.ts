@@ -43,6 +43,15 @@ describe('formErrors', () => {
     expect(formErrors(error, [], messages).banner).toBe('Verify…')
   })
 
+  it('names an ended session in the reader\'s language when the page gives the words', () => {
+    const error = {
+      status: 401,
+      data: { type: 'https://pingvas.dev/problems/session_revoked', code: 'session_revoked', title: 'Unauthorized', detail: 'This session has ended…' },
+    }
+    expect(formErrors(error, [], { ...messages, sessionRevoked: 'log in again' }).banner).toBe('log in again')
+    expect(formErrors(error, [], messages).banner).toBe('This session has ended…')
+  })
+
   it('is empty without an error', () => {
     expect(formErrors(undefined, ['email'], messages)).toEqual({ fields: {}, banner: null })
   })

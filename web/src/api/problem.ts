@@ -37,6 +37,8 @@ export interface ErrorMessages {
   generic: string
   /** For `email-not-verified` (inviting, making API keys, generating before verifying). */
   emailNotVerified?: string
+  /** For a 401 `session_revoked`: the session was ended (password reset, removed from the team, team deleted). */
+  sessionRevoked?: string
 }
 
 export interface FormErrors {
@@ -70,6 +72,9 @@ export function formErrors(error: ApiError, knownFields: readonly string[], mess
   }
   const status = httpStatus(error)
   if (status === 429) return { fields, banner: messages.rateLimited }
+  if (messages.sessionRevoked && status === 401 && problem?.type?.endsWith('/session_revoked')) {
+    return { fields, banner: messages.sessionRevoked }
+  }
   if (messages.emailNotVerified && problem?.type?.endsWith('/email-not-verified')) {
     return { fields, banner: messages.emailNotVerified }
   }

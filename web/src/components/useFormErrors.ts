@@ -13,6 +13,7 @@ export function useFormErrors(error: ApiError, fields: readonly string[]): FormE
         rateLimited: t('error.rateLimited'),
         generic: t('error.generic'),
         emailNotVerified: t('error.emailNotVerified'),
+        sessionRevoked: t('error.sessionRevoked'),
       }),
     // `fields` is a fresh array each render; its contents are what matter.
     [error, key, t],

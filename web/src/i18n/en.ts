@@ -23,6 +23,7 @@ export const en = {
   'error.forbidden': 'Your role in this team does not allow this.',
   'error.emailNotVerified': 'Verify your email address first: use the link we sent you. Until then you cannot invite people or create API keys.',
   'error.forbiddenTitle': 'Not allowed',
+  'error.sessionRevoked': 'Your session has ended (your password was reset, you were removed from the team, or the team was deleted). Please log in again.',
 
   'role.owner': 'Owner',
   'role.admin': 'Admin',
@@ -67,6 +68,7 @@ export const en = {
   'reset.done': 'Your password has been changed. You can log in with it now.',
   'reset.mismatch': 'The passwords do not match.',
   'reset.missingToken': 'This link has no reset token. Ask for a new link.',
+  'reset.revokeApiKeys': 'Also revoke the API keys of the teams I own (if someone may know my password)',
 
   'invite.title': 'Join a team',
   'invite.summary': 'You are invited to join {team} as {role}.',

@@ -25,6 +25,7 @@ export const ko: Record<MessageKey, string> = {
   'error.forbidden': '이 팀에서의 역할로는 이 작업을 할 수 없습니다.',
   'error.emailNotVerified': '먼저 보내 드린 링크로 이메일 주소를 인증해 주세요. 인증 전에는 팀원을 초대하거나 API 키를 만들 수 없습니다.',
   'error.forbiddenTitle': '권한 없음',
+  'error.sessionRevoked': '세션이 종료되었습니다(비밀번호가 재설정되었거나, 팀에서 제외되었거나, 팀이 삭제되었습니다). 다시 로그인해 주세요.',
 
   'role.owner': '소유자',
   'role.admin': '관리자',
@@ -69,6 +70,7 @@ export const ko: Record<MessageKey, string> = {
   'reset.done': '비밀번호가 변경되었습니다. 이제 새 비밀번호로 로그인할 수 있습니다.',
   'reset.mismatch': '비밀번호가 일치하지 않습니다.',
   'reset.missingToken': '이 링크에는 재설정 토큰이 없습니다. 새 링크를 요청해 주세요.',
+  'reset.revokeApiKeys': '내가 소유한 팀의 API 키도 모두 폐기 (다른 사람이 비밀번호를 알았을 수 있는 경우)',
 
   'invite.title': '팀 참여',
   'invite.summary': '{team} 팀에 {role}(으)로 초대되었습니다.',

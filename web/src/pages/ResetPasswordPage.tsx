@@ -15,6 +15,7 @@ export function ResetPasswordPage() {
   const [password, setPassword] = useState('')
   const [repeat, setRepeat] = useState('')
   const [mismatch, setMismatch] = useState(false)
+  const [revokeKeys, setRevokeKeys] = useState(false)
   const [confirm, { isLoading, isSuccess, error }] = useConfirmPasswordResetMutation()
   const errors = useFormErrors(error, FIELDS)
 
@@ -25,7 +26,7 @@ export function ResetPasswordPage() {
       return
     }
     setMismatch(false)
-    await confirm({ token, password })
+    await confirm(revokeKeys ? { token, password, revoke_api_keys: true } : { token, password })
   }
 
   if (!token) {
@@ -75,6 +76,16 @@ export function ResetPasswordPage() {
             onChange={(event) => setRepeat(event.target.value)}
             error={mismatch ? t('reset.mismatch') : undefined}
           />
+          <label className="flex items-start gap-2 text-sm text-slate-700">
+            <input
+              type="checkbox"
+              name="revokeApiKeys"
+              checked={revokeKeys}
+              onChange={(event) => setRevokeKeys(event.target.checked)}
+              className="mt-0.5 h-4 w-4 rounded border-slate-300 text-indigo-600 focus:ring-indigo-500"
+            />
+            <span>{t('reset.revokeApiKeys')}</span>
+          </label>
           <Button type="submit" busy={isLoading} className="w-full">
             {t('reset.submit')}
           </Button>

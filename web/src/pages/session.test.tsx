@@ -62,6 +62,22 @@ describe('sessions and mail links', () => {
     expect(callsTo('POST auth/password-reset/confirm')[0].body).toEqual({ token: 'rst', password: 'new password 1' })
   })
 
+  it('asks to revoke the owned teams\' API keys only when the box is ticked', async () => {
+    const { callsTo } = mockApi({ 'POST auth/password-reset/confirm': { status: 204 } })
+    renderApp('/reset-password?token=rst')
+    const user = userEvent.setup()
+    await user.type(screen.getByLabelText('New password'), 'new password 1')
+    await user.type(screen.getByLabelText('Repeat the new password'), 'new password 1')
+    await user.click(screen.getByLabelText(/Also revoke the API keys of the teams I own/))
+    await user.click(screen.getByRole('button', { name: 'Save new password' }))
+    expect(await screen.findByText(/Your password has been changed/)).toBeInTheDocument()
+    expect(callsTo('POST auth/password-reset/confirm')[0].body).toEqual({
+      token: 'rst',
+      password: 'new password 1',
+      revoke_api_keys: true,
+    })
+  })
+
   it('lets a new user accept an invitation with a name and password', async () => {
     let accepted = false
     const { callsTo } = mockApi({

@@ -335,7 +335,7 @@ class ApiKeyRevoked(EventData):
     revoked_by_user_id: Id | None = Field(
         description="member who revoked it; null when revoked automatically"
     )
-    reason: Literal["user", "expired", "compromised", "member_removed", "tenant_deleted"] = Field(
-        description="why the key was revoked"
-    )
+    reason: Literal[
+        "user", "expired", "compromised", "member_removed", "tenant_deleted", "password_reset"
+    ] = Field(description="why the key was revoked (`password_reset`: the team owner's reset)")
     revoked_at: Timestamp = Field(description="when the key was revoked")

@@ -14,7 +14,8 @@ from litestar.middleware.base import DefineMiddleware
 
 from .adapters.api_keys import ApiKeyVerifier
 from .adapters.proxy import Proxy
-from .adapters.stores import API_KEYS, DENY_LIST, LOGIN_FAILURES, store_registry
+from .adapters.session_state import SessionStateChecker
+from .adapters.stores import API_KEYS, DENY_LIST, LOGIN_FAILURES, SESSION_STATE, store_registry
 from .adapters.upstreams import Upstreams
 from .api.docs import DocsController, OpenAPIDocuments
 from .api.health import HealthController
@@ -86,6 +87,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache=stores.get(API_KEYS),
                 internal_secret=settings.internal_secret.get_secret_value(),
                 ttl=settings.api_key_cache_ttl,
+            )
+            app.state.session_state = SessionStateChecker(
+                tenants_url=settings.upstreams.get("tenants"),
+                client=client,
+                cache=stores.get(SESSION_STATE),
+                internal_secret=settings.internal_secret.get_secret_value(),
+                ttl=settings.session_state_ttl,
+                keep=settings.access_token_ttl,
             )
             app.state.openapi = OpenAPIDocuments(
                 settings.upstreams, client=health_client, timeout=max(health_timeout, 2.0)

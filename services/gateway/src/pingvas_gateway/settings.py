@@ -78,8 +78,13 @@ class Settings(ServiceSettings):
     access_token_ttl: int = 15 * 60
     #: max-age of the pv_rt cookie (the refresh token's lifetime)
     refresh_token_ttl: int = 30 * 24 * 3600
-    #: how long a verified (or refused) API key is remembered, keyed by its SHA-256
-    api_key_cache_ttl: int = 30
+    #: how long a verified (or refused) API key is remembered, keyed by its SHA-256: a
+    #: revoked key, or a key of a deleted tenant, stops working within this time
+    api_key_cache_ttl: int = Field(5, ge=1)
+    #: how long tenants' answer on a person's session state (token version, membership) is
+    #: current: a password reset, a removal from a team or a team's deletion ends the
+    #: person's access tokens within this time (docs/identity.md, "Revocation")
+    session_state_ttl: float = Field(5.0, ge=0)
     #: "auto": Secure cookies unless the request came over http to 127.0.0.1 / localhost
     cookie_secure: Literal["auto", "always", "never"] = "auto"
 

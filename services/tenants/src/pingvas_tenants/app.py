@@ -12,7 +12,7 @@ from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
 from .adapters.db import metadata
-from .api import api_keys, audit, auth, invitations, me, members, tenant
+from .api import api_keys, audit, auth, invitations, me, members, revocation, tenant
 from .api.deps import Context
 from .domain.errors import DomainError
 from .domain.passwords import Passwords
@@ -27,6 +27,7 @@ ROUTERS = (
     invitations.router,
     api_keys.router,
     api_keys.internal,
+    revocation.internal,
     audit.router,
     tenant.router,
 )

@@ -1,5 +1,5 @@
 """Where the gateway keeps its little state (rate-limit counters, deny-listed sessions,
-verified API keys, log-in failures): Litestar stores, in Redis when GATEWAY_REDIS_URL is set,
+verified API keys, log-in failures, people's session state): Litestar stores, in Redis when GATEWAY_REDIS_URL is set,
 else in process.
 
 In process, each store is a `BoundedMemoryStore`: Litestar's MemoryStore forgets an expired
@@ -24,6 +24,7 @@ RATE_LIMITS = "rate_limit"
 DENY_LIST = "session_deny_list"
 API_KEYS = "api_key_cache"
 LOGIN_FAILURES = "login_failures"
+SESSION_STATE = "session_state_cache"
 
 DEFAULT_MAX_ENTRIES = 100_000
 

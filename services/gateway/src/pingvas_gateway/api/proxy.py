@@ -7,7 +7,9 @@ service's dev inbox too, as anonymous: it is the developer's own machine."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from litestar import Controller, Request, Response, get, route
 from litestar.background_tasks import BackgroundTask
@@ -34,6 +36,7 @@ from ..adapters.proxy import (
     request_headers,
     response_headers,
 )
+from ..adapters.session_state import SessionStateChecker
 from ..auth.guards import authenticated, csrf_protected, known_route, route_of
 from ..auth.middleware import Credentials
 from ..auth.sessions import (
@@ -51,6 +54,10 @@ from ..edge import REQUEST_ID_HEADER, client_ip, request_id
 from ..settings import Settings
 from .spa import spa
 
+#: DELETE /api/v1/members/{user_id}: a member's removal
+_MEMBER_PATH = re.compile(r"/api/v1/members/([^/]+)")
+#: DELETE /api/v1/tenant: the team's deletion
+TENANT_PATH = "/api/v1/tenant"
 #: responses up to this size are read whole (one write back); bigger or unsized ones stream
 _BUFFER_LIMIT = 256 * 1024
 _METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
@@ -102,6 +109,8 @@ class ProxyController(Controller):
             raise _unreachable() from None
 
         status = upstream.status_code
+        if method == "DELETE" and 200 <= status < 300 and identity.tenant_id:
+            await _forget_ended_membership(state.session_state, identity, path.rstrip("/"))
         out_headers = response_headers(upstream.headers)
         content_type = upstream.headers.get("content-type")
         is_logout = method == "POST" and path.rstrip("/") == LOGOUT
@@ -239,6 +248,18 @@ async def _end_session(request: GatewayRequest, deny_list: DenyList, settings: S
     token = request.auth.token
     if token is not None and token.session_id:
         await deny_list.deny(token.session_id, expires_at=token.expires_at + settings.jwt_leeway)
+
+
+async def _forget_ended_membership(
+    checker: SessionStateChecker, identity: Identity, path: str
+) -> None:
+    """A member removed (or gone), or the team deleted, through here: the tokens that ended
+    stop at once, not when the remembered session state runs out (the team's other members'
+    after at most GATEWAY_SESSION_STATE_TTL)."""
+    if removed := _MEMBER_PATH.fullmatch(path):
+        await checker.forget(user_id=unquote(removed[1]), tenant_id=identity.tenant_id)
+    elif path == TENANT_PATH:
+        await checker.forget(user_id=identity.principal_id, tenant_id=identity.tenant_id)
 
 
 def _should_buffer(upstream: UpstreamResponse, request: GatewayRequest, is_logout: bool) -> bool:

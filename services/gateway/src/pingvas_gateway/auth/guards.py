@@ -9,7 +9,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from ..domain.routing import Route, resolve
 from ..edge import client_ip, request_id
-from .middleware import Credentials
+from .middleware import SESSION_REVOKED, Credentials
 from .sessions import SAFE_METHODS, csrf_ok
 from .tokens import anonymous_identity
 
@@ -34,12 +34,19 @@ async def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None
         return
     credentials: Credentials = connection.auth
     challenge = 'Bearer realm="pingvas"'
+    extra = None
     if credentials.refused:
         challenge += ', error="invalid_token"'
         detail = "The credentials are not valid (expired, revoked or malformed); log in again."
+        if credentials.code == SESSION_REVOKED:
+            detail = (
+                "This session has ended (logged out, password reset, removed from the team, "
+                "or the team was deleted); log in again."
+            )
+            extra = {"code": SESSION_REVOKED}
     else:
         detail = "Log in, or send an API key as `Authorization: Bearer pvk_...`."
-    raise NotAuthorizedException(detail, headers={"WWW-Authenticate": challenge})
+    raise NotAuthorizedException(detail, headers={"WWW-Authenticate": challenge}, extra=extra)
 
 
 async def csrf_protected(connection: ASGIConnection, _: BaseRouteHandler) -> None:

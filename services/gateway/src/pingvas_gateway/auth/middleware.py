@@ -21,6 +21,7 @@ from pingvas_kit.identity import Identity
 from pingvas_kit.logging import get_logger
 
 from ..adapters.api_keys import ApiKeyVerifier, KeyCheckUnavailable
+from ..adapters.session_state import SessionStateChecker, StateCheckUnavailable
 from ..edge import client_ip, request_id
 from ..settings import Settings
 from .sessions import ACCESS_COOKIE, DenyList
@@ -36,6 +37,9 @@ from .tokens import (
 log = get_logger("pingvas.gateway.auth")
 
 API_KEY_PREFIX = "pvk_"
+#: the problem code of a 401 for a session that was ended (log-out, password reset, removal
+#: from the team, the team's deletion): the client logs in again
+SESSION_REVOKED = "session_revoked"
 Method = Literal["bearer", "api_key", "cookie"]
 
 
@@ -49,6 +53,12 @@ class Credentials:
     refused: bool = False
     #: the verified access token (bearer or cookie), for log-out
     token: AccessToken | None = None
+    #: why they were refused, as a problem code (SESSION_REVOKED), when there is one
+    code: str | None = None
+
+
+class SessionRevoked(InvalidCredentials):
+    """A valid token of a session that has since been ended."""
 
 
 class IdentityMiddleware(AbstractAuthenticationMiddleware):
@@ -94,9 +104,30 @@ class IdentityMiddleware(AbstractAuthenticationMiddleware):
             )
             deny_list: DenyList = state.deny_list
             if token.session_id and await deny_list.is_denied(token.session_id):
-                raise InvalidCredentials("session logged out")
+                raise SessionRevoked("session logged out")
+            checker: SessionStateChecker = state.session_state
+            try:
+                current = await checker.state(
+                    user_id=str(token.claims["sub"]),
+                    tenant_id=_str_or_none(token.claims.get("tid")),
+                    caller=anonymous,
+                )
+            except StateCheckUnavailable as exc:
+                log.warning("auth.session_check_unavailable", reason=str(exc))
+                raise ServiceUnavailableException(
+                    "Sessions cannot be checked right now; try again shortly."
+                ) from None
+            if reason := current.refuses(token.claims, leeway=settings.jwt_leeway):
+                raise SessionRevoked(reason)
         except InvalidCredentials as exc:
             log.info("auth.refused", method=method, reason=str(exc))
-            return AuthenticationResult(user=anonymous, auth=Credentials(method, refused=True))
+            code = SESSION_REVOKED if isinstance(exc, SessionRevoked) else None
+            return AuthenticationResult(
+                user=anonymous, auth=Credentials(method, refused=True, code=code)
+            )
         identity: Identity = user_identity(token, request_id=rid, client_ip=ip)
         return AuthenticationResult(user=identity, auth=Credentials(method, token=token))
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -39,6 +39,10 @@ users = sa.Table(
     # the platform's own staff (`operator`, granted with the pingvas-tenants CLI); null for
     # everyone else. Not a tenant role: it goes into the access token as `prl`
     sa.Column("platform_role", sa.String(16), nullable=True),
+    # raised when every access token of the person must stop working at once (password
+    # reset); the access token carries the value it was issued with as `uver`, and the
+    # gateway refuses a token whose `uver` is lower (docs/identity.md, "Revocation")
+    sa.Column("token_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 memberships = sa.Table(

@@ -93,6 +93,34 @@ async def update_user(session: AsyncSession, *, user_id: str, **values: Any) -> 
     await session.execute(users.update().where(users.c.id == user_id).values(**values))
 
 
+async def raise_token_version(session: AsyncSession, *, user_id: str) -> None:
+    """Every access token of the person issued before now stops working (the gateway
+    compares their `uver` with this)."""
+    await session.execute(
+        users.update().where(users.c.id == user_id).values(token_version=users.c.token_version + 1)
+    )
+
+
+async def session_state(
+    session: AsyncSession, *, user_id: str, tenant_id: str | None
+) -> tuple[int | None, datetime | None]:
+    """(the person's token version, None for no such person; since when they are a member
+    of `tenant_id`, None when they are not, or the tenant is deleted, or no tenant)."""
+    version = await session.scalar(sa.select(users.c.token_version).where(users.c.id == user_id))
+    since = None
+    if version is not None and tenant_id is not None:
+        since = await session.scalar(
+            sa.select(memberships.c.created_at)
+            .join(tenants, tenants.c.id == memberships.c.tenant_id)
+            .where(
+                memberships.c.tenant_id == tenant_id,
+                memberships.c.user_id == user_id,
+                tenants.c.deleted_at.is_(None),
+            )
+        )
+    return version, since
+
+
 async def users_with_platform_role(session: AsyncSession, *, role: str) -> list[sa.Row]:
     """The platform's staff with `role`, by address (no tenant: platform roles span them)."""
     query = sa.select(users).where(users.c.platform_role == role).order_by(users.c.email)

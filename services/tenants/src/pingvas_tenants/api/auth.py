@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Response
 
 from pingvas_contracts.events.tenants import (
+    ApiKeyRevoked,
     MemberJoined,
     TenantCreated,
     UserPasswordResetRequested,
@@ -399,9 +400,24 @@ async def password_reset_confirm(
             # following the mailed link proves the address
             email_verified_at=user.email_verified_at or at,
         )
-        # every session of the account ends: whoever had the old password is out
+        # every session of the account ends: whoever had the old password is out. The
+        # refresh families are revoked, and the access tokens already out stop working at
+        # the gateway within seconds: they carry the old token version (`uver`)
         await repo.revoke_refresh_tokens(session, user_id=user_id)
+        await repo.raise_token_version(session, user_id=user_id)
         for membership in await repo.memberships_of_user(session, user_id=user_id):
+            # only an owner may end the team's keys this way; anyone else's flag is ignored
+            details = None
+            if body.revoke_api_keys and membership.role == "owner":
+                revoked = await _revoke_team_keys(
+                    session,
+                    ctx,
+                    tenant_id=membership.tenant_id,
+                    user_id=user_id,
+                    at=at,
+                    ip=identity.client_ip,
+                )
+                details = {"revoke_api_keys": True, "api_keys_revoked": len(revoked)}
             await repo.audit(
                 session,
                 tenant_id=membership.tenant_id,
@@ -410,5 +426,41 @@ async def password_reset_confirm(
                 target_type="user",
                 target_id=user_id,
                 ip=identity.client_ip,
+                details=details,
             )
     return Response(status_code=204)
+
+
+async def _revoke_team_keys(
+    session, ctx: Context, *, tenant_id: str, user_id: str, at: datetime, ip: str | None
+) -> list[str]:
+    """Every live key of the team, revoked by its owner's password reset; each in the audit
+    log and announced as `apikey.revoked` (reason `password_reset`). Their ids."""
+    revoked = []
+    for key in await repo.live_api_keys(session, tenant_id=tenant_id):
+        if not await repo.revoke_api_key(session, tenant_id=tenant_id, api_key_id=key.id, at=at):
+            continue
+        revoked.append(key.id)
+        await repo.audit(
+            session,
+            tenant_id=tenant_id,
+            action="apikey.revoked",
+            actor_id=user_id,
+            target_type="api_key",
+            target_id=key.id,
+            ip=ip,
+            details={"name": key.name, "prefix": key.prefix, "reason": "password_reset"},
+        )
+        await emit(
+            session,
+            ctx,
+            ApiKeyRevoked(
+                api_key_id=key.id,
+                prefix=key.prefix,
+                revoked_by_user_id=user_id,
+                reason="password_reset",
+                revoked_at=at,
+            ),
+            tenant_id=tenant_id,
+        )
+    return revoked

@@ -61,6 +61,9 @@ class PasswordResetIn(Body):
 class PasswordResetConfirmIn(Body):
     token: Token
     password: Password
+    #: also revoke the API keys of every team the person owns (ignored for teams where they
+    #: are not an owner); each revocation is in that team's audit log
+    revoke_api_keys: bool = False
 
 
 class RoleIn(Body):
@@ -87,6 +90,11 @@ class ApiKeyIn(Body):
 
 class VerifyApiKeyIn(Body):
     key: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class SessionStateIn(Body):
+    user_id: Annotated[str, Field(min_length=1, max_length=64)]
+    tenant_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
 class DeleteTenantIn(Body):
@@ -187,6 +195,18 @@ class VerifiedApiKey(BaseModel):
     #: the person who made the key has verified their address (now): the gateway carries it
     #: as the identity's `evf`, and render queues generations only for a verified one
     email_verified: bool
+
+
+class SessionState(BaseModel):
+    """What the gateway compares an access token with (api/revocation.py)."""
+
+    user_exists: bool
+    #: a token whose `uver` is lower was issued before the person's last password reset
+    token_version: int
+    tenant_id: str | None
+    #: epoch seconds the person has been a member of `tenant_id` since; null: not a member
+    #: (removed, or the tenant is deleted), or no tenant asked about
+    member_since: int | None
 
 
 class AuditEntry(BaseModel):

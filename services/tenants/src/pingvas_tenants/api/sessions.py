@@ -65,6 +65,7 @@ async def issue_pair(
         platform_roles=platform_roles(user.platform_role),
         email_verified=user.email_verified_at is not None,
         session_id=family_id,
+        user_version=user.token_version or 0,
     )
     return TokenPair(
         access_token=access,

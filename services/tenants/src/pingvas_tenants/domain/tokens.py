@@ -60,6 +60,7 @@ def issue_access_token(
     platform_roles: Sequence[str],
     email_verified: bool,
     session_id: str,
+    user_version: int = 0,
 ) -> str:
     """The public access token; its claims are the contract with the gateway (docs/identity.md)."""
     now = int(time.time())
@@ -72,6 +73,9 @@ def issue_access_token(
         "prl": list(platform_roles),
         "evf": email_verified,
         "sid": session_id,
+        # the person's token version at issue: a password reset raises it, and the gateway
+        # then refuses this token (docs/identity.md, "Revocation")
+        "uver": user_version,
         "jti": uuid.uuid4().hex,
         "iat": now,
         "exp": now + ttl,
