@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Response
 
 from pingvas_contracts.events.tenants import (
-    ApiKeyRevoked,
     MemberJoined,
     TenantCreated,
     UserPasswordResetRequested,
@@ -38,7 +37,7 @@ from .schemas import (
     TokenIn,
     TokenPair,
 )
-from .sessions import emit, emit_user_registered, issue_pair, new_email_token
+from .sessions import emit, emit_user_registered, issue_pair, new_email_token, revoke_keys
 
 log = get_logger("pingvas.tenants.auth")
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -436,31 +435,14 @@ async def _revoke_team_keys(
 ) -> list[str]:
     """Every live key of the team, revoked by its owner's password reset; each in the audit
     log and announced as `apikey.revoked` (reason `password_reset`). Their ids."""
-    revoked = []
-    for key in await repo.live_api_keys(session, tenant_id=tenant_id):
-        if not await repo.revoke_api_key(session, tenant_id=tenant_id, api_key_id=key.id, at=at):
-            continue
-        revoked.append(key.id)
-        await repo.audit(
-            session,
-            tenant_id=tenant_id,
-            action="apikey.revoked",
-            actor_id=user_id,
-            target_type="api_key",
-            target_id=key.id,
-            ip=ip,
-            details={"name": key.name, "prefix": key.prefix, "reason": "password_reset"},
-        )
-        await emit(
-            session,
-            ctx,
-            ApiKeyRevoked(
-                api_key_id=key.id,
-                prefix=key.prefix,
-                revoked_by_user_id=user_id,
-                reason="password_reset",
-                revoked_at=at,
-            ),
-            tenant_id=tenant_id,
-        )
-    return revoked
+    return await revoke_keys(
+        session,
+        ctx,
+        await repo.live_api_keys(session, tenant_id=tenant_id),
+        tenant_id=tenant_id,
+        by_user_id=user_id,
+        reason="password_reset",
+        at=at,
+        audit_ip=ip,
+        audit=True,
+    )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from pingvas_contracts.events.tenants import ApiKeyRevoked, MemberRemoved
+from pingvas_contracts.events.tenants import MemberRemoved
 
 from ..adapters import repository as repo
 from ..domain import roles
 from ..domain.errors import NotFound
 from .deps import Admin, AnyMember, Ctx
 from .schemas import MemberOut, RoleIn
-from .sessions import emit
+from .sessions import emit, revoke_keys
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
@@ -78,20 +78,15 @@ async def remove_member(user_id: str, me: AnyMember, ctx: Ctx) -> Response:
         await repo.remove_membership(session, tenant_id=me.tenant_id, user_id=user_id)
         # their sessions in this team end, and so do the keys they made for it
         await repo.revoke_refresh_tokens(session, user_id=user_id, tenant_id=me.tenant_id)
-        for key in await repo.live_api_keys(session, tenant_id=me.tenant_id, created_by=user_id):
-            await repo.revoke_api_key(session, tenant_id=me.tenant_id, api_key_id=key.id, at=at)
-            await emit(
-                session,
-                ctx,
-                ApiKeyRevoked(
-                    api_key_id=key.id,
-                    prefix=key.prefix,
-                    revoked_by_user_id=me.user_id,
-                    reason="member_removed",
-                    revoked_at=at,
-                ),
-                tenant_id=me.tenant_id,
-            )
+        await revoke_keys(
+            session,
+            ctx,
+            await repo.live_api_keys(session, tenant_id=me.tenant_id, created_by=user_id),
+            tenant_id=me.tenant_id,
+            by_user_id=me.user_id,
+            reason="member_removed",
+            at=at,
+        )
         reason = "left" if is_self else "removed"
         await repo.audit(
             session,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import EventData
-from pingvas_contracts.events.tenants import UserRegistered
+from pingvas_contracts.events.tenants import ApiKeyRevoked, UserRegistered
 
 from ..adapters import repository as repo
 from ..domain import tokens
@@ -82,6 +83,52 @@ async def emit(
 ) -> None:
     """Stage an event in the outbox, in the caller's transaction."""
     await ctx.runtime.outbox.add(session, data.TYPE, data, tenant_id=tenant_id)
+
+
+async def revoke_keys(
+    session: AsyncSession,
+    ctx: Context,
+    keys: Sequence[sa.Row],
+    *,
+    tenant_id: str,
+    by_user_id: str,
+    reason: str,
+    at: datetime,
+    audit_ip: str | None = None,
+    audit: bool = False,
+) -> list[str]:
+    """Revoke each key (rows of live_api_keys) in the caller's transaction; each one this
+    revoked is announced as `apikey.revoked` with `reason` (and, with `audit`, written to
+    the audit log). The ids it revoked."""
+    revoked = []
+    for key in keys:
+        if not await repo.revoke_api_key(session, tenant_id=tenant_id, api_key_id=key.id, at=at):
+            continue  # revoked meanwhile
+        revoked.append(key.id)
+        if audit:
+            await repo.audit(
+                session,
+                tenant_id=tenant_id,
+                action="apikey.revoked",
+                actor_id=by_user_id,
+                target_type="api_key",
+                target_id=key.id,
+                ip=audit_ip,
+                details={"name": key.name, "prefix": key.prefix, "reason": reason},
+            )
+        await emit(
+            session,
+            ctx,
+            ApiKeyRevoked(
+                api_key_id=key.id,
+                prefix=key.prefix,
+                revoked_by_user_id=by_user_id,
+                reason=reason,
+                revoked_at=at,
+            ),
+            tenant_id=tenant_id,
+        )
+    return revoked
 
 
 async def emit_user_registered(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from pingvas_contracts.events.tenants import ApiKeyRevoked, TenantDeleted
+from pingvas_contracts.events.tenants import TenantDeleted
 
 from ..adapters import repository as repo
 from ..domain.errors import Invalid
 from .deps import Ctx, Owner
 from .schemas import DeleteTenantIn
-from .sessions import emit
+from .sessions import emit, revoke_keys
 
 router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
 
@@ -23,20 +23,15 @@ async def delete_tenant(body: DeleteTenantIn, me: Owner, ctx: Ctx) -> Response:
     async with ctx.db.transaction() as session:
         await repo.revoke_refresh_tokens(session, tenant_id=me.tenant_id)
         await repo.revoke_invitations(session, tenant_id=me.tenant_id)
-        for key in await repo.live_api_keys(session, tenant_id=me.tenant_id):
-            await repo.revoke_api_key(session, tenant_id=me.tenant_id, api_key_id=key.id, at=at)
-            await emit(
-                session,
-                ctx,
-                ApiKeyRevoked(
-                    api_key_id=key.id,
-                    prefix=key.prefix,
-                    revoked_by_user_id=me.user_id,
-                    reason="tenant_deleted",
-                    revoked_at=at,
-                ),
-                tenant_id=me.tenant_id,
-            )
+        await revoke_keys(
+            session,
+            ctx,
+            await repo.live_api_keys(session, tenant_id=me.tenant_id),
+            tenant_id=me.tenant_id,
+            by_user_id=me.user_id,
+            reason="tenant_deleted",
+            at=at,
+        )
         await repo.mark_tenant_deleted(session, tenant_id=me.tenant_id, at=at)
         await repo.audit(
             session,
