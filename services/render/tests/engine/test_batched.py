@@ -19,7 +19,7 @@ from PIL import Image
 from pingvas_render.engine import Engine, EngineEvent
 from pingvas_render.engine.batched.auto import AutoEngine
 from pingvas_render.engine.batched.client import BatchedEngine
-from pingvas_render.engine.batched.limits import SUPPORTED_SCHEDULERS
+from pingvas_render.engine.batched.limits import batches
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -145,7 +145,7 @@ async def test_auto_sends_what_the_batched_engine_cannot_render_to_invokeai(
 ):
     auto = AutoEngine(batched, lambda: _ready(engine))
     await auto.ensure_model(tiny_model)
-    assert "ddim" not in SUPPORTED_SCHEDULERS
+    assert not batches("ddim")
     batchable, other = job(seed=11), job(seed=11, scheduler="ddim")
     assert auto.engine_for(batchable) == "batched"
     assert auto.engine_for(other) == "invokeai"

@@ -17,7 +17,7 @@ from pingvas_render.catalog import CatalogModel
 
 from .. import EngineEvent, EngineJob, UnknownHandle
 from .client import BatchedEngine, ModelUnsupported
-from .limits import SUPPORTED_BASES, SUPPORTED_SCHEDULERS
+from .limits import SUPPORTED_BASES, batches
 
 log = logging.getLogger("pingvas_render.engine.auto")
 
@@ -68,7 +68,7 @@ class AutoEngine:
 
     def engine_for(self, job: EngineJob) -> str:
         """'batched' or 'invokeai' for this job."""
-        if self._routes.get(job.model.key) == "b" and job.scheduler in SUPPORTED_SCHEDULERS:
+        if self._routes.get(job.model.key) == "b" and batches(job.scheduler):
             return "batched"
         return "invokeai"
 

@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from .limits import SUPPORTED_BASES, SUPPORTED_SCHEDULERS
+from .limits import SUPPORTED_BASES, batches
 
 log = logging.getLogger("pingvas.batched")
 
@@ -253,7 +253,7 @@ class Batcher:
     # -- called from the I/O thread ----------------------------------------------------
 
     def submit(self, handle: str, spec: dict[str, Any]) -> None:
-        if spec["scheduler"] not in SUPPORTED_SCHEDULERS:
+        if not batches(spec["scheduler"]):
             raise Unsupported(f"scheduler {spec['scheduler']!r} is not batched")
         row = Row(handle=handle, spec=spec, group=group_key(spec))
         with self.cv:
@@ -664,7 +664,6 @@ def rows_for_memory(device: torch.device, setting_rows: int, reserve_bytes: int)
 
 __all__ = [
     "SUPPORTED_BASES",
-    "SUPPORTED_SCHEDULERS",
     "Batcher",
     "ModelStore",
     "Unsupported",
