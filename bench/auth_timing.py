@@ -31,8 +31,9 @@ import uvicorn
 from pingvas_tenants.app import create_app
 from pingvas_tenants.settings import Settings
 
-from pingvas_kit.emulator import free_port, start_moto_server, wait_for_port
+from pingvas_kit.dev.emulator import start_moto_server
 from pingvas_kit.identity import HEADER, Identity, issue
+from pingvas_kit.ports import free_port, wait_for_port
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"

@@ -46,8 +46,9 @@ from pingvas_billing.settings import Settings
 from tqdm import tqdm
 
 from pingvas_kit.db import Database
-from pingvas_kit.emulator import free_port, start_moto_server, wait_for_port
+from pingvas_kit.dev.emulator import start_moto_server
 from pingvas_kit.outbox import Outbox
+from pingvas_kit.ports import free_port, wait_for_port
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-lemonsqueezy-signing-secret"

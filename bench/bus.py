@@ -32,13 +32,15 @@ from pydantic_settings import SettingsConfigDict
 from tqdm import tqdm
 
 from pingvas_contracts import ServiceSpec, new_envelope
+from pingvas_contracts.events.render import JobCompleted
 from pingvas_kit.bus import build_topology, make_bus
 from pingvas_kit.db import Database
+from pingvas_kit.dev.emulator import start_moto_server
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.messaging import inbox_table, outbox_table
 from pingvas_kit.outbox import Outbox, OutboxRelay
+from pingvas_kit.ports import free_port
 from pingvas_kit.settings import ServiceSettings
-from pingvas_kit.testing import free_port, start_moto_server
 
 TYPE = "pingvas.render.job.completed.v1"
 PRODUCER = ServiceSpec(name="producer", context="render", description="bench", publishes=(TYPE,))
@@ -178,12 +180,12 @@ async def main() -> None:
         for i in tqdm(range(0, n, 100), desc="outbox writes", unit="tx", leave=False):
             async with db.transaction() as session:
                 for j in range(i, min(i + 100, n)):
-                    await out.add(session, TYPE, data(j), tenant_id=f"t-{j % 10}")
+                    await out.add(session, JobCompleted.model_validate(data(j)), tenant_id=f"t-{j % 10}")
         outbox_rate = n / (time.perf_counter() - started)
 
         consumer = EventConsumer("ledger", db, inbox)
 
-        @consumer.on(TYPE)
+        @consumer.on(JobCompleted)
         async def apply(session, event, _data) -> None:
             await session.execute(
                 effects.insert().values(event_id=event.id, published_at=event.time, applied_at=datetime.now(UTC))

@@ -30,8 +30,9 @@ import aiohttp
 import httpx
 import jwt
 
-from pingvas_kit.emulator import free_port, start_moto_server, wait_for_port
+from pingvas_kit.dev.emulator import start_moto_server
 from pingvas_kit.identity import Identity, IdentityHeaders
+from pingvas_kit.ports import free_port, wait_for_port
 
 INTERNAL_SECRET = "bench-internal-secret-" + "x" * 24
 JWT_SECRET = "bench-jwt-secret-" + "y" * 24

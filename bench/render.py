@@ -83,9 +83,9 @@ from pingvas_contracts import discover
 from pingvas_contracts.envelope import new_envelope
 from pingvas_contracts.plans import PLANS
 from pingvas_kit.bus import build_topology, make_bus
+from pingvas_kit.dev.stack import REPO, Stack, Team
+from pingvas_kit.ports import free_port
 from pingvas_kit.settings import ServiceSettings
-from pingvas_kit.stack import REPO, Stack, Team
-from pingvas_kit.testing import free_port
 
 PROMPTS = (
     "a red fox in snow",
@@ -260,7 +260,7 @@ def _cpu_kind(name: str) -> str:
         return "control"
     if name.startswith("pingvas_render.engine") or name == "invokeai-web":
         return "engine"
-    if name in ("pingvas_kit.emulator", "moto"):
+    if name in ("pingvas_kit.dev.emulator", "moto"):
         return "moto"
     return "other"
 

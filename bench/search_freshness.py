@@ -29,7 +29,7 @@ from pathlib import Path
 from pingvas_render.engine.testing import ensure_tiny_model
 from tqdm import tqdm
 
-from pingvas_kit.stack import REPO, Stack, Team
+from pingvas_kit.dev.stack import REPO, Stack, Team
 
 TARGET_S = 1.0
 POLL_S = 0.02

@@ -9,13 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_contracts import ServiceSpec
+from pingvas_contracts import ServiceSpec, example
+from pingvas_contracts.events.render import JobCompleted
 from pingvas_kit.bus import Bus, build_topology
 from pingvas_kit.db import Database
 from pingvas_kit.messaging import inbox_table, outbox_table
 from pingvas_kit.settings import ServiceSettings
 
-TYPE = "pingvas.render.job.completed.v1"
+TYPE = JobCompleted.TYPE
 PRODUCER = ServiceSpec(name="producer", context="render", description="test producer", publishes=(TYPE,))
 CONSUMER = ServiceSpec(name="ledger", context=None, description="test consumer", consumes=(TYPE,))
 
@@ -73,15 +74,15 @@ async def create_tables(db: Database) -> None:
         await conn.run_sync(metadata.create_all)
 
 
-def job_data(job_id: str, credits: int) -> dict[str, Any]:
-    return {
-        "job_id": job_id,
-        "user_id": "u-1",
-        "image_ids": [f"img-{job_id}"],
-        "credits_reserved": credits,
-        "credits_used": credits,
-        "completed_at": "2026-11-26T10:00:00Z",
-    }
+def job_data(job_id: str, credits: int) -> JobCompleted:
+    return example(
+        JobCompleted,
+        job_id=job_id,
+        user_id="u-1",
+        image_ids=[f"img-{job_id}"],
+        credits_reserved=credits,
+        credits_used=credits,
+    )
 
 
 class DyingBus(Bus):

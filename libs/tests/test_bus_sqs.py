@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from pingvas_contracts import Envelope, ServiceSpec, model_for, new_envelope
 from pingvas_kit.bus import DeadLetter, PublishError, Subscription, Topology, cli
 from pingvas_kit.bus.sqs import REASON_KIND_ATTRIBUTE, SqsBus
-from pingvas_kit.testing import free_port
+from pingvas_kit.ports import free_port
 
 COMPLETED = "pingvas.render.job.completed.v1"
 #: only a filter value: nothing publishes it, so `mail` must receive nothing

@@ -25,7 +25,7 @@ import boto3
 import httpx
 import pytest
 
-from pingvas_kit.devrun import (
+from pingvas_kit.dev.run import (
     GATEWAY,
     STATE_FILE,
     AwsTarget,
@@ -33,8 +33,8 @@ from pingvas_kit.devrun import (
     port_in_use,
     service_env,
 )
-from pingvas_kit.stack import free_port_base
-from pingvas_kit.testing import free_port
+from pingvas_kit.dev.stack import free_port_base
+from pingvas_kit.ports import free_port
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -493,7 +493,7 @@ def test_whole_stack_up_interrupt_and_again(
 
 
 def test_local_secrets_are_made_once_private_and_kept(tmp_path) -> None:  # noqa: ANN001
-    from pingvas_kit.devrun import local_secrets
+    from pingvas_kit.dev.run import local_secrets
 
     first = local_secrets(tmp_path)
     assert set(first) == {

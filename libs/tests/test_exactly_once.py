@@ -13,11 +13,11 @@ import json
 import sys
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
 from exo_support import (
-    TYPE,
     add_to_totals,
     create_tables,
     inbox,
@@ -29,11 +29,18 @@ from exo_support import (
     totals,
 )
 
-from pingvas_contracts import ContractError, InvalidEventData
+from pingvas_contracts import ContractError, EventData, InvalidEventData
+from pingvas_contracts.events.render import JobCompleted
 from pingvas_kit.bus import Bus, make_bus
 from pingvas_kit.db import Database
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.outbox import Outbox, OutboxRelay
+
+
+class NoSuchEvent(EventData):
+    """An event model no contract registered."""
+
+    TYPE: ClassVar[str] = "pingvas.render.no_such_event.v1"
 
 HERE = Path(__file__).parent
 N_EVENTS = 120
@@ -67,7 +74,7 @@ async def produce(db: Database, out: Outbox) -> dict[str, int]:
         job_id = str(uuid.uuid4())
         async with db.transaction() as session:
             await session.execute(jobs.insert().values(id=job_id, tenant_id=tenant, credits=credits))
-            await out.add(session, TYPE, job_data(job_id, credits), tenant_id=tenant)
+            await out.add(session, job_data(job_id, credits), tenant_id=tenant)
         expected[tenant] += credits
     return expected
 
@@ -116,7 +123,7 @@ async def test_duplicates_and_a_killed_relay_still_apply_each_event_once(
         # 3. the consumer handles every delivery twice
         consumer = EventConsumer("ledger", db, inbox)
 
-        @consumer.on(TYPE)
+        @consumer.on(JobCompleted)
         async def add_credits(session, event, data) -> None:  # noqa: ANN001
             await add_to_totals(session, event.tenantid, data.credits_used)
 
@@ -159,16 +166,17 @@ async def test_an_event_failing_its_schema_raises_before_commit(db_backend: dict
     db = Database(make_settings(db_backend))
     await create_tables(db)
     out = Outbox(outbox, source="producer")
-    bad = job_data("j-1", 3) | {"credits_used": -1}
+    # built without validation, as a careless caller could: the outbox checks it again
+    bad = JobCompleted.model_construct(**(job_data("j-1", 3).model_dump() | {"credits_used": -1}))
     with pytest.raises(InvalidEventData) as err:
         async with db.transaction() as session:
             await session.execute(jobs.insert().values(id="j-1", tenant_id="t", credits=3))
-            await out.add(session, TYPE, bad, tenant_id="t")
+            await out.add(session, bad, tenant_id="t")
     assert "credits_used" in str(err.value) and "-1" not in str(err.value)
     async with db.sessionmaker() as session:
         assert (await session.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == 0
         assert (await session.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one() == 0
     with pytest.raises(ContractError):
         async with db.transaction() as session:
-            await out.add(session, "pingvas.render.no_such_event.v1", {}, tenant_id="t")
+            await out.add(session, NoSuchEvent(), tenant_id="t")
     await db.dispose()

@@ -9,12 +9,13 @@ import logging
 import httpx
 import pytest
 import sqlalchemy as sa
-from exo_support import TYPE, create_tables, inbox, job_data, make_settings, totals
+from exo_support import create_tables, inbox, job_data, make_settings, totals
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from pingvas_contracts import ServiceSpec, new_envelope
+from pingvas_contracts import ServiceSpec, envelope_of
+from pingvas_contracts.events.render import JobCompleted
 from pingvas_kit.db import Database
 from pingvas_kit.http import create_app
 from pingvas_kit.inbox import EventConsumer
@@ -113,7 +114,7 @@ async def test_the_same_event_delivered_concurrently_applies_once(db_backend: di
     consumer = EventConsumer("ledger", db, inbox)
     calls = 0
 
-    @consumer.on(TYPE)
+    @consumer.on(JobCompleted)
     async def add(session, event, data) -> None:  # noqa: ANN001
         nonlocal calls
         calls += 1
@@ -124,7 +125,7 @@ async def test_the_same_event_delivered_concurrently_applies_once(db_backend: di
         else:
             await session.execute(totals.update().values(credits=row.credits + data.credits_used))
 
-    envelope = new_envelope(TYPE, job_data("j-9", 5), source="producer", tenant_id="t-1")
+    envelope = envelope_of(job_data("j-9", 5), source="producer", tenant_id="t-1")
     results = await asyncio.gather(*(consumer(envelope) for _ in range(6)), return_exceptions=True)
     assert [r for r in results if r is not None] == []
     async with db.sessionmaker() as session:

@@ -7,13 +7,13 @@ import json
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from exo_support import TYPE, create_tables, job_data, jobs, make_settings, outbox, topology_for
+from exo_support import create_tables, job_data, jobs, make_settings, outbox, topology_for
 from prometheus_client import REGISTRY
 
 from pingvas_kit.bus.sqs import SqsBus
 from pingvas_kit.db import Database
-from pingvas_kit.emulator import free_port
 from pingvas_kit.outbox import Outbox, OutboxRelay
+from pingvas_kit.ports import free_port
 
 
 def sqs_bus(topology, endpoint: str) -> SqsBus:  # noqa: ANN001
@@ -32,7 +32,7 @@ async def test_a_broker_outage_delays_events_and_loses_none(
     async with db.transaction() as session:
         for i in range(12):
             await session.execute(jobs.insert().values(id=f"j{i}", tenant_id="t", credits=1))
-            await out.add(session, TYPE, job_data(f"j{i}", 1), tenant_id="t")
+            await out.add(session, job_data(f"j{i}", 1), tenant_id="t")
 
     topology = topology_for(bus_prefix)
     dead = sqs_bus(topology, f"http://127.0.0.1:{free_port()}")  # nothing listens there

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from exo_support import ExoSettings
 
 from pingvas_contracts import ServiceSpec
-from pingvas_kit.devrun import AwsTarget, local_secrets, service_env
+from pingvas_kit.dev.run import AwsTarget, local_secrets, service_env
 from pingvas_kit.messaging import inbox_table, outbox_table
 from pingvas_kit.service import ServiceRuntime
 from pingvas_kit.settings import (
@@ -261,7 +261,7 @@ def test_a_local_database_is_private(tmp_path):
 
 
 def test_a_log_file_is_private(tmp_path):
-    from pingvas_kit.devrun import _open_log
+    from pingvas_kit.dev.run import _open_log
 
     with _open_log(tmp_path / "log" / "x.log") as log:
         log.write(b"line\n")

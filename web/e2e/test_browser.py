@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 from pingvas_render.engine.testing import ensure_tiny_model
 
-from pingvas_kit.stack import Stack
+from pingvas_kit.dev.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 

@@ -2,6 +2,7 @@
 
 from .base import REGISTRY, EventData, event
 from .envelope import Envelope, new_envelope, new_traceparent
+from .factories import envelope_of, example
 from .registry import (
     ContractError,
     InvalidEventData,
@@ -22,7 +23,9 @@ __all__ = [
     "ServiceSpec",
     "UnknownEventType",
     "discover",
+    "envelope_of",
     "event",
+    "example",
     "model_for",
     "new_envelope",
     "new_traceparent",

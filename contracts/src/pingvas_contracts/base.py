@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,9 +22,13 @@ class EventData(BaseModel):
     #: set by @event
     TYPE: ClassVar[str]
     CONTEXT: ClassVar[str]
+    EXAMPLES: ClassVar[tuple[dict[str, Any], ...]]
 
 
-def event(type_: str, *, examples: list[dict[str, Any]]):
+M = TypeVar("M", bound=EventData)
+
+
+def event(type_: str, *, examples: list[dict[str, Any]]) -> Callable[[type[M]], type[M]]:
     """Register an event data model under its CloudEvents `type`, with its examples."""
 
     match = TYPE_PATTERN.match(type_)
@@ -32,11 +37,12 @@ def event(type_: str, *, examples: list[dict[str, Any]]):
     if not examples:
         raise ValueError(f"{type_}: every event needs at least one example")
 
-    def wrap(cls: type[EventData]) -> type[EventData]:
+    def wrap(cls: type[M]) -> type[M]:
         if type_ in REGISTRY:
             raise ValueError(f"{type_} registered twice")
         cls.TYPE = type_
         cls.CONTEXT = match["context"]
+        cls.EXAMPLES = tuple(examples)
         cls.model_config["json_schema_extra"] = {"examples": examples}
         cls.model_rebuild(force=True)
         REGISTRY[type_] = cls

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -21,7 +21,11 @@ from .tracing import current_traceparent, trace_id_of
 
 log = get_logger("pingvas.inbox")
 
-EventHandler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+E = TypeVar("E", bound=EventData)
+#: a handler gets the open transaction, the envelope and the event's data, parsed into
+#: its contract model
+Handler = Callable[[AsyncSession, Envelope, E], Awaitable[None]]
+EventHandler = Handler[Any]
 
 PROCESSED = Counter("pingvas_inbox_processed_total", "Events applied", ["consumer", "type"])
 DUPLICATES = Counter(
@@ -34,8 +38,11 @@ class EventConsumer:
 
         consumer = EventConsumer("billing", db, inbox)
 
-        @consumer.on("pingvas.tenants.tenant.created.v1")
-        async def grant_free_plan(session, event, data): ...
+        @consumer.on(TenantCreated)
+        async def grant_free_plan(session: AsyncSession, event: Envelope, data: TenantCreated): ...
+
+    A handler registered for several models gets whichever one the event carries (type
+    its data as their union).
     """
 
     def __init__(self, name: str, db: Database, table: sa.Table) -> None:
@@ -44,12 +51,20 @@ class EventConsumer:
         self.table = table
         self.handlers: dict[str, EventHandler] = {}
 
-    def on(self, *types: str) -> Callable[[EventHandler], EventHandler]:
-        def register(fn: EventHandler) -> EventHandler:
-            for type_ in types:
-                if type_ in self.handlers:
-                    raise ValueError(f"{self.name}: two handlers for {type_}")
-                self.handlers[type_] = fn
+    def on(self, *models: type[E]) -> Callable[[Handler[E]], Handler[E]]:
+        if not models:
+            raise TypeError(f"{self.name}: on() needs at least one event model")
+        for model in models:
+            if not (isinstance(model, type) and issubclass(model, EventData)):
+                raise TypeError(
+                    f"{self.name}: on() takes event models from pingvas_contracts, not {model!r}"
+                )
+
+        def register(fn: Handler[E]) -> Handler[E]:
+            for model in models:
+                if model.TYPE in self.handlers:
+                    raise ValueError(f"{self.name}: two handlers for {model.TYPE}")
+                self.handlers[model.TYPE] = fn
             return fn
 
         return register

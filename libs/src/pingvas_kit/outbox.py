@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Gauge, Histogram
@@ -54,19 +53,23 @@ class Outbox:
     async def add(
         self,
         session: AsyncSession,
-        type_: str,
-        data: dict[str, Any] | EventData,
+        data: EventData,
         *,
         tenant_id: str | None,
         subject: str | None = None,
         event_id: str | None = None,
     ) -> Envelope:
-        """Validate `data` against the event's schema (raises InvalidEventData, so the
-        caller's transaction never commits an event its consumers would reject) and
-        stage it for publication."""
+        """Stage the event `data` (a contract model; its type is the model's) for
+        publication inside the caller's transaction. The model validated its fields when
+        it was built, so the transaction never commits an event its consumers would
+        reject."""
+        if not isinstance(data, EventData):
+            raise TypeError(f"outbox.add takes an event model, not {type(data).__name__}")
         envelope = new_envelope(
-            type_,
-            validate_data(type_, data),
+            data.TYPE,
+            # validated again from its JSON form: a model built with model_construct
+            # (no checks) fails here, naming fields only, never their values
+            validate_data(data.TYPE, data.model_dump(mode="json")),
             source=self.source,
             tenant_id=tenant_id,
             traceparent=child_of(current_traceparent.get()),

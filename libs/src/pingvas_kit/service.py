@@ -2,8 +2,8 @@
 
     runtime = ServiceRuntime(SERVICE, settings, metadata=metadata, migrations=MIGRATIONS)
 
-    @runtime.consumer.on("pingvas.tenants.tenant.created.v1")
-    async def on_tenant_created(session, event, data): ...
+    @runtime.consumer.on(TenantCreated)
+    async def on_tenant_created(session, event, data: TenantCreated): ...
 
 `create_app(runtime, ...)` (pingvas_kit.http) starts and stops it with the web app."""
 
@@ -16,9 +16,10 @@ from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from pingvas_contracts import ServiceSpec
+from pingvas_contracts import Envelope, EventData, ServiceSpec
 
 from .bus import Bus, build_topology, make_bus
 from .db import Database
@@ -51,8 +52,18 @@ class _WakingOutbox(Outbox):
         super().__init__(table, source=source)
         self.relay = relay
 
-    async def add(self, session, type_, data, **kwargs):  # type: ignore[override]
-        envelope = await super().add(session, type_, data, **kwargs)
+    async def add(
+        self,
+        session: AsyncSession,
+        data: EventData,
+        *,
+        tenant_id: str | None,
+        subject: str | None = None,
+        event_id: str | None = None,
+    ) -> Envelope:
+        envelope = await super().add(
+            session, data, tenant_id=tenant_id, subject=subject, event_id=event_id
+        )
         if self.relay is not None:
             session.sync_session.info.setdefault(_AFTER_COMMIT, set()).add(self.relay.wake)
         return envelope

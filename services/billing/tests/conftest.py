@@ -27,8 +27,8 @@ from pingvas_billing.lemonsqueezy import checkout_binding
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts import new_envelope
+from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
-from pingvas_kit.testing import ServiceHandle
 
 #: every billing test: a quick processor poll; the store in test mode (LS's default here)
 BASE: dict[str, Any] = {"process_interval_s": 0.05}

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pingvas_kit.devrun import local_secrets
-from pingvas_kit.emulator import free_port
+from pingvas_kit.dev.run import local_secrets
+from pingvas_kit.ports import free_port
 
 PLANS = load_plans()
 TENANT = str(uuid.uuid4())
@@ -173,7 +173,7 @@ def test_the_local_run_gives_billing_the_same_secret(tmp_path: Path) -> None:
     """What the local run forwards to billing (BILLING_...) is what the CLI signs with."""
     from pingvas_billing.settings import Settings
 
-    from pingvas_kit.devrun import AwsTarget, service_env
+    from pingvas_kit.dev.run import AwsTarget, service_env
 
     var = tmp_path / "var"
     secrets = local_secrets(var)

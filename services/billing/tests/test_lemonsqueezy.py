@@ -23,7 +23,7 @@ from pingvas_billing.lemonsqueezy import (
 from pingvas_billing.lemonsqueezy_standin import serve_standin
 from pingvas_billing.settings import Settings
 
-from pingvas_kit.emulator import free_port
+from pingvas_kit.ports import free_port
 
 KEY = "ls-test-key-0123456789abcdef"
 TENANT = "0b8f8d0e-6c55-4d1e-9d3f-2c1a5b7e9f00"

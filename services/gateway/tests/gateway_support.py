@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from pingvas_kit.testing import free_port
+from pingvas_kit.ports import free_port
 
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 INTERNAL_SECRET = "test-internal-secret-0123456789abcdef012345"

@@ -13,7 +13,6 @@ import httpx
 import jwt
 import pytest
 from gateway_support import GOOD_KEY, access_token, gateway
-from pingvas_gateway.__main__ import server_config
 from pingvas_gateway.adapters.stores import BoundedMemoryStore
 from pingvas_gateway.app import create_app
 from pingvas_gateway.domain.forwarded import client_of, networks
@@ -21,8 +20,9 @@ from pingvas_gateway.limits import login_delay
 from pingvas_gateway.settings import Settings
 from pydantic import SecretStr, ValidationError
 
+from pingvas_kit.ports import free_port
 from pingvas_kit.problems import PROBLEM_JSON
-from pingvas_kit.testing import free_port
+from pingvas_kit.serve import server_config
 
 # -- forwarded headers ------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client()
 
 def _serve_gateway(settings: Settings):
     settings.host, settings.port = "127.0.0.1", free_port()
-    server = __import__("uvicorn").Server(server_config(settings))
+    server = __import__("uvicorn").Server(server_config(settings, create_app, proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -12,8 +12,8 @@ from litestar.testing import AsyncTestClient
 from pingvas_gateway.app import create_app
 from pingvas_gateway.settings import DEFAULT_UPSTREAMS, Settings
 
+from pingvas_kit.ports import free_port
 from pingvas_kit.problems import PROBLEM_JSON
-from pingvas_kit.testing import free_port
 
 
 class _Upstream(BaseHTTPRequestHandler):

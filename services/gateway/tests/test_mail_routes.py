@@ -20,7 +20,7 @@ from gateway_support import (
 )
 from pingvas_gateway.settings import Settings
 
-from pingvas_kit.devrun import GATEWAY, AwsTarget, service_env
+from pingvas_kit.dev.run import GATEWAY, AwsTarget, service_env
 from pingvas_kit.identity import verify
 
 UNSUBSCRIBE = "/api/v1/mail/unsubscribe"

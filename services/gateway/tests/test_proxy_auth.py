@@ -14,8 +14,8 @@ from gateway_support import (
 )
 
 from pingvas_kit.identity import Identity, issue, verify
+from pingvas_kit.ports import free_port
 from pingvas_kit.problems import PROBLEM_JSON
-from pingvas_kit.testing import free_port
 
 
 async def test_a_bearer_token_reaches_the_service_as_a_signed_identity(client):

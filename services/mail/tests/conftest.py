@@ -23,8 +23,8 @@ import pytest
 import sqlalchemy as sa
 
 from pingvas_contracts import Envelope, new_envelope
+from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
-from pingvas_kit.testing import ServiceHandle
 
 
 def _install_template_stand_in() -> None:

@@ -24,8 +24,8 @@ from pingvas_render.app import create_app
 from pingvas_render.settings import Settings
 
 from pingvas_contracts import new_envelope
+from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
-from pingvas_kit.testing import ServiceHandle
 
 #: what every render test runs with: the tiny test model allowed, no dispatcher (the
 #: tests play the dispatcher's part with `dispatch`), a quick sweeper and keep-alive

@@ -17,8 +17,8 @@ from pingvas_search.app import create_app
 from pingvas_search.settings import Settings
 
 from pingvas_contracts import new_envelope
+from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
-from pingvas_kit.testing import ServiceHandle
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingvas_contracts.events.billing import CreditsExhausted, CreditsExpired, CreditsGranted
 from pingvas_contracts.plans import PLANS
 from pingvas_kit.db import Database, aware, new_id, now
 from pingvas_kit.logging import get_logger
@@ -379,14 +380,13 @@ async def _exhausted(session: AsyncSession, outbox: Outbox, account: _Account) -
     at = now()
     await outbox.add(
         session,
-        EXHAUSTED,
-        {
-            "plan": await _plan_of(session, account.tenant_id),
-            "balance": min(account.available, 0),
-            "next_grant_at": account.next_grant_at,
-            "exhausted_at": at,
-            "updated_at": at,
-        },
+        CreditsExhausted(
+            plan=await _plan_of(session, account.tenant_id),
+            balance=min(account.available, 0),
+            next_grant_at=account.next_grant_at,
+            exhausted_at=at,
+            updated_at=at,
+        ),
         tenant_id=account.tenant_id,
         event_id=event_id,
     )
@@ -431,17 +431,16 @@ async def grant(
         return None
     await outbox.add(
         session,
-        GRANTED,
-        {
-            "grant_id": entry,
-            "credits": credits,
-            "reason": reason,
-            "plan": plan or await _plan_of(session, tenant_id),
-            "balance_after": account.available,
-            "expires_at": expires_at,
-            "granted_at": at,
-            "updated_at": at,
-        },
+        CreditsGranted(
+            grant_id=entry,
+            credits=credits,
+            reason=reason,
+            plan=plan or await _plan_of(session, tenant_id),
+            balance_after=account.available,
+            expires_at=expires_at,
+            granted_at=at,
+            updated_at=at,
+        ),
         tenant_id=tenant_id,
     )
     return entry
@@ -476,16 +475,15 @@ async def expire(
         return entry
     await outbox.add(
         session,
-        EXPIRED,
-        {
-            "expiry_id": entry,
-            "credits": lapse,
-            "reason": "period_end",
-            "plan": plan or await _plan_of(session, tenant_id),
-            "balance_after": max(account.available, 0),
-            "expired_at": at,
-            "updated_at": at,
-        },
+        CreditsExpired(
+            expiry_id=entry,
+            credits=lapse,
+            reason="period_end",
+            plan=plan or await _plan_of(session, tenant_id),
+            balance_after=max(account.available, 0),
+            expired_at=at,
+            updated_at=at,
+        ),
         tenant_id=tenant_id,
     )
     return entry
@@ -536,7 +534,7 @@ async def adjust(
             "granted_at": at,
             "updated_at": at,
         }
-        await outbox.add(session, GRANTED, data, tenant_id=tenant_id)
+        await outbox.add(session, CreditsGranted.model_validate(data), tenant_id=tenant_id)
     else:
         data = {
             "expiry_id": entry,
@@ -547,7 +545,7 @@ async def adjust(
             "expired_at": at,
             "updated_at": at,
         }
-        await outbox.add(session, EXPIRED, data, tenant_id=tenant_id)
+        await outbox.add(session, CreditsExpired.model_validate(data), tenant_id=tenant_id)
     return entry
 
 

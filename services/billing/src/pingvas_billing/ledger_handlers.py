@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope
+from pingvas_contracts.events.render import JobCancelled, JobCompleted, JobFailed, JobQueued
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
 
@@ -17,11 +18,6 @@ from . import ledger
 
 log = get_logger("pingvas.billing.ledger")
 
-QUEUED = "pingvas.render.job.queued.v1"
-COMPLETED = "pingvas.render.job.completed.v1"
-FAILED = "pingvas.render.job.failed.v1"
-CANCELLED = "pingvas.render.job.cancelled.v1"
-TYPES = (QUEUED, COMPLETED, FAILED, CANCELLED)
 
 
 def register(consumer: EventConsumer, runtime: Any) -> None:
@@ -33,8 +29,8 @@ def register(consumer: EventConsumer, runtime: Any) -> None:
             log.warning("billing.ledger_event_without_tenant", event_type=event.type)
         return event.tenantid
 
-    @consumer.on(QUEUED)
-    async def job_queued(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(JobQueued)
+    async def job_queued(session: AsyncSession, event: Envelope, data: JobQueued) -> None:
         if (tenant_id := _tenant(event)) is None:
             return
         await ledger.reserve(
@@ -47,8 +43,8 @@ def register(consumer: EventConsumer, runtime: Any) -> None:
             at=data.queued_at,
         )
 
-    @consumer.on(COMPLETED)
-    async def job_completed(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(JobCompleted)
+    async def job_completed(session: AsyncSession, event: Envelope, data: JobCompleted) -> None:
         if (tenant_id := _tenant(event)) is None:
             return
         await ledger.settle(
@@ -63,8 +59,10 @@ def register(consumer: EventConsumer, runtime: Any) -> None:
             outbox=outbox,
         )
 
-    @consumer.on(FAILED, CANCELLED)
-    async def job_ended(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(JobFailed, JobCancelled)
+    async def job_ended(
+        session: AsyncSession, event: Envelope, data: JobFailed | JobCancelled
+    ) -> None:
         if (tenant_id := _tenant(event)) is None:
             return
         await ledger.release(
@@ -74,5 +72,5 @@ def register(consumer: EventConsumer, runtime: Any) -> None:
             reserved=data.credits_reserved,
             user_id=data.user_id,
             api_key_id=data.api_key_id,
-            at=getattr(data, "failed_at", None) or getattr(data, "cancelled_at", None),
+            at=data.failed_at if isinstance(data, JobFailed) else data.cancelled_at,
         )

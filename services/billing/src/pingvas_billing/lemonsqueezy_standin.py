@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pingvas_kit.emulator import free_port
+from pingvas_kit.ports import free_port
 
 from .lemonsqueezy import JSON_API, ls_time, sample_webhook
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_contracts.registry import InvalidEventData
+from pingvas_contracts.registry import InvalidEventData, model_for, validate_data
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
@@ -686,7 +686,8 @@ class Processor:
     async def _emit(
         self, session: AsyncSession, type_: str, data: dict[str, Any], tenant_id: str
     ) -> None:
-        await self.outbox.add(session, type_, data, tenant_id=tenant_id)
+        event = model_for(type_).model_validate(validate_data(type_, data))
+        await self.outbox.add(session, event, tenant_id=tenant_id)
 
 
 def _state(row: Any) -> dict[str, Any]:

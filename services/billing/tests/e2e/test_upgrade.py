@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from pingvas_contracts.plans import PLANS
-from pingvas_kit.stack import Stack, running_stack
+from pingvas_kit.dev.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.timeout(300)]
 

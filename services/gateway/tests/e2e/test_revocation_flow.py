@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from pingvas_kit.stack import PASSWORD, Stack, Team, running_stack
+from pingvas_kit.dev.stack import PASSWORD, Stack, Team, running_stack
 
 pytestmark = [pytest.mark.timeout(300)]
 

@@ -1,24 +1,9 @@
 """`python -m pingvas_mail`: run the mail service (settings from MAIL_* variables)."""
 
-import uvicorn
-
-from pingvas_kit.logging import configure_logging
+from pingvas_kit.serve import serve
 
 from .app import create_app
 from .settings import Settings
 
-
-def main() -> None:
-    settings = Settings()
-    configure_logging(Settings.service_name, level=settings.log_level, json=settings.log_json)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,  # keep the structlog set-up above
-        access_log=False,  # the app's middleware logs and counts requests
-    )
-
-
 if __name__ == "__main__":
-    main()
+    serve(Settings, create_app)

@@ -16,6 +16,25 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope
+from pingvas_contracts.events.billing import (
+    CreditsExhausted,
+    PaymentFailed,
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
+from pingvas_contracts.events.render import JobCompleted
+from pingvas_contracts.events.tenants import (
+    MemberInvited,
+    MemberJoined,
+    MemberRemoved,
+    TenantCreated,
+    TenantDeleted,
+    UserPasswordResetRequested,
+    UserRegistered,
+    UserVerificationRequested,
+)
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
 
@@ -33,8 +52,6 @@ TRANSACTIONAL = "transactional"
 NOTIFICATION = "notification"
 MARKETING = "marketing"
 
-T = "pingvas.tenants."
-B = "pingvas.billing."
 
 
 class Rendered(Protocol):
@@ -137,8 +154,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
 
     # -- the directory ------------------------------------------------------------------------
 
-    @consumer.on(T + "user.registered.v1")
-    async def user_registered(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(UserRegistered)
+    async def user_registered(session: AsyncSession, event: Envelope, data: UserRegistered) -> None:
         await repo.upsert_recipient(
             session,
             user_id=data.user_id,
@@ -150,8 +167,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             session, data.user_id, newsletter=data.marketing_opt_in
         )
 
-    @consumer.on(T + "tenant.created.v1")
-    async def tenant_created(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(TenantCreated)
+    async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
         await repo.add_recipient_if_absent(
             session,
             user_id=data.owner_user_id,
@@ -167,8 +184,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.created_at
         )
 
-    @consumer.on(T + "member.joined.v1")
-    async def member_joined(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(MemberJoined)
+    async def member_joined(session: AsyncSession, event: Envelope, data: MemberJoined) -> None:
         await repo.add_recipient_if_absent(
             session, user_id=data.user_id, email=data.email, name=data.display_name, locale=None
         )
@@ -176,18 +193,18 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             session, tenant_id=event.tenantid, user_id=data.user_id, role=data.role
         )
 
-    @consumer.on(T + "member.removed.v1")
-    async def member_removed(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(MemberRemoved)
+    async def member_removed(session: AsyncSession, event: Envelope, data: MemberRemoved) -> None:
         await repo.remove_membership(session, tenant_id=event.tenantid, user_id=data.user_id)
 
-    @consumer.on(B + "subscription.changed.v1", B + "subscription.expired.v1")
-    async def plan_changed(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(SubscriptionChanged, SubscriptionExpired)
+    async def plan_changed(session: AsyncSession, event: Envelope, data: SubscriptionChanged | SubscriptionExpired) -> None:
         await repo.set_plan(
             session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.updated_at
         )
 
-    @consumer.on(T + "tenant.deleted.v1")
-    async def tenant_deleted(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(TenantDeleted)
+    async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
         await repo.purge_tenant(session, tenant_id=event.tenantid)
         log.info("mail.tenant_purged")
 
@@ -211,16 +228,16 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             context={"expires_at": data.expires_at, **context},
         )
 
-    @consumer.on(T + "user.verification_requested.v1")
-    async def verification_requested(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(UserVerificationRequested)
+    async def verification_requested(session: AsyncSession, event: Envelope, data: UserVerificationRequested) -> None:
         await to_user(session, event, data, "verify_email", verification_url=data.verification_url)
 
-    @consumer.on(T + "user.password_reset_requested.v1")
-    async def password_reset_requested(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(UserPasswordResetRequested)
+    async def password_reset_requested(session: AsyncSession, event: Envelope, data: UserPasswordResetRequested) -> None:
         await to_user(session, event, data, "password_reset", reset_url=data.reset_url)
 
-    @consumer.on(T + "member.invited.v1")
-    async def member_invited(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(MemberInvited)
+    async def member_invited(session: AsyncSession, event: Envelope, data: MemberInvited) -> None:
         if event.tenantid:
             await repo.set_tenant_name(session, tenant_id=event.tenantid, name=data.tenant_name)
         await mailer.queue(
@@ -265,8 +282,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
                 context={"role": person.role, "tenant_name": team, **context},
             )
 
-    @consumer.on(B + "subscription.activated.v1")
-    async def subscription_activated(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(SubscriptionActivated)
+    async def subscription_activated(session: AsyncSession, event: Envelope, data: SubscriptionActivated) -> None:
         await repo.set_plan(
             session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.updated_at
         )
@@ -284,8 +301,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             trial_ends_at=data.trial_ends_at,
         )
 
-    @consumer.on(B + "subscription.cancelled.v1")
-    async def subscription_cancelled(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(SubscriptionCancelled)
+    async def subscription_cancelled(session: AsyncSession, event: Envelope, data: SubscriptionCancelled) -> None:
         await repo.set_plan(
             session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.updated_at
         )
@@ -300,8 +317,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             cancelled_by=data.cancelled_by,
         )
 
-    @consumer.on(B + "payment.failed.v1")
-    async def payment_failed(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(PaymentFailed)
+    async def payment_failed(session: AsyncSession, event: Envelope, data: PaymentFailed) -> None:
         await to_members(
             session,
             event,
@@ -316,8 +333,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             or f"{settings.public_url.rstrip('/')}/billing",
         )
 
-    @consumer.on(B + "credits.exhausted.v1")
-    async def credits_exhausted(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(CreditsExhausted)
+    async def credits_exhausted(session: AsyncSession, event: Envelope, data: CreditsExhausted) -> None:
         await to_members(
             session,
             event,
@@ -331,8 +348,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
 
     # -- opt-in notifications ------------------------------------------------------------------
 
-    @consumer.on("pingvas.render.job.completed.v1")
-    async def job_completed(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(JobCompleted)
+    async def job_completed(session: AsyncSession, event: Envelope, data: JobCompleted) -> None:
         if data.user_id is None:
             return  # a partner's API key asked: nobody to mail
         person = await repo.recipient(session, data.user_id)

@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from pingvas_contracts.events.mail import MailBounced
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
@@ -212,17 +213,16 @@ class Notifications:
         provider_id = entry["provider_message_id"]
         await self.runtime.outbox.add(
             session,
-            MAIL_BOUNCED,
-            {
-                "message_id": matched.id if matched is not None else None,
-                "provider_message_id": str(provider_id)[:256] if provider_id else None,
-                "email": email,
-                "kind": entry["kind"],
-                "bounce_type": entry["bounce_type"],
-                "diagnostic": entry["diagnostic"],
-                "suppressed": entry["suppress"],
-                "bounced_at": entry["at"],
-            },
+            MailBounced(
+                message_id=matched.id if matched is not None else None,
+                provider_message_id=str(provider_id)[:256] if provider_id else None,
+                email=email,
+                kind=entry["kind"],
+                bounce_type=entry["bounce_type"],
+                diagnostic=entry["diagnostic"],
+                suppressed=entry["suppress"],
+                bounced_at=entry["at"],
+            ),
             tenant_id=matched.tenant_id if matched is not None else None,
         )
         log.info(

@@ -21,6 +21,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from pingvas_contracts.events.mail import MailSent
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
@@ -267,19 +268,18 @@ class Sender:
             await self._forget_links(session, [row.id])
             await self.runtime.outbox.add(
                 session,
-                MAIL_SENT,
-                {
-                    "message_id": row.id,
-                    "provider": "ses",
-                    "provider_message_id": provider_id,
-                    "template": row.template,
-                    "category": row.category,
-                    "locale": row.locale if row.locale in ("ko", "en") else "en",
-                    "to": row.to_email,
-                    "user_id": row.user_id,
-                    "causation_event_id": row.causation_id,
-                    "sent_at": sent_at,
-                },
+                MailSent(
+                    message_id=row.id,
+                    provider="ses",
+                    provider_message_id=provider_id,
+                    template=row.template,
+                    category=row.category,
+                    locale=row.locale if row.locale in ("ko", "en") else "en",
+                    to=row.to_email,
+                    user_id=row.user_id,
+                    causation_event_id=row.causation_id,
+                    sent_at=sent_at,
+                ),
                 tenant_id=row.tenant_id,
             )
         SENT.labels(row.template).inc()

@@ -32,8 +32,8 @@ import boto3
 import httpx
 import pytest
 
-from pingvas_kit.devrun import STATE_FILE
-from pingvas_kit.stack import Stack
+from pingvas_kit.dev.run import STATE_FILE
+from pingvas_kit.dev.stack import Stack
 
 pytestmark = [pytest.mark.timeout(420)]
 

@@ -30,7 +30,7 @@ from PIL import Image
 from pingvas_render.engine.testing import ensure_tiny_model
 from pingvas_render.worker.images import read_metadata
 
-from pingvas_kit.stack import REPO, Stack, Team, running_stack
+from pingvas_kit.dev.stack import REPO, Stack, Team, running_stack
 
 pytestmark = [pytest.mark.timeout(600)]
 

@@ -11,6 +11,14 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope
+from pingvas_contracts.events.billing import (
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
+from pingvas_contracts.events.render import ImageCreated, ImageDeleted
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
 
@@ -25,14 +33,12 @@ DROPPED = Counter(
     "image.created events not indexed (image or tenant already deleted)",
 )
 
-R = "pingvas.render."
-SUBSCRIPTION_TYPES = tuple(
-    f"pingvas.billing.subscription.{name}.v1"
-    for name in ("activated", "changed", "cancelled", "expired")
+SubscriptionState = (
+    SubscriptionActivated | SubscriptionChanged | SubscriptionCancelled | SubscriptionExpired
 )
 
 
-def doc_from_event(tenant_id: str, data) -> ImageDoc:  # noqa: ANN001 - ImageCreated
+def doc_from_event(tenant_id: str, data: ImageCreated) -> ImageDoc:
     return ImageDoc(
         tenant_id=tenant_id,
         image_id=data.image_id,
@@ -63,8 +69,8 @@ def _tenant(event: Envelope) -> str:
 
 
 def register(consumer: EventConsumer, engine: SearchEngine) -> None:
-    @consumer.on(R + "image.created.v1")
-    async def image_created(session: AsyncSession, event: Envelope, data) -> None:  # noqa: ANN001
+    @consumer.on(ImageCreated)
+    async def image_created(session: AsyncSession, event: Envelope, data: ImageCreated) -> None:
         tenant_id = _tenant(event)
         if await repo.is_tenant_deleted(session, tenant_id):
             await repo.bury(session, tenant_id=tenant_id, image_id=data.image_id)
@@ -77,19 +83,19 @@ def register(consumer: EventConsumer, engine: SearchEngine) -> None:
         await engine.upsert([doc_from_event(tenant_id, data)])
         INDEXED.labels("upsert").inc()
 
-    @consumer.on(R + "image.deleted.v1")
-    async def image_deleted(session: AsyncSession, event: Envelope, data) -> None:  # noqa: ANN001
+    @consumer.on(ImageDeleted)
+    async def image_deleted(session: AsyncSession, event: Envelope, data: ImageDeleted) -> None:
         tenant_id = _tenant(event)
         await repo.bury(session, tenant_id=tenant_id, image_id=data.image_id)
         await engine.delete(tenant_id, [data.image_id])
         INDEXED.labels("delete").inc()
 
-    @consumer.on("pingvas.tenants.tenant.created.v1")
-    async def tenant_created(session: AsyncSession, event: Envelope, data) -> None:  # noqa: ANN001
+    @consumer.on(TenantCreated)
+    async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
         await repo.tenant_created(session, tenant_id=_tenant(event), data=data)
 
-    @consumer.on("pingvas.tenants.tenant.deleted.v1")
-    async def tenant_deleted(session: AsyncSession, event: Envelope, data) -> None:  # noqa: ANN001
+    @consumer.on(TenantDeleted)
+    async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
         tenant_id = _tenant(event)
         await repo.tenant_deleted(session, tenant_id=tenant_id, data=data)
         buried = await repo.bury_tenant(session, tenant_id=tenant_id)
@@ -97,8 +103,10 @@ def register(consumer: EventConsumer, engine: SearchEngine) -> None:
         INDEXED.labels("delete_tenant").inc()
         log.info("search.tenant_purged", images=buried)
 
-    @consumer.on(*SUBSCRIPTION_TYPES)
-    async def subscription(session: AsyncSession, event: Envelope, data) -> None:  # noqa: ANN001
+    @consumer.on(
+        SubscriptionActivated, SubscriptionChanged, SubscriptionCancelled, SubscriptionExpired
+    )
+    async def subscription(session: AsyncSession, event: Envelope, data: SubscriptionState) -> None:
         applied = await repo.subscription_state(
             session, tenant_id=_tenant(event), data=data, at=event.time
         )

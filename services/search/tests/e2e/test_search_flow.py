@@ -27,7 +27,7 @@ import httpx
 import pytest
 from pingvas_render.engine.testing import ensure_tiny_model
 
-from pingvas_kit.stack import REPO, SCRUB, Stack, Team, running_stack
+from pingvas_kit.dev.stack import REPO, SCRUB, Stack, Team, running_stack
 
 pytestmark = [pytest.mark.timeout(600)]
 

@@ -3,11 +3,11 @@ first grant, `subscription.activated`), tenant.deleted purges everything billing
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope
+from pingvas_contracts.events.billing import SubscriptionActivated
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
@@ -20,12 +20,10 @@ from .subscriptions import state_data
 
 log = get_logger("pingvas.billing.tenants")
 
-CREATED = "pingvas.tenants.tenant.created.v1"
-DELETED = "pingvas.tenants.tenant.deleted.v1"
 
 
 async def open_free_plan(
-    session: AsyncSession, runtime: ServiceRuntime, plans: Plans, *, tenant_id: str, data: Any
+    session: AsyncSession, runtime: ServiceRuntime, plans: Plans, *, tenant_id: str, data: TenantCreated
 ) -> bool:
     """The Free subscription row, its first period's grant and `subscription.activated`;
     False when the tenant has a subscription already (a paid one may have come first)."""
@@ -64,8 +62,9 @@ async def open_free_plan(
     )
     await runtime.outbox.add(
         session,
-        "pingvas.billing.subscription.activated.v1",
-        {**state_data(state, plans, updated_at=state["updated_at"]), "trial_ends_at": None},
+        SubscriptionActivated.model_validate(
+            {**state_data(state, plans, updated_at=state["updated_at"]), "trial_ends_at": None}
+        ),
         tenant_id=tenant_id,
     )
     await credits.start_period(
@@ -81,12 +80,12 @@ async def open_free_plan(
 
 
 def register(consumer: EventConsumer, runtime: ServiceRuntime, plans: Plans) -> None:
-    @consumer.on(CREATED)
-    async def tenant_created(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(TenantCreated)
+    async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
         opened = await open_free_plan(session, runtime, plans, tenant_id=event.tenantid, data=data)
         log.info("billing.tenant_opened", free_plan=opened)
 
-    @consumer.on(DELETED)
-    async def tenant_deleted(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(TenantDeleted)
+    async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
         removed = await repo.purge_tenant(session, tenant_id=event.tenantid)
         log.info("billing.tenant_purged", **removed)

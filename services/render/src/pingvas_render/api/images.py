@@ -101,7 +101,6 @@ async def delete_image(image_id: str, me: ImageWriter, ctx: Ctx) -> Response:
         await repo.delete_image(session, tenant_id=me.tenant_id, image_id=image_id)
         await ctx.runtime.outbox.add(
             session,
-            ImageDeleted.TYPE,
             ImageDeleted(
                 image_id=row.id,
                 job_id=row.job_id,

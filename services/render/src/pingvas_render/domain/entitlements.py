@@ -11,7 +11,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope
-from pingvas_contracts.events.billing import Entitlements
+from pingvas_contracts.events.billing import (
+    CreditsExhausted,
+    CreditsExpired,
+    CreditsGranted,
+    Entitlements,
+    PaymentFailed,
+    PaymentSucceeded,
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
 from pingvas_contracts.plans import PLANS
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
@@ -23,18 +35,7 @@ from .jobs import Jobs, _Notes
 
 log = get_logger("pingvas.render.entitlements")
 
-SUBSCRIPTION_EVENTS = (
-    "pingvas.billing.subscription.activated.v1",
-    "pingvas.billing.subscription.changed.v1",
-    "pingvas.billing.subscription.cancelled.v1",
-    "pingvas.billing.subscription.expired.v1",
-)
-#: consumed by the manifest for completeness, nothing for render to do (see `register`)
-IGNORED_EVENTS = (
-    "pingvas.billing.payment.succeeded.v1",
-    "pingvas.billing.payment.failed.v1",
-    "pingvas.billing.credits.exhausted.v1",
-)
+SubscriptionState = SubscriptionActivated | SubscriptionChanged | SubscriptionCancelled
 
 
 def _limits(plan: str, e: Entitlements) -> dict[str, Any]:
@@ -62,8 +63,8 @@ async def _row(session: AsyncSession, tenant_id: str) -> sa.Row | None:
 
 
 def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
-    @consumer.on("pingvas.tenants.tenant.created.v1")
-    async def tenant_created(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(TenantCreated)
+    async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
         if await _row(session, event.tenantid) is not None:
             return  # billing's events got here first; they speak for the tenant
         free = PLANS["free"]
@@ -79,8 +80,12 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             )
         )
 
-    @consumer.on(*SUBSCRIPTION_EVENTS)
-    async def subscription(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(
+        SubscriptionActivated, SubscriptionChanged, SubscriptionCancelled, SubscriptionExpired
+    )
+    async def subscription(
+        session: AsyncSession, event: Envelope, data: SubscriptionState | SubscriptionExpired
+    ) -> None:
         row = await _row(session, event.tenantid)
         limits = _limits(data.plan, data.entitlements)
         if row is None:
@@ -105,8 +110,8 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             .values(**limits, billing_updated_at=data.updated_at, updated_at=repo.now())
         )
 
-    @consumer.on("pingvas.billing.credits.granted.v1")
-    async def credits_granted(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(CreditsGranted)
+    async def credits_granted(session: AsyncSession, event: Envelope, data: CreditsGranted) -> None:
         row = await _row(session, event.tenantid)
         if row is None:
             plan = PLANS.get(data.plan, PLANS["free"])
@@ -134,8 +139,8 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             )
         )
 
-    @consumer.on("pingvas.billing.credits.expired.v1")
-    async def credits_expired(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(CreditsExpired)
+    async def credits_expired(session: AsyncSession, event: Envelope, data: CreditsExpired) -> None:
         row = await _row(session, event.tenantid)
         if row is None:
             return
@@ -148,15 +153,19 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             .values(credits_available=c.credits_available - lapse, updated_at=repo.now())
         )
 
-    @consumer.on(*IGNORED_EVENTS)
-    async def nothing_to_do(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(PaymentSucceeded, PaymentFailed, CreditsExhausted)
+    async def nothing_to_do(
+        session: AsyncSession,
+        event: Envelope,
+        data: PaymentSucceeded | PaymentFailed | CreditsExhausted,
+    ) -> None:
         # payments change nothing render enforces: their effects arrive as
         # subscription.* (limits) and credits.granted (balance). credits.exhausted is
         # billing's view of a balance render already tracks and enforces with 402.
         return None
 
-    @consumer.on("pingvas.tenants.tenant.deleted.v1")
-    async def tenant_deleted(session: AsyncSession, event: Envelope, data: Any) -> None:
+    @consumer.on(TenantDeleted)
+    async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
         tenant_id = event.tenantid
         notes = _Notes()
         for job in await repo.unfinished_jobs(session, tenant_id=tenant_id):

@@ -252,7 +252,6 @@ class Jobs:
                 notes.events.append((job_id, seq))
                 await self.runtime.outbox.add(
                     session,
-                    JobQueued.TYPE,
                     JobQueued(
                         job_id=job_id,
                         user_id=who.user_id,
@@ -333,7 +332,7 @@ class Jobs:
         )
         notes.events.append((job.id, seq))
         await self.runtime.outbox.add(
-            session, event.TYPE, event, tenant_id=job.tenant_id, subject=job.id
+            session, event, tenant_id=job.tenant_id, subject=job.id
         )
         return True
 
@@ -489,7 +488,6 @@ class Jobs:
                 created = repo.aware(job.created_at)
                 await self.runtime.outbox.add(
                     session,
-                    JobStarted.TYPE,
                     JobStarted(
                         job_id=job.id,
                         worker_id=worker_id,
@@ -668,7 +666,6 @@ class Jobs:
         for row in rows:
             await self.runtime.outbox.add(
                 session,
-                ImageCreated.TYPE,
                 ImageCreated(
                     image_id=row["id"],
                     **{
@@ -680,7 +677,6 @@ class Jobs:
             )
         await self.runtime.outbox.add(
             session,
-            JobCompleted.TYPE,
             JobCompleted(
                 job_id=job.id,
                 user_id=job.user_id,

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from pingvas_kit.testing import free_port
+from pingvas_kit.ports import free_port
 
 from .process import EngineProcess
 

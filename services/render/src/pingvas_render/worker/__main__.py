@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from pingvas_kit.emulator import free_port
 from pingvas_kit.logging import configure_logging, get_logger
+from pingvas_kit.ports import free_port
 
 from ..adapters.work_queue import WorkQueue
 from ..engine import InvokeAIEngine

@@ -82,7 +82,7 @@ async def emit(
     session: AsyncSession, ctx: Context, data: EventData, *, tenant_id: str | None
 ) -> None:
     """Stage an event in the outbox, in the caller's transaction."""
-    await ctx.runtime.outbox.add(session, data.TYPE, data, tenant_id=tenant_id)
+    await ctx.runtime.outbox.add(session, data, tenant_id=tenant_id)
 
 
 async def revoke_keys(

@@ -21,10 +21,10 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
-from .devrun import STATE_FILE, port_in_use
-from .emulator import free_port
+from ..ports import free_port, port_in_use
+from .run import STATE_FILE
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 #: what the developer's shell may set that must not leak into a test's run
 SCRUB = (
     "PINGVAS_AWS_ENDPOINT_URL",
@@ -99,7 +99,7 @@ class Stack:
         self.gateway_port = free_port()
         self.url = f"http://127.0.0.1:{self.gateway_port}"
         dev = Path(sys.executable).with_name("pingvas-dev")
-        command = [str(dev)] if dev.exists() else [sys.executable, "-m", "pingvas_kit.devrun"]
+        command = [str(dev)] if dev.exists() else [sys.executable, "-m", "pingvas_kit.dev.run"]
         extra = env or {}
         env = {k: v for k, v in os.environ.items() if k not in SCRUB}
         env.update(NO_COLOR="1", PINGVAS_BUS_WAIT_SECONDS="1")

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from .emulator import free_port, start_moto_server, wait_for_port
+from ..ports import free_port, wait_for_port
+from .emulator import start_moto_server
 
 __all__ = ["free_port", "start_moto_server", "wait_for_port"]
 

@@ -1,6 +1,6 @@
 """moto's server, the embedded AWS emulator, with one performance fix.
 
-    python -m pingvas_kit.emulator -H 127.0.0.1 -p 4566
+    python -m pingvas_kit.dev.emulator -H 127.0.0.1 -p 4566
 
 moto 5.x rebuilds a queue's whole attribute dictionary on every SendMessage just to read
 ContentBasedDeduplication, and two of those attributes (the approximate message counts)
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from ..ports import wait_for_port
 
 
 class _LazyQueueAttributes(Mapping):
@@ -116,30 +116,11 @@ def patch_moto() -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
 def start_moto_server(port: int, log_path: Path | None = None) -> subprocess.Popen:
     """moto's real HTTP server in a child process (SNS, SQS, S3, SES...)."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pingvas_kit.emulator", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "pingvas_kit.dev.emulator", "-H", "127.0.0.1", "-p", str(port)],
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},

@@ -54,7 +54,6 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -70,7 +69,8 @@ import httpx
 
 from pingvas_contracts import ServiceSpec, discover
 
-from .settings import derive_token, private_dir, private_file
+from ..ports import port_in_use
+from ..settings import derive_token, private_dir, private_file
 
 GATEWAY = "gateway"
 #: port = --port-base + offset; services not listed here follow in name order
@@ -189,17 +189,6 @@ def assign_ports(names: Sequence[str], *, gateway_port: int, port_base: int) -> 
             ports[name] = following
             following += 1
     return ports
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        # SO_REUSEADDR: a socket in TIME_WAIT from the last run does not count as in use
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 @dataclass(frozen=True)
@@ -607,8 +596,8 @@ class DevRunner:
         return AwsTarget(url, region, True, f"SNS/SQS/S3/SES on moto at {url}")
 
     async def _provision(self, specs: Mapping[str, ServiceSpec]) -> None:
-        from .bus import build_topology, make_bus
-        from .settings import ServiceSettings
+        from ..bus import build_topology, make_bus
+        from ..settings import ServiceSettings
 
         assert self.aws is not None
         overrides: dict[str, Any] = {"aws_region": self.aws.region}
@@ -1094,7 +1083,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(sys.stdout, colour=colour)
 
     # the runner's own library logs (bus provisioning) stay quiet unless they matter
-    from .logging import configure_logging
+    from ..logging import configure_logging
 
     configure_logging("pingvas-dev", level="WARNING", json=False)
     return asyncio.run(DevRunner(args, console).run())
