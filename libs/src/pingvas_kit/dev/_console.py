@@ -3,6 +3,8 @@
 Every service's line is echoed as `[name] ...` in that service's colour; colour is off
 when stdout is not a terminal, with --no-color or NO_COLOR."""
 
+from __future__ import annotations
+
 from typing import TextIO
 
 _COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
@@ -10,9 +12,6 @@ _COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
 
 class DevError(Exception):
     """A problem the developer can act on; printed without a traceback."""
-
-
-# -- output ------------------------------------------------------------------------------
 
 
 class Console:

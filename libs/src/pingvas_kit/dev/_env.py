@@ -4,6 +4,8 @@ A service gets only the secrets it uses (SECRET_HOLDERS); a worker none, only it
 token. A PREFIX+X already in the environment wins, except PORT, HOST and VAR_DIR, which
 the runner owns. The emulator's fake credentials replace the developer's, never mix."""
 
+from __future__ import annotations
+
 import json
 import os
 from collections.abc import Mapping

@@ -4,6 +4,8 @@ A child is signalled as a group so anything it started goes too; it gets SIGTERM
 the runner dies, even by SIGKILL (Linux); it inherits SIGINT ignored, so Ctrl-C reaches
 only the runner, which stops things in order."""
 
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import ctypes

@@ -4,6 +4,8 @@ One run per var/ directory (a lock file); its state (ports, pids, URLs) is writt
 STATE_FILE while it runs and removed when it stops. A service that exits unexpectedly is
 restarted with back-off, at most MAX_RESTARTS_PER_MINUTE times a minute."""
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import contextlib

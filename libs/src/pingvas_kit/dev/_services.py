@@ -4,6 +4,8 @@ A service that cannot be loaded yet, or has no `__main__`, is skipped with a war
 rather than refusing the whole run. The gateway has --gateway-port; the others
 --port-base + their PORT_OFFSETS entry, those not listed following in name order."""
 
+from __future__ import annotations
+
 import importlib.util
 from collections.abc import Sequence
 from importlib.metadata import entry_points
