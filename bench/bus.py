@@ -83,7 +83,8 @@ async def raw_rates(
     Returns (events/s published, events/s received and deleted)."""
     session = get_session()
     bodies = [
-        new_envelope(TYPE, data(i), source="producer", tenant_id="t-raw").to_json() for i in range(n)
+        new_envelope(TYPE, data(i), source="producer", tenant_id="t-raw").to_json()
+        for i in range(n)
     ]
     kw = {
         "endpoint_url": endpoint,
@@ -104,7 +105,9 @@ async def raw_rates(
                         {
                             "Id": str(j),
                             "Message": b,
-                            "MessageAttributes": {"type": {"DataType": "String", "StringValue": TYPE}},
+                            "MessageAttributes": {
+                                "type": {"DataType": "String", "StringValue": TYPE}
+                            },
                         }
                         for j, b in enumerate(chunk)
                     ],
@@ -113,11 +116,18 @@ async def raw_rates(
         async def drain() -> None:
             nonlocal received
             while not done.is_set():
-                got = (await sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)).get("Messages", [])
+                got = (
+                    await sqs.receive_message(
+                        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                    )
+                ).get("Messages", [])
                 if got:
                     await sqs.delete_message_batch(
                         QueueUrl=queue_url,
-                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(got)
+                        ],
                     )
                     received += len(got)
                     if received >= n:
@@ -139,8 +149,12 @@ async def raw_rates(
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=3000)
-    parser.add_argument("--database-url", default=None, help="Postgres URL (default: a SQLite file)")
-    parser.add_argument("--endpoint-url", default=None, help="an emulator already running (default: start moto)")
+    parser.add_argument(
+        "--database-url", default=None, help="Postgres URL (default: a SQLite file)"
+    )
+    parser.add_argument(
+        "--endpoint-url", default=None, help="an emulator already running (default: start moto)"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pingvas-bench-"))
@@ -152,8 +166,14 @@ async def main() -> None:
         endpoint = f"http://127.0.0.1:{port}"
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     settings = BenchSettings(
-        var_dir=tmp, database_url=args.database_url, db_schema=prefix, aws_endpoint_url=endpoint,
-        aws_access_key_id="test", aws_secret_access_key="test", bus_prefix=prefix, bus_wait_seconds=1,
+        var_dir=tmp,
+        database_url=args.database_url,
+        db_schema=prefix,
+        aws_endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        bus_prefix=prefix,
+        bus_wait_seconds=1,
     )
     topology = build_topology({"producer": PRODUCER, "ledger": CONSUMER}, prefix=prefix)
     db = Database(settings)
@@ -168,11 +188,19 @@ async def main() -> None:
         topic_arn = await bus._topic_arn("render")  # type: ignore[attr-defined]
         queue_url = await bus._queue_url(bus.topology.queue_name("ledger"))  # type: ignore[attr-defined]
         n = args.events
-        print(f"bench/bus.py: {n} events, moto server at {endpoint}, "
-              f"{'Postgres' if db.is_postgres else 'SQLite'} outbox and inbox", file=sys.stderr)
+        print(
+            f"bench/bus.py: {n} events, moto server at {endpoint}, "
+            f"{'Postgres' if db.is_postgres else 'SQLite'} outbox and inbox",
+            file=sys.stderr,
+        )
 
         raw_sent, raw = await raw_rates(
-            endpoint, topic_arn, queue_url, n, publishers=bus.publish_concurrency, pollers=bus.pollers
+            endpoint,
+            topic_arn,
+            queue_url,
+            n,
+            publishers=bus.publish_concurrency,
+            pollers=bus.pollers,
         )
 
         out = Outbox(outbox, source="producer")
@@ -180,7 +208,9 @@ async def main() -> None:
         for i in tqdm(range(0, n, 100), desc="outbox writes", unit="tx", leave=False):
             async with db.transaction() as session:
                 for j in range(i, min(i + 100, n)):
-                    await out.add(session, JobCompleted.model_validate(data(j)), tenant_id=f"t-{j % 10}")
+                    await out.add(
+                        session, JobCompleted.model_validate(data(j)), tenant_id=f"t-{j % 10}"
+                    )
         outbox_rate = n / (time.perf_counter() - started)
 
         consumer = EventConsumer("ledger", db, inbox)
@@ -188,7 +218,9 @@ async def main() -> None:
         @consumer.on(JobCompleted)
         async def apply(session, event, _data) -> None:
             await session.execute(
-                effects.insert().values(event_id=event.id, published_at=event.time, applied_at=datetime.now(UTC))
+                effects.insert().values(
+                    event_id=event.id, published_at=event.time, applied_at=datetime.now(UTC)
+                )
             )
 
         done = asyncio.Event()
@@ -218,9 +250,14 @@ async def main() -> None:
         e2e = n / e2e_elapsed
 
         async with db.sessionmaker() as session:
-            rows = (await session.execute(sa.select(effects.c.published_at, effects.c.applied_at))).all()
+            rows = (
+                await session.execute(sa.select(effects.c.published_at, effects.c.applied_at))
+            ).all()
         lat = sorted(
-            ((a if a.tzinfo else a.replace(tzinfo=UTC)) - (p if p.tzinfo else p.replace(tzinfo=UTC))).total_seconds()
+            (
+                (a if a.tzinfo else a.replace(tzinfo=UTC))
+                - (p if p.tzinfo else p.replace(tzinfo=UTC))
+            ).total_seconds()
             for p, a in rows
         )
         print()
@@ -230,10 +267,16 @@ async def main() -> None:
         print(f"{'delivered end to end (outbox->SNS->SQS->inbox)':52s} {e2e:10.0f} events/s")
         print(f"{'ratio end-to-end / emulator sent+received':52s} {e2e / raw:10.2f}")
         print(f"{'ratio end-to-end / emulator sent only':52s} {e2e / raw_sent:10.2f}")
-        print(f"{'latency outbox write -> effect committed, p50':52s} {statistics.median(lat):10.3f} s")
-        print(f"{'  (includes time queued behind the backlog)   p99':52s} {lat[int(len(lat) * 0.99) - 1]:10.3f} s")
-        print(f"target: >= 500 events/s delivered and ratio >= 0.8 -> "
-              f"{'met' if e2e >= 500 and e2e / raw >= 0.8 else 'NOT met'}")
+        print(
+            f"{'latency outbox write -> effect committed, p50':52s} {statistics.median(lat):10.3f} s"
+        )
+        print(
+            f"{'  (includes time queued behind the backlog)   p99':52s} {lat[int(len(lat) * 0.99) - 1]:10.3f} s"
+        )
+        print(
+            f"target: >= 500 events/s delivered and ratio >= 0.8 -> "
+            f"{'met' if e2e >= 500 and e2e / raw >= 0.8 else 'NOT met'}"
+        )
     finally:
         await bus.close()
         await db.dispose()

@@ -17,7 +17,9 @@ from pingvas_kit.messaging import inbox_table, outbox_table
 from pingvas_kit.settings import ServiceSettings
 
 TYPE = JobCompleted.TYPE
-PRODUCER = ServiceSpec(name="producer", context="render", description="test producer", publishes=(TYPE,))
+PRODUCER = ServiceSpec(
+    name="producer", context="render", description="test producer", publishes=(TYPE,)
+)
 CONSUMER = ServiceSpec(name="ledger", context=None, description="test consumer", consumes=(TYPE,))
 
 metadata = sa.MetaData()
@@ -49,7 +51,9 @@ def make_settings(config: dict[str, Any]) -> ExoSettings:
 
 
 def topology_for(prefix: str):
-    return build_topology({"producer": PRODUCER, "ledger": CONSUMER}, prefix=prefix, max_receive_count=5)
+    return build_topology(
+        {"producer": PRODUCER, "ledger": CONSUMER}, prefix=prefix, max_receive_count=5
+    )
 
 
 async def add_to_totals(session, tenant_id: str, credits: int) -> None:  # noqa: ANN001
@@ -62,7 +66,10 @@ async def add_to_totals(session, tenant_id: str, credits: int) -> None:  # noqa:
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["tenant_id"],
-            set_={"credits": totals.c.credits + stmt.excluded.credits, "events": totals.c.events + 1},
+            set_={
+                "credits": totals.c.credits + stmt.excluded.credits,
+                "events": totals.c.events + 1,
+            },
         )
     )
 
@@ -110,7 +117,9 @@ class DyingBus(Bus):
     async def ping(self): ...
     async def provision(self): ...
     async def consume(self, consumer, handler, *, stop): ...
-    async def dead_letters(self, consumer, *, max_messages=10): return []
+    async def dead_letters(self, consumer, *, max_messages=10):
+        return []
+
     async def purge(self, consumer): ...
 
 

@@ -21,7 +21,9 @@ async def main(config: dict, prefix: str, die_after: int, batch_size: int) -> No
     db = Database(settings)
     bus = make_bus(settings, topology_for(prefix))
     await bus.start()
-    relay = OutboxRelay(db, DyingBus(bus, die_after), outbox, service="producer", batch_size=batch_size)
+    relay = OutboxRelay(
+        db, DyingBus(bus, die_after), outbox, service="producer", batch_size=batch_size
+    )
     while await relay.relay_once():
         pass
     raise SystemExit("relay finished without dying")

@@ -215,9 +215,7 @@ async def test_publish_many_concurrently_and_message_properties(
 async def test_an_event_nobody_subscribes_to_is_accepted(bus: AmqpBus) -> None:
     # as on SNS: publishing must not fail (and stall the outbox) for want of a consumer
     routed = job_completed()
-    nobody = new_envelope(
-        UNRELATED.replace("unrelated", "nobody"), {}, source="t", tenant_id=None
-    )
+    nobody = new_envelope(UNRELATED.replace("unrelated", "nobody"), {}, source="t", tenant_id=None)
     await bus.publish([routed, nobody])
 
 

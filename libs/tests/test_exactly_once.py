@@ -42,6 +42,7 @@ class NoSuchEvent(EventData):
 
     TYPE: ClassVar[str] = "pingvas.render.no_such_event.v1"
 
+
 HERE = Path(__file__).parent
 N_EVENTS = 120
 TENANTS = ("t-alpha", "t-beta", "t-gamma")
@@ -62,7 +63,12 @@ class TwiceBus:
 def bus_config(request: pytest.FixtureRequest, bus_prefix: str) -> dict:
     if request.param == "sqs":
         endpoint = request.getfixturevalue("moto_endpoint")
-        return {"bus": "sqs", "aws_endpoint_url": endpoint, "bus_prefix": bus_prefix, "bus_wait_seconds": 1}
+        return {
+            "bus": "sqs",
+            "aws_endpoint_url": endpoint,
+            "bus_prefix": bus_prefix,
+            "bus_wait_seconds": 1,
+        }
     url = request.getfixturevalue("amqp_url")
     return {"bus": "amqp", "amqp_url": url, "bus_prefix": bus_prefix}
 
@@ -73,7 +79,9 @@ async def produce(db: Database, out: Outbox) -> dict[str, int]:
         tenant, credits = TENANTS[i % 3], 1 + i % 7
         job_id = str(uuid.uuid4())
         async with db.transaction() as session:
-            await session.execute(jobs.insert().values(id=job_id, tenant_id=tenant, credits=credits))
+            await session.execute(
+                jobs.insert().values(id=job_id, tenant_id=tenant, credits=credits)
+            )
             await out.add(session, job_data(job_id, credits), tenant_id=tenant)
         expected[tenant] += credits
     return expected
@@ -102,16 +110,23 @@ async def test_duplicates_and_a_killed_relay_still_apply_each_event_once(
 
         # 1. a relay in a child process publishes 1.5 batches, then is SIGKILLed mid-batch
         victim = await asyncio.create_subprocess_exec(
-            sys.executable, str(HERE / "relay_victim.py"), json.dumps(config, default=str),
-            config["bus_prefix"], "35", "25",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            str(HERE / "relay_victim.py"),
+            json.dumps(config, default=str),
+            config["bus_prefix"],
+            "35",
+            "25",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, stderr = await asyncio.wait_for(victim.communicate(), 60)
         assert victim.returncode == -9, stderr.decode()[-2000:]
         async with db.sessionmaker() as session:
-            marked = (await session.execute(
-                sa.select(sa.func.count()).where(outbox.c.published_at.is_not(None))
-            )).scalar_one()
+            marked = (
+                await session.execute(
+                    sa.select(sa.func.count()).where(outbox.c.published_at.is_not(None))
+                )
+            ).scalar_one()
         assert marked == 25  # the first batch; the half-published second one is not marked
 
         # 2. a new relay finishes the job, publishing every batch twice
@@ -152,7 +167,9 @@ async def test_duplicates_and_a_killed_relay_still_apply_each_event_once(
         assert await read_totals(db) == want
         assert deliveries >= published  # the duplicates really did arrive
         async with db.sessionmaker() as session:
-            processed = (await session.execute(sa.select(sa.func.count()).select_from(inbox))).scalar_one()
+            processed = (
+                await session.execute(sa.select(sa.func.count()).select_from(inbox))
+            ).scalar_one()
         assert processed == N_EVENTS
         assert await bus.dead_letters("ledger") == []
     finally:
@@ -174,8 +191,12 @@ async def test_an_event_failing_its_schema_raises_before_commit(db_backend: dict
             await out.add(session, bad, tenant_id="t")
     assert "credits_used" in str(err.value) and "-1" not in str(err.value)
     async with db.sessionmaker() as session:
-        assert (await session.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == 0
-        assert (await session.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one() == 0
+        assert (
+            await session.execute(sa.select(sa.func.count()).select_from(jobs))
+        ).scalar_one() == 0
+        assert (
+            await session.execute(sa.select(sa.func.count()).select_from(outbox))
+        ).scalar_one() == 0
     with pytest.raises(ContractError):
         async with db.transaction() as session:
             await out.add(session, NoSuchEvent(), tenant_id="t")

@@ -79,7 +79,9 @@ async def test_errors_are_problem_json_without_internals(tmp_path) -> None:  # n
     outbox_table(md)
     inbox_table(md)
     spec = ServiceSpec(name="quiet", context=None, description="no events")
-    runtime = ServiceRuntime(spec, make_settings({"var_dir": tmp_path}), metadata=md, migrations=None)
+    runtime = ServiceRuntime(
+        spec, make_settings({"var_dir": tmp_path}), metadata=md, migrations=None
+    )
     router = APIRouter()
 
     @router.post("/things")
@@ -92,7 +94,10 @@ async def test_errors_are_problem_json_without_internals(tmp_path) -> None:  # n
 
     app = create_app(runtime, routers=[router])
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
         r = await c.post("/things", json={"width": 7})
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
@@ -118,10 +123,16 @@ async def test_the_same_event_delivered_concurrently_applies_once(db_backend: di
     async def add(session, event, data) -> None:  # noqa: ANN001
         nonlocal calls
         calls += 1
-        row = (await session.execute(sa.select(totals).where(totals.c.tenant_id == event.tenantid))).first()
+        row = (
+            await session.execute(sa.select(totals).where(totals.c.tenant_id == event.tenantid))
+        ).first()
         await asyncio.sleep(0.05)  # widen the race window
         if row is None:
-            await session.execute(totals.insert().values(tenant_id=event.tenantid, credits=data.credits_used, events=1))
+            await session.execute(
+                totals.insert().values(
+                    tenant_id=event.tenantid, credits=data.credits_used, events=1
+                )
+            )
         else:
             await session.execute(totals.update().values(credits=row.credits + data.credits_used))
 
@@ -130,5 +141,7 @@ async def test_the_same_event_delivered_concurrently_applies_once(db_backend: di
     assert [r for r in results if r is not None] == []
     async with db.sessionmaker() as session:
         assert (await session.execute(sa.select(totals.c.credits))).scalar_one() == 5
-        assert (await session.execute(sa.select(sa.func.count()).select_from(inbox))).scalar_one() == 1
+        assert (
+            await session.execute(sa.select(sa.func.count()).select_from(inbox))
+        ).scalar_one() == 1
     await db.dispose()

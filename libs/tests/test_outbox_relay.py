@@ -18,13 +18,20 @@ from pingvas_kit.ports import free_port
 
 def sqs_bus(topology, endpoint: str) -> SqsBus:  # noqa: ANN001
     return SqsBus(
-        topology, endpoint_url=endpoint, region="us-east-1", access_key_id="test",
-        secret_access_key="test", wait_seconds=1, max_attempts=1,
+        topology,
+        endpoint_url=endpoint,
+        region="us-east-1",
+        access_key_id="test",
+        secret_access_key="test",
+        wait_seconds=1,
+        max_attempts=1,
     )
 
 
 async def test_a_broker_outage_delays_events_and_loses_none(
-    tmp_path, moto_endpoint: str, bus_prefix: str  # noqa: ANN001
+    tmp_path,
+    moto_endpoint: str,
+    bus_prefix: str,  # noqa: ANN001
 ) -> None:
     db = Database(make_settings({"var_dir": tmp_path}))
     await create_tables(db)
@@ -45,7 +52,9 @@ async def test_a_broker_outage_delays_events_and_loses_none(
     assert len(failed) == 5  # the batch it tried
     for r in failed:
         assert r.published_at is None and r.last_error
-        retry_at = r.next_attempt_at if r.next_attempt_at.tzinfo else r.next_attempt_at.replace(tzinfo=UTC)
+        retry_at = (
+            r.next_attempt_at if r.next_attempt_at.tzinfo else r.next_attempt_at.replace(tzinfo=UTC)
+        )
         assert retry_at > datetime.now(UTC)
     pending, lag = await relay.stats()
     assert pending == 12 and lag >= 0
@@ -76,11 +85,15 @@ async def test_a_broker_outage_delays_events_and_loses_none(
 
 async def _drain(bus: SqsBus, queue_name: str) -> list[str]:
     url = await bus._queue_url(queue_name)
-    response = await bus._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    response = await bus._sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+    )
     messages = response.get("Messages", [])
     if messages:
         await bus._sqs.delete_message_batch(
             QueueUrl=url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ],
         )
     return [json.loads(m["Body"])["data"]["job_id"] for m in messages]

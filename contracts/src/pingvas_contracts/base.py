@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import JsonValue
 
 from .envelope import TYPE_PATTERN
 
@@ -43,7 +44,8 @@ def event(type_: str, *, examples: list[dict[str, Any]]) -> Callable[[type[M]], 
         cls.TYPE = type_
         cls.CONTEXT = match["context"]
         cls.EXAMPLES = tuple(examples)
-        cls.model_config["json_schema_extra"] = {"examples": examples}
+        schema_examples: list[JsonValue] = [*examples]
+        cls.model_config["json_schema_extra"] = {"examples": schema_examples}
         cls.model_rebuild(force=True)
         REGISTRY[type_] = cls
         return cls

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
+from pydantic.json_schema import JsonDict
 
 #: an entity id (UUID, ULID or a prefixed id such as ``img_01J...``); never a secret
 Id = Annotated[
@@ -56,4 +57,4 @@ ModelKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[a-z0-9
 DisplayName = Annotated[str, Field(min_length=1, max_length=100)]
 
 #: JSON Schema keyword marking a field whose value must never be logged or persisted
-SENSITIVE = {"x-pingvas-sensitive": True}
+SENSITIVE: JsonDict = {"x-pingvas-sensitive": True}

@@ -32,6 +32,7 @@ from typing import Annotated, Literal
 
 import jwt
 from fastapi import Depends, HTTPException, Request
+from jwt.types import Options
 
 from .logging import bind_contextvars
 
@@ -166,7 +167,7 @@ def verify(
     (this service's name) and, with a `replay` guard, not seen before. A service always
     names itself and passes its guard (`current_identity` does); `audience=None` (any
     service) is for tests and tools that inspect a token the gateway forwarded."""
-    options: dict = {"require": ["exp", "iat", "sub", "aud", "iss", "jti"], "strict_aud": True}
+    options: Options = {"require": ["exp", "iat", "sub", "aud", "iss", "jti"], "strict_aud": True}
     if audience is None:
         options["verify_aud"] = False
     try:

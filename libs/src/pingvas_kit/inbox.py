@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -102,7 +102,8 @@ class EventConsumer:
                             processed_at=datetime.now(UTC),
                         )
                     )
-                    if result.rowcount == 0:
+                    # an INSERT's result is a CursorResult: it has the rows it wrote
+                    if cast(sa.CursorResult[Any], result).rowcount == 0:
                         DUPLICATES.labels(self.name).inc()
                         log.info("inbox.duplicate_skipped")
                         return

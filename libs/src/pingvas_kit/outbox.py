@@ -36,7 +36,9 @@ OUTBOX_PUBLISHED = Counter(
     "pingvas_outbox_published_total", "Outbox events the broker accepted", ["service"]
 )
 OUTBOX_FAILURES = Counter(
-    "pingvas_outbox_publish_failures_total", "Outbox events a publish attempt failed for", ["service"]
+    "pingvas_outbox_publish_failures_total",
+    "Outbox events a publish attempt failed for",
+    ["service"],
 )
 OUTBOX_BATCH_SECONDS = Histogram(
     "pingvas_outbox_batch_seconds", "Time to publish one outbox batch", ["service"]
@@ -135,8 +137,13 @@ class OutboxRelay:
             if published < self.batch_size:
                 # idle or short batch: wait for a wake-up, the next poll, or stop
                 self._wake.clear()
-                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-                await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                waiters = [
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wake.wait()),
+                ]
+                await asyncio.wait(
+                    waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
                 for w in waiters:
                     w.cancel()
         log.info("outbox.relay_stopped")
@@ -206,7 +213,9 @@ class OutboxRelay:
                 )
         if failed:
             OUTBOX_FAILURES.labels(self.service).inc(len(failed))
-            log.warning("outbox.publish_failed", failed=len(failed), published=len(ok), error=error[:200])
+            log.warning(
+                "outbox.publish_failed", failed=len(failed), published=len(ok), error=error[:200]
+            )
         return len(ok)
 
     async def stats(self) -> tuple[int, float]:
@@ -236,6 +245,4 @@ class OutboxRelay:
             self._last_cleanup = now
             cutoff = datetime.now(UTC) - self.retention
             async with self.db.transaction() as session:
-                await session.execute(
-                    self.table.delete().where(self.table.c.published_at < cutoff)
-                )
+                await session.execute(self.table.delete().where(self.table.c.published_at < cutoff))

@@ -11,7 +11,11 @@ PROBLEM_BASE = "https://pingvas.dev/problems/"
 def problem(
     status: int, title: str, *, detail: str | None = None, type_: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": PROBLEM_BASE + (type_ or str(status)), "title": title, "status": status}
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (type_ or str(status)),
+        "title": title,
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     body.update(extra)

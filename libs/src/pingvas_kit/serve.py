@@ -24,7 +24,9 @@ from .settings import BaseServiceSettings
 S = TypeVar("S", bound=BaseServiceSettings)
 
 
-def server_config(settings: S, create_app: Callable[[S], Any], *, proxy_headers: bool = True) -> uvicorn.Config:
+def server_config(
+    settings: S, create_app: Callable[[S], Any], *, proxy_headers: bool = True
+) -> uvicorn.Config:
     """The uvicorn configuration `serve` runs; `proxy_headers=False` for a service that
     reads forwarded headers itself (uvicorn's own default believes any loopback peer)."""
     return uvicorn.Config(

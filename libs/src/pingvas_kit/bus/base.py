@@ -28,11 +28,15 @@ log = get_logger("pingvas.bus")
 Handler = Callable[[Envelope], Awaitable[None]]
 
 DEAD_LETTERED = Counter(
-    "pingvas_bus_dead_lettered_total", "Messages sent to a dead-letter queue", ["consumer", "reason"]
+    "pingvas_bus_dead_lettered_total",
+    "Messages sent to a dead-letter queue",
+    ["consumer", "reason"],
 )
 CONSUMED = Counter("pingvas_bus_consumed_total", "Messages handled and acknowledged", ["consumer"])
 HANDLER_ERRORS = Counter(
-    "pingvas_bus_handler_errors_total", "Handler failures (message left for redelivery)", ["consumer"]
+    "pingvas_bus_handler_errors_total",
+    "Handler failures (message left for redelivery)",
+    ["consumer"],
 )
 
 

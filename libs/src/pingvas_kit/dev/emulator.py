@@ -103,8 +103,8 @@ def patch_moto() -> bool:
 
             raise ReceiptHandleIsInvalid()
 
-        Queue.messages = property(visible_messages)  # type: ignore[assignment]
-        Queue.delete_message = delete_message  # type: ignore[method-assign]
+        Queue.messages = property(visible_messages)  # type: ignore[assignment]  # moto patched in place
+        Queue.delete_message = delete_message  # type: ignore[method-assign,assignment]  # moto patched in place
 
     # moto lists its package directory on disk on every request to route it; the
     # directory does not change while the server runs
@@ -112,7 +112,7 @@ def patch_moto() -> bool:
 
     if callable(getattr(backends, "list_of_moto_modules", None)):
         modules = tuple(backends.list_of_moto_modules())
-        backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+        backends.list_of_moto_modules = lambda: modules
     return True
 
 

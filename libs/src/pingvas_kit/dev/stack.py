@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import httpx
 
 from ..ports import free_port, port_in_use
-from .run import STATE_FILE
+from ._runner import STATE_FILE
 
 REPO = Path(__file__).resolve().parents[4]
 #: what the developer's shell may set that must not leak into a test's run
@@ -162,7 +163,7 @@ class Stack:
     def wait_ready(self, timeout: float = 120, services: Sequence[str] = ()) -> None:
         """The gateway and tenants, then each of `services`, answer /healthz."""
         for name in ("gateway", "tenants", *services):
-            self.wait(lambda name=name: self.healthy(name), timeout, f"{name} /healthz")
+            self.wait(partial(self.healthy, name), timeout, f"{name} /healthz")
 
     def stop(self) -> None:
         """Ctrl-C, as a developer would; harder only if that does not end it."""
