@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
+from pingvas_kit import db as kit_db
+from pingvas_kit.db import new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
 from .db import (
     api_keys,
@@ -22,6 +23,28 @@ from .db import (
     users,
 )
 
+
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: datetime | None) -> datetime | None: ...
+def aware(value: datetime | None) -> datetime | None:
+    """The kit's `aware`, typed so that a stored time that is never NULL stays a datetime."""
+    return kit_db.aware(value)
+
+
+def _inserted(row: sa.Row | None) -> sa.Row:
+    """The row just inserted, read back in the same transaction: it cannot be missing."""
+    if row is None:
+        raise RuntimeError("a row inserted in this transaction is not there")
+    return row
+
+
+def _rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (its result is a cursor result at run time)."""
+    return cast("sa.CursorResult[Any]", result).rowcount
+
+
 # -- tenants -------------------------------------------------------------------------------
 
 
@@ -30,8 +53,9 @@ async def slug_taken(session: AsyncSession, slug: str) -> bool:
 
 
 async def insert_tenant(session: AsyncSession, *, name: str, slug: str, locale: str) -> sa.Row:
+    tenant_id = new_id()
     row = {
-        "id": new_id(),
+        "id": tenant_id,
         "name": name,
         "slug": slug,
         "locale": locale,
@@ -39,7 +63,7 @@ async def insert_tenant(session: AsyncSession, *, name: str, slug: str, locale: 
         "created_at": now(),
     }
     await session.execute(tenants.insert().values(**row))
-    return await get_tenant(session, tenant_id=row["id"])
+    return _inserted(await get_tenant(session, tenant_id=tenant_id))
 
 
 async def get_tenant(session: AsyncSession, *, tenant_id: str) -> sa.Row | None:
@@ -76,8 +100,9 @@ async def insert_user(
     verified: bool = False,
 ) -> sa.Row:
     at = now()
+    user_id = new_id()
     row = {
-        "id": new_id(),
+        "id": user_id,
         "email": email.lower(),
         "name": name,
         "locale": locale,
@@ -86,7 +111,7 @@ async def insert_user(
         "created_at": at,
     }
     await session.execute(users.insert().values(**row))
-    return await get_user(session, user_id=row["id"])
+    return _inserted(await get_user(session, user_id=user_id))
 
 
 async def update_user(session: AsyncSession, *, user_id: str, **values: Any) -> None:
@@ -188,10 +213,13 @@ async def members_of_tenant(session: AsyncSession, *, tenant_id: str) -> list[sa
 
 
 async def count_owners(session: AsyncSession, *, tenant_id: str) -> int:
-    return await session.scalar(
-        sa.select(sa.func.count())
-        .select_from(memberships)
-        .where(memberships.c.tenant_id == tenant_id, memberships.c.role == "owner")
+    return (
+        await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(memberships)
+            .where(memberships.c.tenant_id == tenant_id, memberships.c.role == "owner")
+        )
+        or 0
     )
 
 
@@ -255,7 +283,7 @@ async def use_refresh_token(session: AsyncSession, token_hash: str) -> bool:
         )
         .values(used_at=now())
     )
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
 async def revoke_refresh_tokens(
@@ -266,7 +294,7 @@ async def revoke_refresh_tokens(
     tenant_id: str | None = None,
 ) -> None:
     """Revoke every token matching all the given filters (a family, a user's, a tenant's)."""
-    conditions = [refresh_tokens.c.revoked_at.is_(None)]
+    conditions: list[sa.ColumnElement[bool]] = [refresh_tokens.c.revoked_at.is_(None)]
     if family_id is not None:
         conditions.append(refresh_tokens.c.family_id == family_id)
     if user_id is not None:
@@ -317,7 +345,7 @@ async def consume_email_token(
         .where(email_tokens.c.token_hash == token_hash, email_tokens.c.used_at.is_(None))
         .values(used_at=at)
     )
-    return row.user_id if result.rowcount == 1 else None
+    return row.user_id if _rowcount(result) == 1 else None
 
 
 async def email_token_times(
@@ -333,7 +361,7 @@ async def email_token_times(
         )
         .order_by(email_tokens.c.created_at)
     )
-    return [aware(r) for r in rows.scalars()]
+    return [aware(r) for r in rows.scalars() if r is not None]
 
 
 async def expire_email_tokens(session: AsyncSession, *, user_id: str, purpose: str) -> None:
@@ -394,7 +422,7 @@ async def accept_invitation(session: AsyncSession, *, invitation_id: str, user_i
         )
         .values(accepted_at=now(), accepted_by=user_id)
     )
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
 async def revoke_invitations(
@@ -408,7 +436,7 @@ async def revoke_invitations(
     if invitation_id is not None:
         conditions.append(invitations.c.id == invitation_id)
     result = await session.execute(invitations.update().where(*conditions).values(revoked_at=now()))
-    return result.rowcount
+    return _rowcount(result)
 
 
 # -- API keys ------------------------------------------------------------------------------
@@ -461,7 +489,7 @@ async def revoke_api_key(
         )
         .values(revoked_at=at)
     )
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
 async def find_live_api_key(session: AsyncSession, key_hash: str) -> sa.Row | None:
