@@ -172,7 +172,8 @@ async def accept_invitation(
         else:
             if await repo.find_user_by_email(session, invitation.email) is not None:
                 raise Conflict("An account with this address exists. Log in to accept.")
-            assert name is not None and password_hash is not None  # checked above
+            if not name or password_hash is None:  # refused before the transaction already
+                raise ValueError("a new account needs a name and a password")
             # the token came by mail to this address, so the address is proven
             user = await repo.insert_user(
                 session,
