@@ -39,15 +39,24 @@ JWT_SECRET = "bench-jwt-secret-" + "y" * 24
 
 
 def start(module: str, prefix: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    child_env = {**os.environ, **{f"{prefix}{k}": v for k, v in env.items()}, f"{prefix}PORT": str(port)}
+    child_env = {
+        **os.environ,
+        **{f"{prefix}{k}": v for k, v in env.items()},
+        f"{prefix}PORT": str(port),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", module], env=child_env, stdout=open(log, "wb"), stderr=subprocess.STDOUT  # noqa: SIM115
+        [sys.executable, "-m", module],
+        env=child_env,
+        stdout=open(log, "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
     )
     wait_for_port(port, timeout=60, proc=proc)
     return proc
 
 
-async def load(url: str, headers: Mapping[str, str], seconds: float, connections: int) -> tuple[float, list[float]]:
+async def load(
+    url: str, headers: Mapping[str, str], seconds: float, connections: int
+) -> tuple[float, list[float]]:
     """`connections` keep-alive connections, each sending its next request when the last
     answer arrived (aiohttp: a lighter client than httpx, so the load generator, which
     shares the machine's two cores, takes less of them)."""
@@ -69,7 +78,9 @@ async def load(url: str, headers: Mapping[str, str], seconds: float, connections
                     elif record:
                         latencies.append(time.perf_counter() - started)
 
-        await asyncio.gather(*(worker(False, time.perf_counter() + 1.0) for _ in range(connections)))
+        await asyncio.gather(
+            *(worker(False, time.perf_counter() + 1.0) for _ in range(connections))
+        )
         started = time.perf_counter()
         await asyncio.gather(*(worker(True, started + seconds) for _ in range(connections)))
         elapsed = time.perf_counter() - started
@@ -100,7 +111,9 @@ async def main() -> None:
         "BUS_WAIT_SECONDS": "1",
     }
     try:
-        procs.append(start("pingvas_tenants", "TENANTS_", tenants_port, common, tmp / "tenants.log"))
+        procs.append(
+            start("pingvas_tenants", "TENANTS_", tenants_port, common, tmp / "tenants.log")
+        )
         gateway_env = common | {
             "UPSTREAMS": json.dumps({"tenants": f"http://127.0.0.1:{tenants_port}"}),
             # the bench measures proxying, not the limiter's refusals
@@ -108,55 +121,85 @@ async def main() -> None:
             "RATE_LIMIT_API_KEY": "100000000/minute",
             "RATE_LIMIT_ANONYMOUS": "100000000/minute",
         }
-        procs.append(start("pingvas_gateway", "GATEWAY_", gateway_port, gateway_env, tmp / "gateway.log"))
+        procs.append(
+            start("pingvas_gateway", "GATEWAY_", gateway_port, gateway_env, tmp / "gateway.log")
+        )
         gateway = f"http://127.0.0.1:{gateway_port}"
         async with httpx.AsyncClient(base_url=gateway, timeout=30) as c:
             email = "bench@example.com"
-            r = await c.post("/api/v1/auth/signup", json={
-                "email": email, "password": "correct horse battery", "name": "Bench",
-                "team_name": "Bench team", "locale": "en",
-            })
+            r = await c.post(
+                "/api/v1/auth/signup",
+                json={
+                    "email": email,
+                    "password": "correct horse battery",
+                    "name": "Bench",
+                    "team_name": "Bench team",
+                    "locale": "en",
+                },
+            )
             assert r.status_code in (200, 201, 202), r.text
-            r = await c.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+            r = await c.post(
+                "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+            )
             assert r.status_code == 200, r.text
             token = r.json()["access_token"]
         claims = jwt.decode(token, options={"verify_signature": False})
         # a fresh token (jti) per request, as the gateway mints: tenants accepts each once
         internal = IdentityHeaders(
             Identity(
-                principal_id=claims["sub"], kind="user", tenant_id=claims["tid"],
-                roles=tuple(claims.get("rol") or ()), email_verified=bool(claims.get("evf")),
+                principal_id=claims["sub"],
+                kind="user",
+                tenant_id=claims["tid"],
+                roles=tuple(claims.get("rol") or ()),
+                email_verified=bool(claims.get("evf")),
                 session_id=claims.get("sid"),
             ),
             INTERNAL_SECRET,
             audience="tenants",
         )
-        print(f"bench/gateway.py: GET /api/v1/me, {args.connections} connections, {args.seconds:.0f} s each",
-              file=sys.stderr)
+        print(
+            f"bench/gateway.py: GET /api/v1/me, {args.connections} connections, {args.seconds:.0f} s each",
+            file=sys.stderr,
+        )
         direct_rps, direct = await load(
-            f"http://127.0.0.1:{tenants_port}/api/v1/me", internal,
-            args.seconds, args.connections,
+            f"http://127.0.0.1:{tenants_port}/api/v1/me",
+            internal,
+            args.seconds,
+            args.connections,
         )
         gw_rps, via = await load(
-            f"{gateway}/api/v1/me", {"authorization": f"Bearer {token}"}, args.seconds, args.connections
+            f"{gateway}/api/v1/me",
+            {"authorization": f"Bearer {token}"},
+            args.seconds,
+            args.connections,
         )
         print()
         print(f"{'':10s} {'req/s':>10s} {'p50 ms':>10s} {'p99 ms':>10s}")
-        print(f"{'direct':10s} {direct_rps:10.0f} {pct(direct, 0.5):10.2f} {pct(direct, 0.99):10.2f}")
+        print(
+            f"{'direct':10s} {direct_rps:10.0f} {pct(direct, 0.5):10.2f} {pct(direct, 0.99):10.2f}"
+        )
         print(f"{'gateway':10s} {gw_rps:10.0f} {pct(via, 0.5):10.2f} {pct(via, 0.99):10.2f}")
         ratio = gw_rps / direct_rps
         added = pct(via, 0.5) - pct(direct, 0.5)
-        print(f"gateway keeps {ratio:.0%} of direct throughput, adds {added:.2f} ms at p50 "
-              f"(target: >= 60% and <= 2 ms -> {'met' if ratio >= 0.6 and added <= 2 else 'NOT met'})")
-        print(f"(mean latency: direct {statistics.mean(direct) * 1000:.2f} ms, gateway {statistics.mean(via) * 1000:.2f} ms)")
+        print(
+            f"gateway keeps {ratio:.0%} of direct throughput, adds {added:.2f} ms at p50 "
+            f"(target: >= 60% and <= 2 ms -> {'met' if ratio >= 0.6 and added <= 2 else 'NOT met'})"
+        )
+        print(
+            f"(mean latency: direct {statistics.mean(direct) * 1000:.2f} ms, gateway {statistics.mean(via) * 1000:.2f} ms)"
+        )
         # at 32 connections both sides are saturated and p50 is mostly queueing; one
         # connection shows what the gateway adds to a single request
         _, direct1 = await load(
             f"http://127.0.0.1:{tenants_port}/api/v1/me", internal, args.seconds / 2, 1
         )
-        _, via1 = await load(f"{gateway}/api/v1/me", {"authorization": f"Bearer {token}"}, args.seconds / 2, 1)
-        print(f"one connection: direct p50 {pct(direct1, 0.5):.2f} ms, gateway p50 {pct(via1, 0.5):.2f} ms, "
-              f"the gateway adds {pct(via1, 0.5) - pct(direct1, 0.5):.2f} ms")
+        _, via1 = await load(
+            f"{gateway}/api/v1/me", {"authorization": f"Bearer {token}"}, args.seconds / 2, 1
+        )
+        print(
+            f"one connection: direct p50 {pct(direct1, 0.5):.2f} ms, gateway p50 {pct(via1, 0.5):.2f} ms, "
+            f"the gateway adds {pct(via1, 0.5) - pct(direct1, 0.5):.2f} ms"
+        )
     finally:
         for p in reversed(procs):
             p.terminate()

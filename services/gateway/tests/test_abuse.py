@@ -16,7 +16,7 @@ from gateway_support import GOOD_KEY, access_token, gateway
 from pingvas_gateway.adapters.stores import BoundedMemoryStore
 from pingvas_gateway.app import create_app
 from pingvas_gateway.domain.forwarded import client_of, networks
-from pingvas_gateway.limits import login_delay
+from pingvas_gateway.domain.limits import login_delay
 from pingvas_gateway.settings import Settings
 from pydantic import SecretStr, ValidationError
 

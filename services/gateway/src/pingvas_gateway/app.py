@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
 from .adapters.api_keys import ApiKeyVerifier
+from .adapters.login_delays import LoginDelays
 from .adapters.proxy import Proxy
 from .adapters.session_state import SessionStateChecker
 from .adapters.stores import API_KEYS, DENY_LIST, LOGIN_FAILURES, SESSION_STATE, store_registry
@@ -31,7 +32,7 @@ from .edge import (
     security_headers,
     spa_csp,
 )
-from .limits import LoginDelays, StreamSlots, rate_limit_middleware
+from .limits import StreamSlots, rate_limit_middleware
 from .settings import Settings
 
 
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
             async with AsyncExitStack() as stack:
                 if redis_store is not None:  # closes its connection pool on the way out
-                    await stack.enter_async_context(redis_store)  # type: ignore[arg-type]
+                    await stack.enter_async_context(redis_store)
                 yield
 
     proxied = Router(

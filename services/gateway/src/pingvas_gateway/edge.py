@@ -44,7 +44,7 @@ DOCS_PATH = "/api/docs"
 
 def request_id(scope: Scope) -> str:
     """The request's id: the caller's X-Request-ID when it is sane, else a new one."""
-    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state: dict[str, Any] = scope.setdefault("state", {})
     rid = state.get(_STATE_KEY)
     if rid is None:
         incoming = ""

@@ -5,7 +5,8 @@ with its own identifier, all counting in the "rate_limit" store (Redis or in pro
 - API keys, in addition: per key
 - anonymous callers: per client IP (not /webhooks: signed, bursty, from few addresses)
 - POST auth/login: per client IP and e-mail address; password reset: per client IP
-- POST auth/login, in addition, per account from every IP (`LoginDelays`): after
+- POST auth/login, in addition, per account from every IP (`LoginDelays`, counted in
+  adapters/login_delays.py, the wait by domain/limits.py's `login_delay`): after
   `login_failures_before_delay` attempts without a success each further one must wait,
   1 s, then twice as long each time up to `login_delay_max`; a successful log-in clears
   it. The wait caps, so nobody can lock another person out for good by failing on
@@ -29,23 +30,20 @@ for a connection)."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import math
-import time
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.exceptions import ServiceUnavailableException, TooManyRequestsException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
-from litestar.stores.base import Store
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from pingvas_kit.emails import normalise_email
 from pingvas_kit.identity import Identity
 
+from .adapters.login_delays import LoginDelays
 from .adapters.stores import RATE_LIMITS
 from .domain.routing import LOGIN, PASSWORD_RESET, is_event_stream
 from .edge import client_ip
@@ -55,7 +53,7 @@ _EMAIL_KEY = "pv_login_email"
 
 
 def _identity(request: Request) -> Identity:
-    return request.scope["user"]  # type: ignore[typeddict-item]
+    return request.scope["user"]
 
 
 class LoginRateLimitMiddleware(RateLimitMiddleware):
@@ -64,7 +62,7 @@ class LoginRateLimitMiddleware(RateLimitMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if _is_login(scope):
             request = scope["litestar_app"].request_class(scope, receive)
-            scope["state"][_EMAIL_KEY] = _email_of(await request.body())  # type: ignore[typeddict-item]
+            scope["state"][_EMAIL_KEY] = _email_of(await request.body())
         await super().__call__(scope, receive, send)
 
 
@@ -81,81 +79,6 @@ def _email_of(body: bytes) -> str:
     return normalise_email(email) if isinstance(email, str) else ""
 
 
-def login_delay(attempts: int, *, threshold: int, initial: float, cap: float) -> float:
-    """Seconds the next attempt must wait after `attempts` without a success: none before
-    `threshold`, then `initial`, doubling with each attempt, never above `cap`."""
-    if attempts < threshold:
-        return 0.0
-    return min(initial * 2.0 ** min(attempts - threshold, 62), cap)
-
-
-class LoginDelays:
-    """Log-in attempts per account (its normalised address, stored as a SHA-256), counted
-    from every IP. An attempt is counted before it is forwarded (so a burst sent at once
-    cannot all slip through before the first answer) and a success clears the count; the
-    count is forgotten `window` seconds after the last attempt. Attempts from an IP the
-    account last logged in from (`KNOWN_IPS` of them, for `KNOWN_IP_TTL`) neither wait
-    nor count. In process, one lock makes the read and write of a count one step; with
-    Redis, replicas may each let one attempt through at the same instant, no more."""
-
-    KNOWN_IPS = 5
-    KNOWN_IP_TTL = 30 * 24 * 3600
-
-    def __init__(
-        self, store: Store, *, threshold: int, initial: float, cap: float, window: int
-    ) -> None:
-        self.store = store
-        self.threshold = threshold
-        self.initial = initial
-        self.cap = cap
-        self.window = window
-        self._lock = asyncio.Lock()
-
-    @staticmethod
-    def _key(account: str) -> str:
-        return hashlib.sha256(account.encode()).hexdigest()
-
-    @staticmethod
-    def _ip(ip: str) -> str:
-        return hashlib.sha256(b"ip:" + ip.encode()).hexdigest()[:32]
-
-    async def _known_ips(self, account: str) -> list[str]:
-        raw = await self.store.get("known:" + self._key(account))
-        return list(json.loads(raw)) if raw else []
-
-    async def attempt(self, account: str, ip: str = "") -> float:
-        """0 if the attempt may go on (and it is counted); else the seconds left to wait."""
-        key = self._key(account)
-        if ip and self._ip(ip) in await self._known_ips(account):
-            return 0.0
-        async with self._lock:
-            raw = await self.store.get(key)
-            record = json.loads(raw) if raw else {}
-            now = time.time()
-            until = float(record.get("until", 0))
-            if until > now:
-                return until - now
-            attempts = int(record.get("n", 0)) + 1
-            wait = login_delay(
-                attempts, threshold=self.threshold, initial=self.initial, cap=self.cap
-            )
-            await self.store.set(
-                key,
-                json.dumps({"n": attempts, "until": now + wait if wait else 0}),
-                expires_in=self.window + math.ceil(self.cap),
-            )
-            return 0.0
-
-    async def succeeded(self, account: str, ip: str = "") -> None:
-        await self.store.delete(self._key(account))
-        if ip:
-            known = [h for h in await self._known_ips(account) if h != self._ip(ip)]
-            known = [self._ip(ip), *known][: self.KNOWN_IPS]
-            await self.store.set(
-                "known:" + self._key(account), json.dumps(known), expires_in=self.KNOWN_IP_TTL
-            )
-
-
 class LoginDelayMiddleware:
     """POST auth/login: refused with 429 `login_delayed` while the account must wait; a
     2xx answer clears the account's count. Runs after LoginRateLimitMiddleware, which
@@ -165,7 +88,7 @@ class LoginDelayMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        account = scope["state"].get(_EMAIL_KEY, "") if _is_login(scope) else ""  # type: ignore[typeddict-item]
+        account = scope["state"].get(_EMAIL_KEY, "") if _is_login(scope) else ""
         if not account:
             await self.app(scope, receive, send)
             return
@@ -253,7 +176,7 @@ class StreamLimitMiddleware:
         identity = scope.get("user")
         if (
             scope["type"] != "http"
-            or not is_event_stream(scope["method"], scope["path"])
+            or not is_event_stream(cast("HTTPScope", scope)["method"], scope["path"])
             or identity is None
             or identity.kind == "anonymous"
         ):

@@ -13,11 +13,11 @@ from pingvas_kit.service import ServiceRuntime
 
 from .adapters.db import metadata
 from .api import api_keys, audit, auth, invitations, me, members, revocation, tenant
-from .api.deps import Context
 from .domain.errors import DomainError
 from .domain.passwords import Passwords
 from .manifest import SERVICE
 from .settings import DEV_JWT_SECRET, Settings
+from .usecases import Context
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (

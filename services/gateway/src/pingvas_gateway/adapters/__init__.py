@@ -1,1 +1,2 @@
-"""The gateway's way out: the upstream services' HTTP APIs."""
+"""The gateway's way out: the upstream services' HTTP APIs, and the Litestar stores its
+little state lives in (Redis, or in process)."""

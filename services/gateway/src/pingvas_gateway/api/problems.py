@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from pingvas_kit.logging import get_logger
 from pingvas_kit.problems import PROBLEM_JSON, problem
@@ -50,7 +51,7 @@ def crash(_request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: crash}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {HTTPException: http_error, Exception: crash}
 
 
 def _title(status: int) -> str:

@@ -17,7 +17,7 @@ _ROUTE_KEY = "pv_route"
 
 
 def route_of(connection: ASGIConnection) -> Route:
-    return connection.scope["state"][_ROUTE_KEY]  # type: ignore[typeddict-item]
+    return connection.scope["state"][_ROUTE_KEY]
 
 
 # guards are async: Litestar would run sync ones in a worker thread, a hop per request
@@ -25,7 +25,7 @@ async def known_route(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     route = resolve(connection.scope["method"], connection.scope["path"])  # type: ignore[typeddict-item]
     if route is None:
         raise NotFoundException("No service answers this path.")
-    connection.scope["state"][_ROUTE_KEY] = route  # type: ignore[typeddict-item]
+    connection.scope["state"][_ROUTE_KEY] = route
 
 
 async def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None:

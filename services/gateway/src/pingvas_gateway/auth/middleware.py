@@ -17,7 +17,6 @@ from litestar.middleware.authentication import (
     AuthenticationResult,
 )
 
-from pingvas_kit.identity import Identity
 from pingvas_kit.logging import get_logger
 
 from ..adapters.api_keys import ApiKeyVerifier, KeyCheckUnavailable
@@ -125,8 +124,8 @@ class IdentityMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(
                 user=anonymous, auth=Credentials(method, refused=True, code=code)
             )
-        identity: Identity = user_identity(token, request_id=rid, client_ip=ip)
-        return AuthenticationResult(user=identity, auth=Credentials(method, token=token))
+        person = user_identity(token, request_id=rid, client_ip=ip)
+        return AuthenticationResult(user=person, auth=Credentials(method, token=token))
 
 
 def _str_or_none(value: object) -> str | None:

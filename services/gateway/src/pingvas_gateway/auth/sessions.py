@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Response
 from litestar.connection import ASGIConnection
@@ -86,11 +86,12 @@ def move_tokens_into_cookies(
 
 
 def clear_session_cookies(response: Response, *, secure: bool) -> None:
-    for key, path, samesite in (
+    cookies: tuple[tuple[str, str, Literal["lax", "strict"]], ...] = (
         (ACCESS_COOKIE, ACCESS_PATH, "lax"),
         (REFRESH_COOKIE, REFRESH_PATH, "strict"),
         (CSRF_COOKIE, CSRF_PATH, "strict"),
-    ):
+    )
+    for key, path, samesite in cookies:
         response.set_cookie(
             key,
             "",
@@ -99,7 +100,7 @@ def clear_session_cookies(response: Response, *, secure: bool) -> None:
             expires=0,
             httponly=key != CSRF_COOKIE,
             secure=secure,
-            samesite=samesite,  # type: ignore[arg-type]
+            samesite=samesite,
         )
 
 

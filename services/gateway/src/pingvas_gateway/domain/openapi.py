@@ -38,7 +38,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "X-CSRF-Token equal to the pv_csrf cookie.",
     },
 }
-_ANY_CREDENTIALS = [{name: []} for name in SECURITY_SCHEMES]
+_ANY_CREDENTIALS: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
 
 
 def merge(documents: Mapping[str, dict[str, Any]], *, title: str, version: str) -> dict[str, Any]:
@@ -62,9 +62,9 @@ def merge(documents: Mapping[str, dict[str, Any]], *, title: str, version: str) 
                 continue
             target = components.setdefault(section, {})
             for name, definition in entries.items():
-                target[renames.get(f"#/components/{section}/{name}", name).rsplit("/", 1)[-1]] = (
-                    definition
-                )
+                target[
+                    renames.get(f"#/components/{section}/{name}", str(name)).rsplit("/", 1)[-1]
+                ] = definition
         for path, item in (document.get("paths") or {}).items():
             if not path.startswith("/api/"):
                 continue

@@ -8,23 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from pingvas_kit.identity import CurrentIdentity, Identity, TenantIdentity
-from pingvas_kit.service import ServiceContext
 
 from ..adapters import repository as repo
 from ..domain.errors import Forbidden, NotAuthenticated
-from ..domain.passwords import Passwords
 from ..domain.roles import at_least
-from ..settings import Settings
-
-
-@dataclass
-class Context(ServiceContext[Settings]):
-    """What the routes work with, built once in app.py."""
-
-    passwords: Passwords
-
-    def link(self, path: str) -> str:
-        return self.settings.public_url.rstrip("/") + path
+from ..usecases import Context
 
 
 def _context(request: Request) -> Context:
@@ -67,10 +55,12 @@ def _member(needed: str):  # noqa: ANN202
     async def current_member(identity: TenantIdentity, ctx: Ctx) -> Member:
         if identity.kind != "user":
             raise Forbidden("Only people can do this, not API keys.")
-        async with ctx.db.sessionmaker() as session:
-            row = await repo.get_membership(
-                session, tenant_id=identity.tenant_id, user_id=identity.principal_id
-            )
+        row = None
+        if identity.tenant_id is not None:  # always, behind TenantIdentity
+            async with ctx.db.sessionmaker() as session:
+                row = await repo.get_membership(
+                    session, tenant_id=identity.tenant_id, user_id=identity.principal_id
+                )
         if row is None:
             raise Forbidden("You are not a member of this team.")
         if not (identity.has_role(needed) and at_least(row.role, needed)):

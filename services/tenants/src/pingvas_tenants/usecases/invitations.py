@@ -1,0 +1,218 @@
+"""Invitations by email: admins send and revoke them, the invitee accepts one (signing up on
+the way when they have no account)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from pingvas_contracts.events.tenants import MemberInvited, MemberJoined
+
+from ..adapters import repository as repo
+from ..domain import roles, tokens
+from ..domain.errors import Conflict, EmailNotVerified, Forbidden, Gone, NotFound
+from ._context import Context
+from ._sessions import SignedIn, announce_registered, issue_pair
+
+
+@dataclass(frozen=True)
+class SentInvitation:
+    id: str
+    email: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+
+
+async def list_invitations(ctx: Context, *, tenant_id: str) -> list[sa.Row]:
+    """The team's open invitations (expired ones too, until revoked)."""
+    async with ctx.db.sessionmaker() as session:
+        return await repo.invitations_of_tenant(session, tenant_id=tenant_id)
+
+
+async def invite(
+    ctx: Context,
+    *,
+    tenant_id: str,
+    tenant_name: str,
+    inviter_id: str,
+    inviter_role: str,
+    email: str,
+    role: str,
+    ip: str | None,
+) -> SentInvitation:
+    """An invitation by mail to `email` for `role`; only from a verified address, never to a
+    member already."""
+    roles.check_can_invite(inviter_role, role)
+    token = tokens.new_link_token()
+    at = repo.now()
+    expires_at = at + timedelta(seconds=ctx.settings.invitation_ttl)
+    invitation_id = repo.new_id()
+    async with ctx.db.transaction() as session:
+        existing = await repo.find_user_by_email(session, email)
+        if existing is not None and await repo.get_membership(
+            session, tenant_id=tenant_id, user_id=existing.id
+        ):
+            raise Conflict("This person is already a member of the team.")
+        inviter = await repo.get_user(session, user_id=inviter_id)
+        if inviter is None or inviter.email_verified_at is None:
+            # the database, not the token's evf (up to 15 minutes old): whoever has not proven
+            # an address sends no mail to others
+            raise EmailNotVerified("Verify your email address before inviting people.")
+        tenant = await repo.get_tenant(session, tenant_id=tenant_id)
+        if tenant is None:
+            raise NotFound("No such team.")
+        await repo.insert_invitation(
+            session,
+            id=invitation_id,
+            tenant_id=tenant_id,
+            email=email,
+            role=role,
+            token_hash=tokens.digest(token),
+            invited_by=inviter_id,
+            created_at=at,
+            expires_at=expires_at,
+        )
+        await repo.audit(
+            session,
+            tenant_id=tenant_id,
+            action="invitation.sent",
+            actor_id=inviter_id,
+            target_type="invitation",
+            target_id=invitation_id,
+            ip=ip,
+            details={"email": email, "role": role},
+        )
+        await ctx.runtime.outbox.add(
+            session,
+            MemberInvited(
+                invitation_id=invitation_id,
+                email=email,
+                role=role,
+                tenant_name=tenant_name,
+                invited_by_user_id=inviter_id,
+                invited_by_name=inviter.name,
+                locale=existing.locale if existing else tenant.locale,
+                accept_url=ctx.link(f"/invitations/{token}"),
+                expires_at=expires_at,
+                invited_at=at,
+            ),
+            tenant_id=tenant_id,
+        )
+    return SentInvitation(
+        id=invitation_id, email=email, role=role, created_at=at, expires_at=expires_at
+    )
+
+
+async def revoke_invitation(
+    ctx: Context, *, tenant_id: str, invitation_id: str, actor_id: str, ip: str | None
+) -> None:
+    """The open invitation stops working; NotFound when there is no such open one."""
+    async with ctx.db.transaction() as session:
+        if not await repo.revoke_invitations(
+            session, tenant_id=tenant_id, invitation_id=invitation_id
+        ):
+            raise NotFound("No such open invitation.")
+        await repo.audit(
+            session,
+            tenant_id=tenant_id,
+            action="invitation.revoked",
+            actor_id=actor_id,
+            target_type="invitation",
+            target_id=invitation_id,
+            ip=ip,
+        )
+
+
+async def find_invitation(ctx: Context, *, token: str) -> sa.Row:
+    """The invitation of a mailed link (with its team's name); NotFound once revoked."""
+    async with ctx.db.sessionmaker() as session:
+        row = await repo.find_invitation(session, tokens.digest(token))
+    if row is None or row.revoked_at is not None:
+        raise NotFound("No such invitation.")
+    return row
+
+
+async def accept_invitation(
+    ctx: Context,
+    *,
+    token: str,
+    user_id: str | None,
+    name: str | None = None,
+    password: str | None = None,
+    locale: str | None = None,
+    ip: str | None,
+) -> SignedIn:
+    """The logged-in person (`user_id`), or a new account made of `name` and `password`,
+    joins the team with the invitation's role, in a new session there."""
+    password_hash = None
+    if user_id is None:
+        if not name or not password:
+            raise ValueError("a new account needs a name and a password")
+        password_hash = await asyncio.to_thread(ctx.passwords.hash, password)
+    async with ctx.db.transaction() as session:
+        invitation = await repo.find_invitation(session, tokens.digest(token))
+        if invitation is None or invitation.revoked_at is not None:
+            raise NotFound("No such invitation.")
+        if invitation.accepted_at is not None:
+            raise Gone("This invitation has already been used.")
+        if repo.aware(invitation.expires_at) <= repo.now():
+            raise Gone("This invitation has expired. Ask for a new one.")
+        tenant_id = invitation.tenant_id
+        tenant = await repo.get_tenant(session, tenant_id=tenant_id)
+        if tenant is None:
+            raise NotFound("No such invitation.")
+        if user_id is not None:
+            user = await repo.get_user(session, user_id=user_id)
+            if user is None or user.email != invitation.email:
+                raise Forbidden("This invitation was sent to another address.")
+        else:
+            if await repo.find_user_by_email(session, invitation.email) is not None:
+                raise Conflict("An account with this address exists. Log in to accept.")
+            if not name or password_hash is None:  # refused before the transaction already
+                raise ValueError("a new account needs a name and a password")
+            # the token came by mail to this address, so the address is proven
+            user = await repo.insert_user(
+                session,
+                email=invitation.email,
+                name=name,
+                locale=locale or tenant.locale,
+                password_hash=password_hash,
+                verified=True,
+            )
+            await announce_registered(
+                session, ctx, user=user, via="invitation", tenant_id=tenant_id
+            )
+        if await repo.get_membership(session, tenant_id=tenant_id, user_id=user.id) is not None:
+            raise Conflict("You are already a member of this team.")
+        if not await repo.accept_invitation(session, invitation_id=invitation.id, user_id=user.id):
+            raise Gone("This invitation has already been used.")
+        await repo.add_membership(
+            session, tenant_id=tenant_id, user_id=user.id, role=invitation.role
+        )
+        await repo.audit(
+            session,
+            tenant_id=tenant_id,
+            action="invitation.accepted",
+            actor_id=user.id,
+            target_type="invitation",
+            target_id=invitation.id,
+            ip=ip,
+            details={"role": invitation.role},
+        )
+        await ctx.runtime.outbox.add(
+            session,
+            MemberJoined(
+                user_id=user.id,
+                email=user.email,
+                display_name=user.name,
+                role=invitation.role,
+                invitation_id=invitation.id,
+                joined_at=repo.now(),
+            ),
+            tenant_id=tenant_id,
+        )
+        return await issue_pair(session, ctx, user=user, tenant=tenant, role=invitation.role)
