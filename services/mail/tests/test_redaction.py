@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pingvas_mail.redact import REDACTED, redact
-from pingvas_mail.sender import Sender
-from pingvas_mail.ses import Rejected
+from pingvas_mail.adapters.ses import Rejected
+from pingvas_mail.domain.redact import REDACTED, redact
+from pingvas_mail.usecases.sender import Sender
 
 from .conftest import T, iso
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from .. import unsubscribe as tokens
 from ..adapters import repository as repo
+from ..domain import unsubscribe as tokens
 from .deps import Ctx
 
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])

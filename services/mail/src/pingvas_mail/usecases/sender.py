@@ -25,12 +25,12 @@ from pingvas_contracts.events.mail import MailSent
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
-from . import unsubscribe
-from .adapters import repository as repo
-from .adapters.db import messages
-from .consumers import SKIPPED
-from .ses import Ambiguous, Rejected, Retryable, Ses, from_domain
-from .settings import Settings
+from ..adapters import repository as repo
+from ..adapters.db import messages
+from ..adapters.ses import Ambiguous, Rejected, Retryable, Ses, from_domain
+from ..consumers import SKIPPED
+from ..domain import unsubscribe
+from ..settings import Settings
 
 log = get_logger("pingvas.mail.sender")
 
@@ -41,7 +41,6 @@ UNKNOWN = Counter(
     "pingvas_mail_unknown_total", "Messages whose fate is unknown (sender stopped mid-send)"
 )
 
-MAIL_SENT = "pingvas.mail.sent.v1"
 #: headers may be long (an unsubscribe URL); never fold them into encoded words
 _POLICY = policy.SMTP.clone(max_line_length=998)
 

@@ -26,9 +26,9 @@ from pingvas_contracts.events.mail import MailBounced
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
-from .adapters import repository as repo
-from .adapters.db import inbox
-from .ses import Ses
+from ..adapters import repository as repo
+from ..adapters.db import inbox
+from ..adapters.ses import Ses
 
 log = get_logger("pingvas.mail.notifications")
 
@@ -36,7 +36,6 @@ NOTIFICATIONS = Counter(
     "pingvas_mail_notifications_total", "SES notifications handled", ["kind", "outcome"]
 )
 
-MAIL_BOUNCED = "pingvas.mail.bounced.v1"
 INBOX_CONSUMER = "mail-ses"
 
 
