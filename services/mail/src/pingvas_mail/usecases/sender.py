@@ -22,6 +22,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from pingvas_contracts.events.mail import MailSent
+from pingvas_kit.db import Database
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
@@ -103,7 +104,7 @@ class Sender:
         self._wake = asyncio.Event()
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.runtime.db
 
     def wake(self) -> None:
