@@ -150,26 +150,24 @@ async def test_paid_activation_mails_the_owners_free_does_not(mail):
     def activated(plan: str) -> SubscriptionActivated:
         return example(
             SubscriptionActivated,
-            **{
-                "subscription_id": str(uuid.uuid4()),
-                "plan": plan,
-                "status": "active",
-                "interval": None if plan == "free" else "month",
-                "lemon_squeezy": None,
-                "entitlements": {
-                    "monthly_credits": 50,
-                    "max_concurrent_jobs": 1,
-                    "max_images_per_job": 2,
-                    "max_width": 1024,
-                    "max_height": 1024,
-                    "allowed_models": ["sd-1.5"],
-                    "priority_weight": 1,
-                },
-                "trial_ends_at": None,
-                "current_period_start": iso(),
-                "current_period_end": iso(),
-                "updated_at": iso(),
+            subscription_id=str(uuid.uuid4()),
+            plan=plan,
+            status="active",
+            interval=None if plan == "free" else "month",
+            lemon_squeezy=None,
+            entitlements={
+                "monthly_credits": 50,
+                "max_concurrent_jobs": 1,
+                "max_images_per_job": 2,
+                "max_width": 1024,
+                "max_height": 1024,
+                "allowed_models": ["sd-1.5"],
+                "priority_weight": 1,
             },
+            trial_ends_at=None,
+            current_period_start=iso(),
+            current_period_end=iso(),
+            updated_at=iso(),
         )
 
     free = await mail.deliver(activated("free"), tenant_id=team)
