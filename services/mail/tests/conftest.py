@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import sys
-import types
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,49 +19,24 @@ from typing import Any
 import boto3
 import pytest
 import sqlalchemy as sa
+from pingvas_mail.adapters.db import messages, outbox, suppressions
+from pingvas_mail.app import create_app
+from pingvas_mail.settings import Settings
 
-from pingvas_contracts import Envelope, new_envelope
+from pingvas_contracts import Envelope, EventData, envelope_of, example
+from pingvas_contracts.events.billing import CreditsExhausted, PaymentFailed
+from pingvas_contracts.events.render import JobCompleted
+from pingvas_contracts.events.tenants import (
+    MemberJoined,
+    TenantCreated,
+    UserRegistered,
+    UserVerificationRequested,
+)
 from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
 
-
-def _install_template_stand_in() -> None:
-    """Until the real templates land (pingvas_mail.templates), a minimal stand-in."""
-    try:
-        import pingvas_mail.templates  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "pingvas_mail.templates":
-            raise
-        from dataclasses import dataclass as _dc
-
-        @_dc(frozen=True)
-        class Rendered:
-            subject: str
-            html: str
-            text: str
-
-        def render(template: str, locale: str, context: dict[str, Any]) -> Rendered:
-            links = " ".join(str(v) for k, v in context.items() if k.endswith("_url"))
-            word = "안녕하세요" if locale == "ko" else "Hello"
-            return Rendered(f"[{locale}] {template}", f"<p>{word} {links}</p>", f"{word} {links}")
-
-        module = types.ModuleType("pingvas_mail.templates")
-        module.render = render  # type: ignore[attr-defined]
-        module.Rendered = Rendered  # type: ignore[attr-defined]
-        sys.modules["pingvas_mail.templates"] = module
-
-
-_install_template_stand_in()
-
-from pingvas_mail.adapters.db import messages, outbox, suppressions  # noqa: E402
-from pingvas_mail.app import create_app  # noqa: E402
-from pingvas_mail.settings import Settings  # noqa: E402
-
 #: every mail test: a quick sender, no rate limit to speak of
 BASE: dict[str, Any] = {"send_interval_s": 0.05, "max_send_rate_per_s": 200.0}
-
-T = "pingvas.tenants."
-B = "pingvas.billing."
 
 
 def iso(when: datetime | None = None) -> str:
@@ -80,13 +53,9 @@ class Mail(ServiceHandle):
 
     # -- the bus's side -----------------------------------------------------------------------
 
-    def envelope(self, type_: str, data: dict[str, Any], *, tenant_id: str | None) -> Envelope:
-        return new_envelope(type_, data, source=type_.split(".")[1], tenant_id=tenant_id)
-
-    async def deliver(
-        self, type_: str, data: dict[str, Any], *, tenant_id: str | None = None
-    ) -> Envelope:
-        envelope = self.envelope(type_, data, tenant_id=tenant_id)
+    async def deliver(self, data: EventData, *, tenant_id: str | None = None) -> Envelope:
+        """`data` in an envelope, as its publisher sends it, through the consumer."""
+        envelope = envelope_of(data, tenant_id=tenant_id)
         await self.runtime.consumer(envelope)
         return envelope
 
@@ -104,16 +73,16 @@ class Mail(ServiceHandle):
     ) -> str:
         user_id = str(uuid.uuid4())
         await self.deliver(
-            T + "user.registered.v1",
-            {
-                "user_id": user_id,
-                "email": email or f"u{user_id[:8]}@example.com",
-                "display_name": name,
-                "locale": locale,
-                "via": "signup",
-                "marketing_opt_in": marketing,
-                "registered_at": iso(),
-            },
+            example(
+                UserRegistered,
+                user_id=user_id,
+                email=email or f"u{user_id[:8]}@example.com",
+                display_name=name,
+                locale=locale,
+                via="signup",
+                marketing_opt_in=marketing,
+                registered_at=iso(),
+            ),
             tenant_id=tenant_id,
         )
         return user_id
@@ -128,16 +97,16 @@ class Mail(ServiceHandle):
                 await session.execute(sa.select(recipients).where(recipients.c.user_id == owner_id))
             ).one()
         await self.deliver(
-            T + "tenant.created.v1",
-            {
-                "name": name,
-                "slug": f"t-{tenant_id[:8]}",
-                "owner_user_id": owner_id,
-                "owner_email": owner.email,
-                "owner_display_name": owner.name or "Owner",
-                "locale": "ko",
-                "created_at": iso(),
-            },
+            example(
+                TenantCreated,
+                name=name,
+                slug=f"t-{tenant_id[:8]}",
+                owner_user_id=owner_id,
+                owner_email=owner.email,
+                owner_display_name=owner.name or "Owner",
+                locale="ko",
+                created_at=iso(),
+            ),
             tenant_id=tenant_id,
         )
         return tenant_id
@@ -150,78 +119,78 @@ class Mail(ServiceHandle):
                 await session.execute(sa.select(recipients).where(recipients.c.user_id == user_id))
             ).one()
         await self.deliver(
-            T + "member.joined.v1",
-            {
-                "user_id": user_id,
-                "email": person.email,
-                "display_name": person.name or "Member",
-                "role": role,
-                "invitation_id": str(uuid.uuid4()),
-                "joined_at": iso(),
-            },
+            example(
+                MemberJoined,
+                user_id=user_id,
+                email=person.email,
+                display_name=person.name or "Member",
+                role=role,
+                invitation_id=str(uuid.uuid4()),
+                joined_at=iso(),
+            ),
             tenant_id=tenant_id,
         )
 
     async def verification(self, user_id: str, email: str, *, locale: str = "en") -> Envelope:
         return await self.deliver(
-            T + "user.verification_requested.v1",
-            {
-                "user_id": user_id,
-                "email": email,
-                "display_name": "Alex Park",
-                "locale": locale,
-                "verification_url": f"https://app.pingvas.dev/verify-email?token=tok{user_id[:8]}",
-                "expires_at": iso(datetime.now(UTC) + timedelta(days=1)),
-                "requested_at": iso(),
-            },
+            example(
+                UserVerificationRequested,
+                user_id=user_id,
+                email=email,
+                display_name="Alex Park",
+                locale=locale,
+                verification_url=f"https://app.pingvas.dev/verify-email?token=tok{user_id[:8]}",
+                expires_at=iso(datetime.now(UTC) + timedelta(days=1)),
+                requested_at=iso(),
+            ),
         )
 
     async def credits_exhausted(self, tenant_id: str) -> Envelope:
         return await self.deliver(
-            B + "credits.exhausted.v1",
-            {
-                "plan": "free",
-                "balance": 0,
-                "next_grant_at": iso(datetime.now(UTC) + timedelta(days=10)),
-                "exhausted_at": iso(),
-                "updated_at": iso(),
-            },
+            example(
+                CreditsExhausted,
+                plan="free",
+                balance=0,
+                next_grant_at=iso(datetime.now(UTC) + timedelta(days=10)),
+                exhausted_at=iso(),
+                updated_at=iso(),
+            ),
             tenant_id=tenant_id,
         )
 
     async def payment_failed(self, tenant_id: str) -> Envelope:
         return await self.deliver(
-            B + "payment.failed.v1",
-            {
-                "payment_id": str(uuid.uuid4()),
-                "subscription_id": str(uuid.uuid4()),
-                "plan": "pro",
-                "amount_minor": 2900,
-                "currency": "USD",
-                "lemon_squeezy_invoice_id": "7741388",
-                "attempt": 1,
-                "reason": "card_declined",
-                "next_retry_at": None,
-                "update_payment_method_url": "https://app.lemonsqueezy.com/my-orders/x/update-payment",
-                "failed_at": iso(),
-                "updated_at": iso(),
-            },
+            example(
+                PaymentFailed,
+                payment_id=str(uuid.uuid4()),
+                subscription_id=str(uuid.uuid4()),
+                plan="pro",
+                amount_minor=2900,
+                currency="USD",
+                lemon_squeezy_invoice_id="7741388",
+                attempt=1,
+                reason="card_declined",
+                next_retry_at=None,
+                update_payment_method_url="https://app.lemonsqueezy.com/my-orders/x/update-payment",
+                failed_at=iso(),
+                updated_at=iso(),
+            ),
             tenant_id=tenant_id,
         )
 
     async def job_completed(self, tenant_id: str, user_id: str, images: int = 2) -> Envelope:
         return await self.deliver(
-            "pingvas.render.job.completed.v1",
-            {
-                "job_id": str(uuid.uuid4()),
-                "user_id": user_id,
-                "api_key_id": None,
-                "image_ids": [str(uuid.uuid4()) for _ in range(images)],
-                "credits_reserved": images,
-                "credits_used": images,
-                "duration_ms": 1200,
-                "completed_at": iso(),
-            },
+            example(
+                JobCompleted,
+                job_id=str(uuid.uuid4()),
+                user_id=user_id,
+                api_key_id=None,
+                image_ids=[str(uuid.uuid4()) for _ in range(images)],
+                credits_reserved=images,
+                credits_used=images,
+                duration_ms=1200,
+                completed_at=iso(),
+            ),
             tenant_id=tenant_id,
         )
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pingvas_mail import campaigns, cli
+from pingvas_mail import cli
 from pingvas_mail.adapters.db import (
     campaign_recipients,
+    campaigns,
     memberships,
     messages,
     preferences,
@@ -30,8 +31,14 @@ from pingvas_mail.adapters.db import (
     suppressions,
     tenant_plans,
 )
-from pingvas_mail.campaigns import CampaignError, create_campaign, send
+from pingvas_mail.domain.campaigns import CampaignError, SendResult
 from pingvas_mail.settings import Settings
+from pingvas_mail.usecases.campaigns import (
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    send,
+)
 
 from pingvas_kit.db import Database, now
 from pingvas_kit.migrations import upgrade
@@ -198,7 +205,7 @@ async def new_campaign(db: Database, **kwargs: Any) -> str:
     return (await create_campaign(db, **kwargs)).id
 
 
-async def send_fast(db: Database, campaign_id: str, **kwargs: Any) -> campaigns.SendResult:
+async def send_fast(db: Database, campaign_id: str, **kwargs: Any) -> SendResult:
     kwargs.setdefault("render", fake_render)
     kwargs.setdefault("unsubscribe_url", fake_link)
     kwargs.setdefault("progress", False)
@@ -260,7 +267,7 @@ async def test_the_audience_is_everyone_opted_in_once_and_never_a_suppressed_add
     # no button given in English: one to the app
     assert "Open Pingvas: http://127.0.0.1:8080" in sent["ann"].text
 
-    campaign = await campaigns.get_campaign(db, campaign_id)
+    campaign = await get_campaign(db, campaign_id)
     assert (campaign.status, campaign.total) == ("done", 5)
     assert campaign.started_at is not None and campaign.finished_at is not None
 
@@ -293,7 +300,7 @@ async def test_the_audience_is_fixed_when_sending_starts(db: Database) -> None:
         await send_fast(db, campaign_id, render=render_failing_after(0))
     fixed = [r.user_id for r in await audience_of(db, campaign_id)]
     assert fixed == ["ann", "cat", "dan", "gus", "hal", "ivy"]
-    assert (await campaigns.get_campaign(db, campaign_id)).status == "sending"
+    assert (await get_campaign(db, campaign_id)).status == "sending"
     # started: joining later changes nothing; leaving or bouncing means no mail
     await person(db, "joe")
     await set_newsletter(db, "cat", False)
@@ -417,9 +424,7 @@ async def test_the_unique_key_stops_a_second_copy(db: Database) -> None:
             .values(status="pending")
         )
         await s.execute(
-            sa.update(campaigns.campaigns)
-            .where(campaigns.campaigns.c.id == campaign_id)
-            .values(status="sending")
+            sa.update(campaigns).where(campaigns.c.id == campaign_id).values(status="sending")
         )
     result = await send_fast(db, campaign_id)
     assert (result.status, result.queued, result.skipped) == ("done", 0, 12)
@@ -438,7 +443,7 @@ KILLED_SEND = textwrap.dedent(
     sys.path.insert(0, sys.argv[3])
     from test_campaigns import fake_link, fake_render
     from pingvas_kit.db import Database
-    from pingvas_mail.campaigns import send
+    from pingvas_mail.usecases.campaigns import send
     from pingvas_mail.settings import Settings
 
     async def main():
@@ -490,7 +495,7 @@ async def test_a_send_killed_by_sigkill_resumes_and_nobody_gets_two(tmp_path: Pa
         audience = await audience_of(database, campaign_id)
         queued = [r for r in audience if r.status == "queued"]
         assert 10 <= len(first) == len(queued) < 60
-        assert (await campaigns.get_campaign(database, campaign_id)).status == "sending"
+        assert (await get_campaign(database, campaign_id)).status == "sending"
 
         result = await send_fast(database, campaign_id)
         assert (result.status, result.total, result.pending) == ("done", 60, 0)
@@ -527,7 +532,7 @@ async def test_a_campaign_needs_subjects_a_rate_and_a_known_audience(tmp_path: P
             await new_campaign(database, audience={"plans": []})
         with pytest.raises(CampaignError, match="no campaign"):
             await send_fast(database, "no-such-campaign")
-        assert await campaigns.list_campaigns(database) == []
+        assert await list_campaigns(database) == []
     finally:
         await database.dispose()
 
@@ -578,7 +583,7 @@ def _templates_ready() -> bool:
 def test_cli_creates_lists_and_sends_a_campaign(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pingvas_mail import unsubscribe
+    from pingvas_mail.domain import unsubscribe
 
     for key in [k for k in os.environ if k.startswith("MAIL_")]:
         monkeypatch.delenv(key)

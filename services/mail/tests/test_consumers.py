@@ -7,7 +7,12 @@ import uuid
 import pytest
 from pingvas_mail.adapters.db import memberships, tenant_plans
 
-from .conftest import B, T, iso
+from pingvas_contracts import example
+from pingvas_contracts.events.billing import SubscriptionActivated
+from pingvas_contracts.events.render import JobCompleted
+from pingvas_contracts.events.tenants import MemberInvited, MemberRemoved, TenantDeleted
+
+from .conftest import iso
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
@@ -55,19 +60,19 @@ async def test_the_locale_is_the_events_then_the_recipients(mail):
 async def test_invitation_reaches_someone_without_an_account(mail):
     tenant = str(uuid.uuid4())
     event = await mail.deliver(
-        T + "member.invited.v1",
-        {
-            "invitation_id": str(uuid.uuid4()),
-            "email": "newcomer@partner.example",
-            "role": "member",
-            "tenant_name": "하늘 스튜디오",
-            "invited_by_user_id": str(uuid.uuid4()),
-            "invited_by_name": "김지우",
-            "locale": "en",
-            "accept_url": "https://app.pingvas.dev/invitations/accept?token=Zt4nB8cK2mR6vE0x",
-            "expires_at": iso(),
-            "invited_at": iso(),
-        },
+        example(
+            MemberInvited,
+            invitation_id=str(uuid.uuid4()),
+            email="newcomer@partner.example",
+            role="member",
+            tenant_name="하늘 스튜디오",
+            invited_by_user_id=str(uuid.uuid4()),
+            invited_by_name="김지우",
+            locale="en",
+            accept_url="https://app.pingvas.dev/invitations/accept?token=Zt4nB8cK2mR6vE0x",
+            expires_at=iso(),
+            invited_at=iso(),
+        ),
         tenant_id=tenant,
     )
     (row,) = await mail.settled(event)
@@ -123,16 +128,16 @@ async def test_job_completed_only_when_opted_in(mail):
 
     # a partner's API key ran the job: nobody to mail
     event = await mail.deliver(
-        "pingvas.render.job.completed.v1",
-        {
-            "job_id": str(uuid.uuid4()),
-            "user_id": None,
-            "api_key_id": str(uuid.uuid4()),
-            "image_ids": [str(uuid.uuid4())],
-            "credits_reserved": 1,
-            "credits_used": 1,
-            "completed_at": iso(),
-        },
+        example(
+            JobCompleted,
+            job_id=str(uuid.uuid4()),
+            user_id=None,
+            api_key_id=str(uuid.uuid4()),
+            image_ids=[str(uuid.uuid4())],
+            credits_reserved=1,
+            credits_used=1,
+            completed_at=iso(),
+        ),
         tenant_id=team,
     )
     assert await mail.messages_for(event) == []
@@ -142,14 +147,15 @@ async def test_paid_activation_mails_the_owners_free_does_not(mail):
     owner = await mail.user(email="boss@example.com")
     team = await mail.team(owner, name="Blue Team")
 
-    def activated(plan: str) -> dict:
-        return {
-            "subscription_id": str(uuid.uuid4()),
-            "plan": plan,
-            "status": "active",
-            "interval": None if plan == "free" else "month",
-            "lemon_squeezy": None,
-            "entitlements": {
+    def activated(plan: str) -> SubscriptionActivated:
+        return example(
+            SubscriptionActivated,
+            subscription_id=str(uuid.uuid4()),
+            plan=plan,
+            status="active",
+            interval=None if plan == "free" else "month",
+            lemon_squeezy=None,
+            entitlements={
                 "monthly_credits": 50,
                 "max_concurrent_jobs": 1,
                 "max_images_per_job": 2,
@@ -158,15 +164,15 @@ async def test_paid_activation_mails_the_owners_free_does_not(mail):
                 "allowed_models": ["sd-1.5"],
                 "priority_weight": 1,
             },
-            "trial_ends_at": None,
-            "current_period_start": iso(),
-            "current_period_end": iso(),
-            "updated_at": iso(),
-        }
+            trial_ends_at=None,
+            current_period_start=iso(),
+            current_period_end=iso(),
+            updated_at=iso(),
+        )
 
-    free = await mail.deliver(B + "subscription.activated.v1", activated("free"), tenant_id=team)
+    free = await mail.deliver(activated("free"), tenant_id=team)
     assert await mail.messages_for(free) == []
-    pro = await mail.deliver(B + "subscription.activated.v1", activated("pro"), tenant_id=team)
+    pro = await mail.deliver(activated("pro"), tenant_id=team)
     (row,) = await mail.settled(pro)
     assert row.to_email == "boss@example.com" and row.template == "subscription_activated"
     assert "Blue Team" in row.text
@@ -180,13 +186,13 @@ async def test_a_deleted_tenant_is_purged(mail):
     await mail.settled(await mail.payment_failed(team))
     assert await mail.rows(memberships, tenant_id=team)
     await mail.deliver(
-        T + "tenant.deleted.v1",
-        {
-            "slug": "gone-team",
-            "deleted_by_user_id": owner,
-            "reason": "owner_request",
-            "deleted_at": iso(),
-        },
+        example(
+            TenantDeleted,
+            slug="gone-team",
+            deleted_by_user_id=owner,
+            reason="owner_request",
+            deleted_at=iso(),
+        ),
         tenant_id=team,
     )
     assert await mail.rows(memberships, tenant_id=team) == []
@@ -200,8 +206,13 @@ async def test_member_removed_stops_their_team_mail(mail):
     team = await mail.team(owner)
     await mail.join(team, admin, "admin")
     await mail.deliver(
-        T + "member.removed.v1",
-        {"user_id": admin, "removed_by_user_id": owner, "reason": "removed", "removed_at": iso()},
+        example(
+            MemberRemoved,
+            user_id=admin,
+            removed_by_user_id=owner,
+            reason="removed",
+            removed_at=iso(),
+        ),
         tenant_id=team,
     )
     rows = await mail.settled(await mail.credits_exhausted(team))

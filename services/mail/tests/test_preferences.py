@@ -7,9 +7,9 @@ import uuid
 from email import policy
 from urllib.parse import parse_qs, urlparse
 
-from pingvas_mail import unsubscribe
 from pingvas_mail.adapters.db import messages
-from pingvas_mail.sender import build_mime
+from pingvas_mail.domain import unsubscribe
+from pingvas_mail.usecases.sender import build_mime
 
 URL = "/api/v1/notification-preferences"
 

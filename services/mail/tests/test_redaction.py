@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pingvas_mail.redact import REDACTED, redact
-from pingvas_mail.sender import Sender
-from pingvas_mail.ses import Rejected
+from pingvas_mail.adapters.ses import Rejected
+from pingvas_mail.domain.redact import REDACTED, redact
+from pingvas_mail.usecases.sender import Sender
 
-from .conftest import T, iso
+from pingvas_contracts import example
+from pingvas_contracts.events.tenants import MemberInvited
+
+from .conftest import iso
 
 SECRET = "Zq3_kP9-xW2mN7vB4cR8tY1uI6oL5aS0dF3gH2jK9lE"
 
@@ -46,19 +49,19 @@ def test_redact_replaces_link_secrets_only():
 
 async def invitation(m) -> object:
     return await m.deliver(
-        T + "member.invited.v1",
-        {
-            "invitation_id": str(uuid.uuid4()),
-            "email": "invitee@example.com",
-            "role": "member",
-            "tenant_name": "하늘 스튜디오",
-            "invited_by_user_id": str(uuid.uuid4()),
-            "invited_by_name": "Alex Park",
-            "locale": "en",
-            "accept_url": f"https://app.pingvas.dev/invitations/{SECRET}",
-            "expires_at": iso(datetime.now(UTC) + timedelta(days=7)),
-            "invited_at": iso(),
-        },
+        example(
+            MemberInvited,
+            invitation_id=str(uuid.uuid4()),
+            email="invitee@example.com",
+            role="member",
+            tenant_name="하늘 스튜디오",
+            invited_by_user_id=str(uuid.uuid4()),
+            invited_by_name="Alex Park",
+            locale="en",
+            accept_url=f"https://app.pingvas.dev/invitations/{SECRET}",
+            expires_at=iso(datetime.now(UTC) + timedelta(days=7)),
+            invited_at=iso(),
+        ),
         tenant_id=str(uuid.uuid4()),
     )
 

@@ -9,11 +9,11 @@ from email import policy
 from types import SimpleNamespace
 
 import pytest
-from pingvas_mail import unsubscribe
 from pingvas_mail.adapters import repository as repo
-from pingvas_mail.sender import RateLimiter, Sender, build_mime
-from pingvas_mail.ses import Retryable
+from pingvas_mail.adapters.ses import Retryable
+from pingvas_mail.domain import unsubscribe
 from pingvas_mail.settings import Settings
+from pingvas_mail.usecases.sender import RateLimiter, Sender, build_mime
 
 
 def _row(**kw):

@@ -6,42 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 
 from fastapi import FastAPI
 
 from pingvas_kit.http import create_app as create_service_app
-from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
-from . import consumers
+from . import consumers, templates
 from .adapters.db import metadata
+from .adapters.ses import Ses
 from .api import dev, preferences, unsubscribe
 from .api.deps import Context
 from .manifest import SERVICE
-from .notifications import Notifications
-from .sender import Sender
-from .ses import Ses
 from .settings import Settings
+from .usecases.notifications import Notifications
+from .usecases.sender import Sender
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-log = get_logger("pingvas.mail")
-
-
-def _optional(name: str) -> ModuleType | None:
-    """A module another part of mail provides (the templates): the service runs without
-    it, and its consumer waits for the handlers it lacks (README, "Consumes")."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        log.warning("mail.module_missing", module=name)
-        return None
 
 
 def build_runtime(settings: Settings) -> ServiceRuntime:
@@ -52,8 +35,7 @@ def create_app(settings: Settings | None = None, *, run_sender: bool = True) -> 
     """`run_sender=False` leaves messages pending (tests that play the sender themselves)."""
     settings = settings or Settings()
     runtime = build_runtime(settings)
-    templates = _optional("pingvas_mail.templates")
-    mailer = consumers.register(runtime.consumer, settings, templates.render if templates else None)
+    mailer = consumers.register(runtime.consumer, settings, templates.render)
     ses = Ses(settings)
     sender = Sender(runtime, settings, ses)
     notifications = Notifications(runtime, ses)

@@ -8,9 +8,8 @@ unique key (causation, address, template) makes a redelivered event change nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +37,9 @@ from pingvas_contracts.events.tenants import (
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
 
-from . import unsubscribe
 from .adapters import repository as repo
+from .domain import unsubscribe
+from .domain.rendering import Renderer
 from .settings import Settings
 
 log = get_logger("pingvas.mail.consumers")
@@ -53,21 +53,18 @@ NOTIFICATION = "notification"
 MARKETING = "marketing"
 
 
-
-class Rendered(Protocol):
-    subject: str
-    html: str
-    text: str
-
-
-Render = Callable[[str, str, dict[str, Any]], Rendered]
+def _tenant(event: Envelope) -> str:
+    """The tenant a tenant-scoped event concerns; an event without one is malformed."""
+    if not event.tenantid:
+        raise ValueError(f"{event.type} {event.id} carries no tenantid")
+    return event.tenantid
 
 
 def pick_locale(*candidates: str | None) -> str:
     """The first of the event's locale, the recipient's, ... that mail speaks; else English."""
     for locale in candidates:
         if locale in LOCALES:
-            return locale  # type: ignore[return-value]
+            return locale
     return "en"
 
 
@@ -76,7 +73,7 @@ class Mailer:
     """Decides and records one message: the consumers and campaigns share it."""
 
     settings: Settings
-    render: Render
+    render: Renderer
 
     def context(
         self, *, user_id: str | None, template: str, category: str, **extra: Any
@@ -148,9 +145,8 @@ class Mailer:
         return message_id, status
 
 
-def register(consumer: EventConsumer, settings: Settings, render: Render | None) -> Mailer | None:
-    """The directory handlers always; the message-making ones when templates are there
-    (without them the consumer waits for handlers, so no event is lost)."""
+def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> Mailer:
+    """Every handler of the service: the directory ones and the message-making ones."""
 
     # -- the directory ------------------------------------------------------------------------
 
@@ -177,11 +173,11 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             locale=data.locale,
         )
         await repo.set_membership(
-            session, tenant_id=event.tenantid, user_id=data.owner_user_id, role="owner"
+            session, tenant_id=_tenant(event), user_id=data.owner_user_id, role="owner"
         )
-        await repo.set_tenant_name(session, tenant_id=event.tenantid, name=data.name)
+        await repo.set_tenant_name(session, tenant_id=_tenant(event), name=data.name)
         await repo.set_plan(
-            session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.created_at
+            session, tenant_id=_tenant(event), plan=data.plan, updated_at=data.created_at
         )
 
     @consumer.on(MemberJoined)
@@ -190,26 +186,28 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             session, user_id=data.user_id, email=data.email, name=data.display_name, locale=None
         )
         await repo.set_membership(
-            session, tenant_id=event.tenantid, user_id=data.user_id, role=data.role
+            session, tenant_id=_tenant(event), user_id=data.user_id, role=data.role
         )
 
     @consumer.on(MemberRemoved)
     async def member_removed(session: AsyncSession, event: Envelope, data: MemberRemoved) -> None:
-        await repo.remove_membership(session, tenant_id=event.tenantid, user_id=data.user_id)
+        await repo.remove_membership(session, tenant_id=_tenant(event), user_id=data.user_id)
 
-    @consumer.on(SubscriptionChanged, SubscriptionExpired)
-    async def plan_changed(session: AsyncSession, event: Envelope, data: SubscriptionChanged | SubscriptionExpired) -> None:
+    # on() with two models types its handler by their common base (EventData), not their
+    # union: the handler reads only what both carry
+    @consumer.on(SubscriptionChanged, SubscriptionExpired)  # type: ignore[arg-type]  # see above
+    async def plan_changed(
+        session: AsyncSession, event: Envelope, data: SubscriptionChanged | SubscriptionExpired
+    ) -> None:
         await repo.set_plan(
-            session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.updated_at
+            session, tenant_id=_tenant(event), plan=data.plan, updated_at=data.updated_at
         )
 
     @consumer.on(TenantDeleted)
     async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
-        await repo.purge_tenant(session, tenant_id=event.tenantid)
+        await repo.purge_tenant(session, tenant_id=_tenant(event))
         log.info("mail.tenant_purged")
 
-    if render is None:
-        return None
     mailer = Mailer(settings, render)
 
     # -- mail to one person named by the event ------------------------------------------------
@@ -229,11 +227,15 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
         )
 
     @consumer.on(UserVerificationRequested)
-    async def verification_requested(session: AsyncSession, event: Envelope, data: UserVerificationRequested) -> None:
+    async def verification_requested(
+        session: AsyncSession, event: Envelope, data: UserVerificationRequested
+    ) -> None:
         await to_user(session, event, data, "verify_email", verification_url=data.verification_url)
 
     @consumer.on(UserPasswordResetRequested)
-    async def password_reset_requested(session: AsyncSession, event: Envelope, data: UserPasswordResetRequested) -> None:
+    async def password_reset_requested(
+        session: AsyncSession, event: Envelope, data: UserPasswordResetRequested
+    ) -> None:
         await to_user(session, event, data, "password_reset", reset_url=data.reset_url)
 
     @consumer.on(MemberInvited)
@@ -283,9 +285,11 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
             )
 
     @consumer.on(SubscriptionActivated)
-    async def subscription_activated(session: AsyncSession, event: Envelope, data: SubscriptionActivated) -> None:
+    async def subscription_activated(
+        session: AsyncSession, event: Envelope, data: SubscriptionActivated
+    ) -> None:
         await repo.set_plan(
-            session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.updated_at
+            session, tenant_id=_tenant(event), plan=data.plan, updated_at=data.updated_at
         )
         if data.plan == "free":
             return  # every new team starts on Free: no mail for that
@@ -302,9 +306,11 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
         )
 
     @consumer.on(SubscriptionCancelled)
-    async def subscription_cancelled(session: AsyncSession, event: Envelope, data: SubscriptionCancelled) -> None:
+    async def subscription_cancelled(
+        session: AsyncSession, event: Envelope, data: SubscriptionCancelled
+    ) -> None:
         await repo.set_plan(
-            session, tenant_id=event.tenantid, plan=data.plan, updated_at=data.updated_at
+            session, tenant_id=_tenant(event), plan=data.plan, updated_at=data.updated_at
         )
         await to_members(
             session,
@@ -334,7 +340,9 @@ def register(consumer: EventConsumer, settings: Settings, render: Render | None)
         )
 
     @consumer.on(CreditsExhausted)
-    async def credits_exhausted(session: AsyncSession, event: Envelope, data: CreditsExhausted) -> None:
+    async def credits_exhausted(
+        session: AsyncSession, event: Envelope, data: CreditsExhausted
+    ) -> None:
         await to_members(
             session,
             event,

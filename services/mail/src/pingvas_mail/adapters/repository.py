@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_kit.db import aware, new_id, now  # noqa: F401 - callers use repo.now() and co.
 
+from ..domain.redact import redact
 from .db import (
     memberships,
     messages,
@@ -30,11 +32,18 @@ DEFAULT_PREFERENCES = {"job_completed": False, "usage_notices": True, "newslette
 
 
 def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def _insert(session: AsyncSession, table: sa.Table) -> Any:
+def insert_into(session: AsyncSession, table: sa.Table) -> Any:
+    """An INSERT with `on_conflict_do_nothing`, in the session's dialect."""
     return (pg_insert if _is_postgres(session) else sqlite_insert)(table)
+
+
+async def affected(session: AsyncSession, statement: sa.Executable) -> int:
+    """How many rows an INSERT/UPDATE touched (`session.execute` types its result as a
+    plain Result; for DML it is a CursorResult, which has the count)."""
+    return cast(CursorResult[Any], await session.execute(statement)).rowcount
 
 
 def normalise_email(email: str) -> str:
@@ -53,7 +62,7 @@ async def upsert_recipient(
     values = {"user_id": user_id, "email": email, "name": name, "updated_at": now()}
     if locale:
         values["locale"] = locale
-    stmt = _insert(session, recipients).values(**values)
+    stmt = insert_into(session, recipients).values(**values)
     update = {k: stmt.excluded[k] for k in values if k != "user_id"}
     await session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=update))
 
@@ -66,7 +75,7 @@ async def add_recipient_if_absent(
     if locale:
         values["locale"] = locale
     await session.execute(
-        _insert(session, recipients)
+        insert_into(session, recipients)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
@@ -79,7 +88,7 @@ async def recipient(session: AsyncSession, user_id: str) -> sa.Row | None:
 
 
 async def set_membership(session: AsyncSession, *, tenant_id: str, user_id: str, role: str) -> None:
-    stmt = _insert(session, memberships).values(tenant_id=tenant_id, user_id=user_id, role=role)
+    stmt = insert_into(session, memberships).values(tenant_id=tenant_id, user_id=user_id, role=role)
     await session.execute(
         stmt.on_conflict_do_update(index_elements=["tenant_id", "user_id"], set_={"role": role})
     )
@@ -110,7 +119,7 @@ async def set_plan(
     session: AsyncSession, *, tenant_id: str, plan: str, updated_at: datetime
 ) -> None:
     """Take the plan unless what is held is newer (events arrive in any order)."""
-    stmt = _insert(session, tenant_plans).values(
+    stmt = insert_into(session, tenant_plans).values(
         tenant_id=tenant_id, plan=plan, updated_at=updated_at
     )
     await session.execute(
@@ -123,7 +132,7 @@ async def set_plan(
 
 
 async def set_tenant_name(session: AsyncSession, *, tenant_id: str, name: str) -> None:
-    stmt = _insert(session, tenants).values(tenant_id=tenant_id, name=name, updated_at=now())
+    stmt = insert_into(session, tenants).values(tenant_id=tenant_id, name=name, updated_at=now())
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=["tenant_id"],
@@ -164,7 +173,7 @@ async def set_preferences(
     """Set some preferences (the others keep their value, or their default)."""
     current = await get_preferences(session, user_id)
     current.update({k: bool(v) for k, v in values.items() if k in PREFERENCE_KEYS})
-    stmt = _insert(session, preferences).values(user_id=user_id, updated_at=now(), **current)
+    stmt = insert_into(session, preferences).values(user_id=user_id, updated_at=now(), **current)
     update = {k: stmt.excluded[k] for k in (*PREFERENCE_KEYS, "updated_at")}
     await session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=update))
     return current
@@ -172,7 +181,7 @@ async def set_preferences(
 
 async def add_preferences_if_absent(session: AsyncSession, user_id: str, **values: bool) -> None:
     await session.execute(
-        _insert(session, preferences)
+        insert_into(session, preferences)
         .values(user_id=user_id, updated_at=now(), **{**DEFAULT_PREFERENCES, **values})
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
@@ -192,17 +201,18 @@ async def is_suppressed(session: AsyncSession, email: str) -> bool:
 
 async def suppress(session: AsyncSession, *, email: str, reason: str, detail: str | None) -> bool:
     """Put an address on the list; False when it was there already."""
-    result = await session.execute(
-        _insert(session, suppressions)
+    added = await affected(
+        session,
+        insert_into(session, suppressions)
         .values(
             email=normalise_email(email),
             reason=reason,
             detail=(detail or None) and detail[:500],
             created_at=now(),
         )
-        .on_conflict_do_nothing(index_elements=["email"])
+        .on_conflict_do_nothing(index_elements=["email"]),
     )
-    return result.rowcount == 1
+    return added == 1
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -213,12 +223,13 @@ async def add_message(session: AsyncSession, **values: Any) -> str | None:
     message_id = values.setdefault("id", new_id())
     values.setdefault("created_at", now())
     values.setdefault("attempts", 0)
-    result = await session.execute(
-        _insert(session, messages)
+    added = await affected(
+        session,
+        insert_into(session, messages)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["causation_id", "to_email", "template"])
+        .on_conflict_do_nothing(index_elements=["causation_id", "to_email", "template"]),
     )
-    return message_id if result.rowcount == 1 else None
+    return message_id if added == 1 else None
 
 
 async def claim(session: AsyncSession, *, at: datetime, limit: int) -> list[sa.Row]:
@@ -251,19 +262,18 @@ async def claim(session: AsyncSession, *, at: datetime, limit: int) -> list[sa.R
 
 async def set_status(session: AsyncSession, message_id: str, *, expect: str, **values: Any) -> bool:
     """Move a message on from `expect`; False when it was not in that state any more."""
-    result = await session.execute(
+    moved = await affected(
+        session,
         messages.update()
         .where(messages.c.id == message_id, messages.c.status == expect)
-        .values(**values)
+        .values(**values),
     )
-    return result.rowcount == 1
+    return moved == 1
 
 
 async def forget_links(session: AsyncSession, message_ids: list[str]) -> None:
     """Store these messages without the secrets in their links (pingvas_mail.redact): for a
     message that is sent or will never be."""
-    from ..redact import redact
-
     if not message_ids:
         return
     m = messages.c

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from ..adapters import repository as repo
+from ..usecases.preferences import change_preferences, preferences_of
 from .deps import Ctx, Person
 
 router = APIRouter(prefix="/api/v1/notification-preferences", tags=["mail"])
@@ -33,12 +33,10 @@ class PreferencesIn(BaseModel):
 
 @router.get("", response_model=Preferences)
 async def get_preferences(ctx: Ctx, me: Person) -> Preferences:
-    async with ctx.db.sessionmaker() as session:
-        return Preferences(**await repo.get_preferences(session, me.principal_id))
+    return Preferences(**await preferences_of(ctx.db, me.principal_id))
 
 
 @router.put("", response_model=Preferences)
 async def put_preferences(body: PreferencesIn, ctx: Ctx, me: Person) -> Preferences:
     values = body.model_dump(exclude_none=True)
-    async with ctx.db.transaction() as session:
-        return Preferences(**await repo.set_preferences(session, me.principal_id, values))
+    return Preferences(**await change_preferences(ctx.db, me.principal_id, values))

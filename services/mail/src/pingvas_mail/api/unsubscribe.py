@@ -11,8 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from .. import unsubscribe as tokens
-from ..adapters import repository as repo
+from ..domain.unsubscribe import BadToken
+from ..usecases import preferences as usecase
 from .deps import Ctx
 
 router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
@@ -34,32 +34,26 @@ def _mask(email: str | None) -> str | None:
     return f"{local[:1]}***@{domain}"
 
 
-def _verify(ctx: Ctx, token: str) -> tuple[str, str]:
-    try:
-        return tokens.verify(ctx.settings, token)
-    except tokens.BadToken:
-        raise HTTPException(400, "This unsubscribe link is not valid.") from None
+def _answer(done: usecase.Unsubscription) -> UnsubscribeOut:
+    return UnsubscribeOut(
+        preference=done.preference, email=_mask(done.email), subscribed=done.subscribed
+    )
+
+
+_BAD_LINK = "This unsubscribe link is not valid."
 
 
 @router.get("/unsubscribe", response_model=UnsubscribeOut)
 async def describe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)) -> UnsubscribeOut:
-    user_id, preference = _verify(ctx, token)
-    async with ctx.db.sessionmaker() as session:
-        person = await repo.recipient(session, user_id)
-        prefs = await repo.get_preferences(session, user_id)
-    return UnsubscribeOut(
-        preference=preference,
-        email=_mask(person.email if person else None),
-        subscribed=prefs[preference],
-    )
+    try:
+        return _answer(await usecase.describe_unsubscribe(ctx.db, ctx.settings, token))
+    except BadToken:
+        raise HTTPException(400, _BAD_LINK) from None
 
 
 @router.post("/unsubscribe", response_model=UnsubscribeOut)
 async def unsubscribe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)) -> UnsubscribeOut:
-    user_id, preference = _verify(ctx, token)
-    async with ctx.db.transaction() as session:
-        await repo.set_preferences(session, user_id, {preference: False})
-        person = await repo.recipient(session, user_id)
-    return UnsubscribeOut(
-        preference=preference, email=_mask(person.email if person else None), subscribed=False
-    )
+    try:
+        return _answer(await usecase.unsubscribe(ctx.db, ctx.settings, token))
+    except BadToken:
+        raise HTTPException(400, _BAD_LINK) from None

@@ -22,15 +22,16 @@ from typing import Any
 from prometheus_client import Counter
 
 from pingvas_contracts.events.mail import MailSent
+from pingvas_kit.db import Database
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
-from . import unsubscribe
-from .adapters import repository as repo
-from .adapters.db import messages
-from .consumers import SKIPPED
-from .ses import Ambiguous, Rejected, Retryable, Ses, from_domain
-from .settings import Settings
+from ..adapters import repository as repo
+from ..adapters.db import messages
+from ..adapters.ses import Ambiguous, Rejected, Retryable, Ses, from_domain
+from ..consumers import SKIPPED
+from ..domain import unsubscribe
+from ..settings import Settings
 
 log = get_logger("pingvas.mail.sender")
 
@@ -41,7 +42,6 @@ UNKNOWN = Counter(
     "pingvas_mail_unknown_total", "Messages whose fate is unknown (sender stopped mid-send)"
 )
 
-MAIL_SENT = "pingvas.mail.sent.v1"
 #: headers may be long (an unsubscribe URL); never fold them into encoded words
 _POLICY = policy.SMTP.clone(max_line_length=998)
 
@@ -104,7 +104,7 @@ class Sender:
         self._wake = asyncio.Event()
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.runtime.db
 
     def wake(self) -> None:

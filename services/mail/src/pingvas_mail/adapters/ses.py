@@ -24,7 +24,7 @@ from botocore.exceptions import (
 
 from pingvas_kit.logging import get_logger
 
-from .settings import Settings
+from ..settings import Settings
 
 log = get_logger("pingvas.mail.ses")
 

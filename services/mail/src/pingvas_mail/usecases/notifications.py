@@ -1,6 +1,5 @@
-"""SES bounce and complaint notifications (docs/mail.md; the format is SES's documented
-notification content: https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html
-and event publishing's https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html).
+"""SES bounce and complaint notifications applied: suppressions and `mail.bounced`
+(docs/mail.md; what a notification says is read in `pingvas_mail.domain.ses_notifications`).
 
 SES → SNS `<prefix>-mail-ses-events` → SQS (same name), each SQS body an SNS notification
 whose `Message` is the SES JSON (`notificationType` for identity notifications,
@@ -13,22 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
-from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts.events.mail import MailBounced
+from pingvas_kit.db import Database
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
-from .adapters import repository as repo
-from .adapters.db import inbox
-from .ses import Ses
+from ..adapters import repository as repo
+from ..adapters.db import inbox
+from ..adapters.ses import Ses
+from ..domain.ses_notifications import BadNotification, parse, read
 
 log = get_logger("pingvas.mail.notifications")
 
@@ -36,89 +33,7 @@ NOTIFICATIONS = Counter(
     "pingvas_mail_notifications_total", "SES notifications handled", ["kind", "outcome"]
 )
 
-MAIL_BOUNCED = "pingvas.mail.bounced.v1"
 INBOX_CONSUMER = "mail-ses"
-
-
-class BadNotification(ValueError):
-    pass
-
-
-def _when(value: Any) -> datetime:
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return repo.aware(parsed) or repo.now()
-    return repo.now()
-
-
-def parse(body: str) -> tuple[str, dict[str, Any]]:
-    """(a stable id for dedupe, the SES notification) from an SQS body (SNS-wrapped, or
-    raw when the subscription delivers raw)."""
-    try:
-        outer = json.loads(body)
-    except ValueError:
-        raise BadNotification("not JSON") from None
-    if not isinstance(outer, dict):
-        raise BadNotification("not an object")
-    if outer.get("Type") == "Notification" and "Message" in outer:
-        try:
-            inner = json.loads(outer["Message"])
-        except (ValueError, TypeError):
-            raise BadNotification("SNS Message is not JSON") from None
-        key = str(outer.get("MessageId") or "")
-    else:
-        inner = outer
-        key = ""
-    if not isinstance(inner, dict):
-        raise BadNotification("SES notification is not an object")
-    if not key:
-        key = "sha256:" + hashlib.sha256(body.encode()).hexdigest()[:56]
-    return key, inner
-
-
-def read(notification: dict[str, Any]) -> list[dict[str, Any]]:
-    """What one SES notification says, per address: {email, kind, bounce_type, diagnostic,
-    suppress, at}. Deliveries, sends and other events say nothing here."""
-    kind = str(notification.get("notificationType") or notification.get("eventType") or "")
-    mail = notification.get("mail") or {}
-    provider_id = mail.get("messageId")
-    out: list[dict[str, Any]] = []
-    if kind == "Bounce":
-        bounce = notification.get("bounce") or {}
-        bounce_type = str(bounce.get("bounceType") or "Undetermined").lower()
-        if bounce_type not in ("permanent", "transient", "undetermined"):
-            bounce_type = "undetermined"
-        for r in bounce.get("bouncedRecipients") or []:
-            if r.get("emailAddress"):
-                out.append(
-                    {
-                        "email": r["emailAddress"],
-                        "kind": "bounce",
-                        "bounce_type": bounce_type,
-                        "diagnostic": (r.get("diagnosticCode") or None)
-                        and str(r["diagnosticCode"])[:1000],
-                        "suppress": bounce_type == "permanent",
-                        "at": _when(bounce.get("timestamp")),
-                        "provider_message_id": provider_id,
-                    }
-                )
-    elif kind == "Complaint":
-        complaint = notification.get("complaint") or {}
-        for r in complaint.get("complainedRecipients") or []:
-            if r.get("emailAddress"):
-                out.append(
-                    {
-                        "email": r["emailAddress"],
-                        "kind": "complaint",
-                        "bounce_type": None,
-                        "diagnostic": complaint.get("complaintFeedbackType"),
-                        "suppress": True,
-                        "at": _when(complaint.get("timestamp")),
-                        "provider_message_id": provider_id,
-                    }
-                )
-    return out
 
 
 class Notifications:
@@ -127,7 +42,7 @@ class Notifications:
         self.ses = ses
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.runtime.db
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -175,9 +90,9 @@ class Notifications:
         kind = str(notification.get("notificationType") or notification.get("eventType") or "other")
         try:
             async with self.db.transaction() as session:
-                insert = pg_insert if self.db.is_postgres else sqlite_insert
-                result = await session.execute(
-                    insert(inbox)
+                added = await repo.affected(
+                    session,
+                    repo.insert_into(session, inbox)
                     .values(
                         consumer=INBOX_CONSUMER,
                         event_id=key,
@@ -185,9 +100,9 @@ class Notifications:
                         tenant_id=None,
                         processed_at=repo.now(),
                     )
-                    .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+                    .on_conflict_do_nothing(index_elements=["consumer", "event_id"]),
                 )
-                if result.rowcount == 0:
+                if added == 0:
                     NOTIFICATIONS.labels(kind, "duplicate").inc()
                     return True
                 for entry in entries:
@@ -198,7 +113,7 @@ class Notifications:
         NOTIFICATIONS.labels(kind, "applied" if entries else "ignored").inc()
         return True
 
-    async def _apply(self, session, entry: dict[str, Any]) -> None:
+    async def _apply(self, session: AsyncSession, entry: dict[str, Any]) -> None:
         email = entry["email"]
         matched = None
         if entry["provider_message_id"]:

@@ -15,9 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from urllib.parse import quote
 
-from .settings import Settings
+from ..settings import Settings
+
+#: (user_id, preference) -> the link that turns that preference off
+UnsubscribeUrl = Callable[[str, str], str]
 
 #: the preferences an unsubscribe link can turn off
 PREFERENCES = ("job_completed", "usage_notices", "newsletter")
