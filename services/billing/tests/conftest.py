@@ -22,8 +22,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from pingvas_billing.adapters.db import outbox, subscriptions, webhook_events
+from pingvas_billing.adapters.lemonsqueezy import checkout_binding
 from pingvas_billing.app import create_app
-from pingvas_billing.lemonsqueezy import checkout_binding
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts import new_envelope

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pingvas_billing import ledger
 from pingvas_billing.adapters.db import balances, metadata, subscriptions
 from pingvas_billing.adapters.db import ledger as entries
 from pingvas_billing.app import MIGRATIONS
-from pingvas_billing.ledger_handlers import register
+from pingvas_billing.consumers import register_jobs
 from pingvas_billing.settings import Settings
+from pingvas_billing.usecases import ledger
 
 from pingvas_contracts.envelope import new_envelope
 from pingvas_kit.db import Database, now
@@ -44,7 +44,7 @@ class Book:
         self.db = db
         self.outbox = Outbox(metadata.tables["outbox"], source="billing")
         self.consumer = EventConsumer("billing", db, metadata.tables["inbox"])
-        register(self.consumer, SimpleNamespace(outbox=self.outbox, db=db))
+        register_jobs(self.consumer, SimpleNamespace(outbox=self.outbox, db=db))
 
     # -- setting up ----------------------------------------------------------------------
 

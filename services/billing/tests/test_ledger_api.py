@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from pingvas_billing.app import create_app
-from pingvas_billing.ledger import add_month
+from pingvas_billing.domain.ledger import add_month
 from pingvas_billing.settings import Settings
 
 from pingvas_contracts.envelope import new_envelope

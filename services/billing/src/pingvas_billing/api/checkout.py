@@ -22,7 +22,7 @@ from pingvas_kit.identity import Identity, require_role
 from pingvas_kit.logging import get_logger
 
 from ..adapters.db import subscriptions
-from ..lemonsqueezy import (
+from ..adapters.lemonsqueezy import (
     BINDING_KEY,
     LemonSqueezy,
     LemonSqueezyError,
@@ -119,7 +119,7 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
         return problem_response(503, "Payments are not configured", detail=NOT_CONFIGURED)
     redirect_url = settings.public_url.rstrip("/") + "/billing?checkout=done"
     # the purchase is bound to this tenant here, server-side: the webhooks apply it only to the
-    # tenant the binding was made for (processor.py), whatever else the custom data says
+    # tenant the binding was made for (usecases/webhooks), whatever else the custom data says
     binding = checkout_binding(settings.lemonsqueezy_signing_secret, owner.tenant_id)
     try:
         async with client:

@@ -27,8 +27,8 @@ from pingvas_contracts.plans import PLANS
 from pingvas_kit.db import Database, aware, now
 from pingvas_kit.identity import Identity, require_role
 
-from .. import ledger as credit_ledger
 from ..adapters.db import ledger, subscriptions
+from ..usecases import ledger as credit_ledger
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pingvas_contracts.events.billing import Entitlements
+from pingvas_contracts.events.billing import Entitlements, LemonSqueezyRef
 
 from ..plans import Plans
 
@@ -33,27 +33,28 @@ def entitlements_of(state: Mapping[str, Any], plans: Plans) -> Entitlements:
     return plan.entitlements if plan else plans.free.entitlements
 
 
-def lemon_squeezy_ref(state: Mapping[str, Any]) -> dict[str, Any] | None:
+def lemon_squeezy_ref(state: Mapping[str, Any]) -> LemonSqueezyRef | None:
     if state.get("ls_subscription_id") is None:
         return None
-    return {
-        "subscription_id": state["ls_subscription_id"],
-        "customer_id": state["ls_customer_id"],
-        "order_id": state.get("ls_order_id"),
-        "product_id": state["ls_product_id"],
-        "variant_id": state["ls_variant_id"],
-    }
+    return LemonSqueezyRef(
+        subscription_id=state["ls_subscription_id"],
+        customer_id=state["ls_customer_id"],
+        order_id=state.get("ls_order_id"),
+        product_id=state["ls_product_id"],
+        variant_id=state["ls_variant_id"],
+    )
 
 
 def state_data(state: Mapping[str, Any], plans: Plans, *, updated_at: datetime) -> dict[str, Any]:
-    """The fields every subscription.* event shares (activated, changed, cancelled)."""
+    """The fields every subscription.* event shares (activated, changed, cancelled), as
+    keyword arguments of its model."""
     return {
         "subscription_id": state["id"],
         "plan": state["plan"],
         "status": state["status"],
         "interval": state["interval"],
         "lemon_squeezy": lemon_squeezy_ref(state),
-        "entitlements": entitlements_of(state, plans).model_dump(),
+        "entitlements": entitlements_of(state, plans),
         "current_period_start": state["current_period_start"],
         "current_period_end": state["current_period_end"],
         "updated_at": updated_at,

@@ -1,196 +1,65 @@
-"""The webhook processor and the sweeps (docs/billing.md, "Webhooks").
-
-Recorded Lemon Squeezy events are handled in order of arrival, each in one transaction
-with its state changes and outbox events, and marked with an outcome:
-
-- `applied`: the state it carries was taken (or it had nothing to change);
-- `ignored_stale`: its `updated_at` is not newer than the subscription state held;
-- `ignored_test_mode`: its mode is not the store's (`BILLING_LEMONSQUEEZY_TEST_MODE`);
-- `ignored_unknown`: no tenant in `meta.custom_data`, an unknown variant or event name;
-- `ignored_unbound`: the custom data names a tenant that did not start this purchase (no
-  checkout binding made for that tenant, `lemonsqueezy.checkout_binding`, and no
-  subscription, order or payment it already holds): recorded, never applied;
-- `failed`: handling raised; retried with back-off until `max_webhook_attempts`, then
-  left for an operator (`attempts`, `error`).
-
-On Postgres the next event is taken `FOR UPDATE SKIP LOCKED`, so replicas share the work.
-The sweep, on the same poll, reduces the entitlements of subscriptions past due longer than
-the grace period and lets the ledger grant the Free plan's due periods."""
+"""What each recorded Lemon Squeezy webhook does, in the processor's transaction: the
+subscription state it carries taken (unless stale, of another mode or of a purchase the
+tenant did not start), payments recorded, and the contract events of each transition
+published (`subscription.*`, `payment.*`) with the ledger's period grants."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import traceback
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_contracts.registry import InvalidEventData, model_for, validate_data
+from pingvas_contracts.events.billing import (
+    PaymentFailed,
+    PaymentSucceeded,
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
 from pingvas_kit.logging import get_logger
-from pingvas_kit.service import ServiceRuntime
+from pingvas_kit.outbox import Outbox
 
-from .adapters import repository as repo
-from .adapters.repository import aware, new_id, now
-from .domain import credits
-from .domain.payloads import (
+from ...adapters import repository as repo
+from ...adapters.lemonsqueezy import BINDING_KEY, SUBSCRIPTION_EVENTS, binding_is_for
+from ...adapters.repository import aware, new_id, now, state_of
+from ...domain.payloads import (
     BadPayload,
     LsInvoice,
+    as_object,
     read_invoice,
     read_order,
     read_subscription,
 )
-from .domain.periods import add_interval, add_months, later, period_bounds, stamp
-from .domain.subscriptions import DELINQUENT, is_paid, lemon_squeezy_ref, state_data
-from .lemonsqueezy import BINDING_KEY, SUBSCRIPTION_EVENTS, binding_is_for
-from .plans import Plans
-from .settings import Settings
+from ...domain.periods import add_interval, add_months, later, period_bounds, stamp
+from ...domain.subscriptions import DELINQUENT, is_paid, lemon_squeezy_ref, state_data
+from ...domain.webhooks import (
+    APPLIED,
+    IGNORED_STALE,
+    IGNORED_TEST_MODE,
+    IGNORED_UNBOUND,
+    IGNORED_UNKNOWN,
+    INVOICE_EVENTS,
+    NotYet,
+)
+from ...plans import Plans
+from ...settings import Settings
+from .. import ledger
 
 log = get_logger("pingvas.billing.processor")
 
-APPLIED = "applied"
-IGNORED_STALE = "ignored_stale"
-IGNORED_TEST_MODE = "ignored_test_mode"
-IGNORED_UNKNOWN = "ignored_unknown"
-IGNORED_UNBOUND = "ignored_unbound"
-FAILED = "failed"
 
-T = "pingvas.billing."
-ACTIVATED = T + "subscription.activated.v1"
-CHANGED = T + "subscription.changed.v1"
-CANCELLED = T + "subscription.cancelled.v1"
-EXPIRED = T + "subscription.expired.v1"
-PAYMENT_SUCCEEDED = T + "payment.succeeded.v1"
-PAYMENT_FAILED = T + "payment.failed.v1"
+class WebhookEvents:
+    """Handles one recorded webhook at a time (`handle`), returning its outcome."""
 
-#: the invoice events that change a subscription (a refunded invoice changes nothing here)
-INVOICE_EVENTS = (
-    "subscription_payment_success",
-    "subscription_payment_failed",
-    "subscription_payment_recovered",
-)
-
-
-class NotYet(Exception):
-    """The event depends on one that has not been processed yet: try again later."""
-
-
-class Processor:
-    def __init__(self, runtime: ServiceRuntime, settings: Settings, plans: Plans) -> None:
-        self.runtime = runtime
+    def __init__(self, settings: Settings, plans: Plans, outbox: Outbox) -> None:
         self.settings = settings
         self.plans = plans
-        self._wake = asyncio.Event()
+        self.outbox = outbox
 
-    @property
-    def db(self):
-        return self.runtime.db
-
-    @property
-    def outbox(self):
-        return self.runtime.outbox
-
-    def poke(self) -> None:
-        """Look now rather than at the next poll (a webhook was just recorded)."""
-        self._wake.set()
-
-    def backoff(self, attempts: int) -> timedelta:
-        """How long a failed event waits before its next attempt."""
-        return timedelta(seconds=min(self.settings.process_interval_s * 2**attempts, 300.0))
-
-    # -- the loop ----------------------------------------------------------------------
-
-    async def run(self, stop: asyncio.Event) -> None:
-        log.info("billing.processor_started")
-        while not stop.is_set():
-            try:
-                while not stop.is_set() and await self.process_next():
-                    pass
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be away for a moment
-                log.warning("billing.processor_error", error=type(exc).__name__)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    _first(stop.wait(), self._wake.wait()), timeout=self.settings.process_interval_s
-                )
-        log.info("billing.processor_stopped")
-
-    async def drain(self) -> int:
-        """Process every event due now; how many were taken (tests, the CLI)."""
-        count = 0
-        while await self.process_next():
-            count += 1
-        return count
-
-    async def process_next(self, at: datetime | None = None) -> bool:
-        """Take the next due event and handle it; False when there is none."""
-        at = at or now()
-        event_id: int | None = None
-        try:
-            async with self.db.transaction() as session:
-                row = await repo.next_webhook(
-                    session,
-                    at=at,
-                    max_attempts=self.settings.max_webhook_attempts,
-                    backoff=self.backoff,
-                )
-                if row is None:
-                    return False
-                event_id = row.id
-                outcome = await self._handle(session, row, at)
-                await repo.mark_webhook(
-                    session,
-                    row.id,
-                    processed_at=now(),
-                    outcome=outcome,
-                    error=None,
-                    attempts=row.attempts + 1,
-                )
-            log.info("billing.webhook_processed", webhook_event=event_id, outcome=outcome)
-        except Exception as exc:
-            if event_id is None:
-                raise
-            await self._failed(event_id, exc)
-        return True
-
-    async def _failed(self, event_id: int, exc: Exception) -> None:
-        # only our own messages: a driver's may quote the values of the statement; for
-        # anything else the type and where it was raised
-        if isinstance(exc, (BadPayload, NotYet, InvalidEventData)):  # no values in these
-            error = str(exc)
-        else:
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-            error = f"{type(exc).__name__}{where}"
-        async with self.db.transaction() as session:
-            row = await repo.lock_webhook(session, event_id)
-            if row is None or row.outcome not in (None, FAILED):
-                return
-            attempts = row.attempts + 1
-            await repo.mark_webhook(
-                session,
-                event_id,
-                processed_at=now(),
-                outcome=FAILED,
-                error=error[:500],
-                attempts=attempts,
-            )
-        given_up = attempts >= self.settings.max_webhook_attempts
-        log.warning(
-            "billing.webhook_failed",
-            webhook_event=event_id,
-            attempts=attempts,
-            error=error[:200],
-            given_up=given_up,
-        )
-
-    async def _handle(self, session: AsyncSession, row: Any, at: datetime) -> str:
+    async def handle(self, session: AsyncSession, row: Any, at: datetime) -> str:
         if row.test_mode != self.settings.lemonsqueezy_test_mode:
             return IGNORED_TEST_MODE
         name = row.event_name
@@ -223,13 +92,13 @@ class Processor:
         claim): a checkout binding billing made for that tenant when it started the checkout,
         or, without one, something of the purchase the tenant already holds (a subscription
         bound earlier, the subscription's order, a recorded payment)."""
-        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-        custom = meta.get("custom_data") if isinstance(meta.get("custom_data"), dict) else {}
+        meta = as_object(body.get("meta"))
+        custom = as_object(meta.get("custom_data"))
         secret = self.settings.lemonsqueezy_signing_secret
         if binding_is_for(secret, tenant_id, custom.get(BINDING_KEY)):
             return True
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        data = as_object(body.get("data"))
+        attributes = as_object(data.get("attributes"))
         if name in SUBSCRIPTION_EVENTS:
             holder = await repo.subscription_by_ls_id(session, str(data.get("id")))
             return holder is not None and holder.tenant_id == tenant_id
@@ -263,7 +132,7 @@ class Processor:
             log.warning("billing.subscription_of_another_tenant", ls_subscription_id=ls.id)
             return IGNORED_UNKNOWN
         row = await repo.get_subscription(session, tenant_id=tenant_id, for_update=True)
-        before = _state(row) if row is not None else None
+        before = state_of(row) if row is not None else None
         same = before is not None and before["ls_subscription_id"] == ls.id
         held = aware(before["ls_updated_at"]) if before is not None else None
         if same and held is not None and ls.updated_at <= held:
@@ -284,16 +153,18 @@ class Processor:
             )
         delinquent = ls.status in DELINQUENT
         was_delinquent = same and before is not None and before["status"] in DELINQUENT
-        if delinquent and was_delinquent and before["past_due_since"] is not None:
+        if delinquent and was_delinquent and before and before["past_due_since"] is not None:
             past_due_since = aware(before["past_due_since"])
         elif delinquent:
             past_due_since = min(ls.updated_at, at)
         else:
             past_due_since = None
-        reduced = bool(before["entitlements_reduced"]) if delinquent and was_delinquent else False
+        reduced = bool(
+            before is not None and delinquent and was_delinquent and before["entitlements_reduced"]
+        )
         updated_at = later(ls.updated_at, aware(before["updated_at"]) if before else None)
         state: dict[str, Any] = {
-            "id": before["id"] if same else new_id(),
+            "id": before["id"] if same and before else new_id(),
             "tenant_id": tenant_id,
             "plan": "free" if expired else plan.code,
             "status": ls.status,
@@ -341,17 +212,16 @@ class Processor:
         updated_at = state["updated_at"]
         was_paid, now_paid = is_paid(before), is_paid(state)
         if now_paid and (not was_paid or not same):
-            await self._emit(
+            await self.outbox.add(
                 session,
-                ACTIVATED,
-                {
+                SubscriptionActivated(
                     **state_data(state, self.plans, updated_at=updated_at),
-                    "trial_ends_at": state["trial_ends_at"],
-                },
-                tenant_id,
+                    trial_ends_at=state["trial_ends_at"],
+                ),
+                tenant_id=tenant_id,
             )
             plan = self.plans[state["plan"]]
-            await credits.start_period(
+            await ledger.start_period(
                 session,
                 self.outbox,
                 tenant_id=tenant_id,
@@ -364,22 +234,21 @@ class Processor:
                 await self._cancelled(session, before, state, ls)
         elif was_paid and not now_paid:
             assert before is not None
-            await self._emit(
+            await self.outbox.add(
                 session,
-                EXPIRED,
-                {
-                    "subscription_id": state["id"],
-                    "expired_plan": before["plan"],
-                    "plan": "free",
-                    "lemon_squeezy": lemon_squeezy_ref(state),
-                    "entitlements": self.plans.free.entitlements.model_dump(),
-                    "expired_at": ls.ends_at or ls.updated_at,
-                    "updated_at": updated_at,
-                },
-                tenant_id,
+                SubscriptionExpired(
+                    subscription_id=state["id"],
+                    expired_plan=before["plan"],
+                    plan="free",
+                    lemon_squeezy=lemon_squeezy_ref(state),
+                    entitlements=self.plans.free.entitlements,
+                    expired_at=ls.ends_at or ls.updated_at,
+                    updated_at=updated_at,
+                ),
+                tenant_id=tenant_id,
             )
             free = self.plans.free
-            await credits.start_period(
+            await ledger.start_period(
                 session,
                 self.outbox,
                 tenant_id=tenant_id,
@@ -402,30 +271,28 @@ class Processor:
         self, session: AsyncSession, before: dict[str, Any] | None, state: dict[str, Any], ls: Any
     ) -> None:
         by_failure = before is not None and before["status"] in DELINQUENT
-        await self._emit(
+        await self.outbox.add(
             session,
-            CANCELLED,
-            {
+            SubscriptionCancelled(
                 **state_data(state, self.plans, updated_at=state["updated_at"]),
-                "ends_at": ls.ends_at or state["current_period_end"],
-                "cancelled_by": "payment_failure" if by_failure else "customer",
-                "cancelled_at": ls.updated_at,
-            },
-            state["tenant_id"],
+                ends_at=ls.ends_at or state["current_period_end"],
+                cancelled_by="payment_failure" if by_failure else "customer",
+                cancelled_at=ls.updated_at,
+            ),
+            tenant_id=state["tenant_id"],
         )
 
     async def _changed(
         self, session: AsyncSession, before: dict[str, Any], state: dict[str, Any]
     ) -> None:
-        await self._emit(
+        await self.outbox.add(
             session,
-            CHANGED,
-            {
+            SubscriptionChanged(
                 **state_data(state, self.plans, updated_at=state["updated_at"]),
-                "previous_plan": before["plan"],
-                "previous_status": before["status"],
-            },
-            state["tenant_id"],
+                previous_plan=before["plan"],
+                previous_status=before["status"],
+            ),
+            tenant_id=state["tenant_id"],
         )
 
     # -- invoices: payment success, failure, recovery -------------------------------------
@@ -448,7 +315,7 @@ class Processor:
             return IGNORED_UNKNOWN
         row = await repo.get_subscription(session, tenant_id=tenant_id, for_update=True)
         assert row is not None
-        state = _state(row)
+        state = state_of(row)
         if name == "subscription_payment_failed":
             await self._payment_failed(session, state, inv, at)
         else:
@@ -477,27 +344,26 @@ class Processor:
                 test_mode=state["test_mode"],
             )
             if previous is None or previous.status != "paid":
-                await self._emit(
+                await self.outbox.add(
                     session,
-                    PAYMENT_SUCCEEDED,
-                    {
-                        "payment_id": payment_id,
-                        "kind": "subscription",
-                        "subscription_id": state["id"],
-                        "plan": state["plan"],
-                        "amount_minor": inv.total,
-                        "currency": inv.currency,
-                        "lemon_squeezy_order_id": None,
-                        "lemon_squeezy_invoice_id": inv.id,
-                        "receipt_url": inv.invoice_url,
-                        "paid_at": inv.updated_at,
-                        "updated_at": inv.updated_at,
-                    },
-                    tenant_id,
+                    PaymentSucceeded(
+                        payment_id=payment_id,
+                        kind="subscription",
+                        subscription_id=state["id"],
+                        plan=state["plan"],
+                        amount_minor=inv.total,
+                        currency=inv.currency,
+                        lemon_squeezy_order_id=None,
+                        lemon_squeezy_invoice_id=inv.id,
+                        receipt_url=inv.invoice_url,
+                        paid_at=inv.updated_at,
+                        updated_at=inv.updated_at,
+                    ),
+                    tenant_id=tenant_id,
                 )
         if inv.billing_reason == "renewal" and is_paid(state) and plan is not None:
             start = inv.created_at
-            await credits.start_period(
+            await ledger.start_period(
                 session,
                 self.outbox,
                 tenant_id=tenant_id,
@@ -517,7 +383,7 @@ class Processor:
                 "ls_updated_at": inv.updated_at,
                 "updated_at": later(inv.updated_at, aware(state["updated_at"])),
             }
-            await self._save_and_announce_change(session, state, new)
+            await self.save_and_announce_change(session, state, new)
 
     async def _payment_failed(
         self, session: AsyncSession, state: dict[str, Any], inv: LsInvoice, at: datetime
@@ -541,27 +407,26 @@ class Processor:
         )
         attempt = 1
         if previous is not None:  # failed before: count the failures applied since
-            attempt += await repo.count_failed_attempts(
-                session, tenant_id=tenant_id, since=aware(previous.created_at)
-            )
-        await self._emit(
+            first = aware(previous.created_at)
+            assert first is not None  # payments.created_at is NOT NULL
+            attempt += await repo.count_failed_attempts(session, tenant_id=tenant_id, since=first)
+        await self.outbox.add(
             session,
-            PAYMENT_FAILED,
-            {
-                "payment_id": payment_id,
-                "subscription_id": state["id"],
-                "plan": state["plan"],
-                "amount_minor": inv.total,
-                "currency": inv.currency,
-                "lemon_squeezy_invoice_id": inv.id,
-                "attempt": attempt,
-                "reason": "other",  # Lemon Squeezy does not say why
-                "next_retry_at": None,
-                "update_payment_method_url": state["update_payment_method_url"],
-                "failed_at": inv.updated_at,
-                "updated_at": inv.updated_at,
-            },
-            tenant_id,
+            PaymentFailed(
+                payment_id=payment_id,
+                subscription_id=state["id"],
+                plan=state["plan"],
+                amount_minor=inv.total,
+                currency=inv.currency,
+                lemon_squeezy_invoice_id=inv.id,
+                attempt=attempt,
+                reason="other",  # Lemon Squeezy does not say why
+                next_retry_at=None,
+                update_payment_method_url=state["update_payment_method_url"],
+                failed_at=inv.updated_at,
+                updated_at=inv.updated_at,
+            ),
+            tenant_id=tenant_id,
         )
         held = aware(state["ls_updated_at"])
         if state["status"] in ("active", "on_trial") and (held is None or inv.updated_at > held):
@@ -572,9 +437,9 @@ class Processor:
                 "ls_updated_at": inv.updated_at,
                 "updated_at": later(inv.updated_at, aware(state["updated_at"])),
             }
-            await self._save_and_announce_change(session, state, new)
+            await self.save_and_announce_change(session, state, new)
 
-    async def _save_and_announce_change(
+    async def save_and_announce_change(
         self, session: AsyncSession, before: dict[str, Any], new: dict[str, Any]
     ) -> None:
         await repo.update_subscription(
@@ -618,23 +483,22 @@ class Processor:
         await repo.save_customer(
             session, tenant_id=tenant_id, email=order.user_email, ls_customer_id=order.customer_id
         )
-        await self._emit(
+        await self.outbox.add(
             session,
-            PAYMENT_SUCCEEDED,
-            {
-                "payment_id": payment_id,
-                "kind": "subscription",
-                "subscription_id": subscription_id,
-                "plan": plan.code,
-                "amount_minor": order.total,
-                "currency": order.currency,
-                "lemon_squeezy_order_id": order.id,
-                "lemon_squeezy_invoice_id": None,
-                "receipt_url": order.receipt_url,
-                "paid_at": order.created_at,
-                "updated_at": order.updated_at,
-            },
-            tenant_id,
+            PaymentSucceeded(
+                payment_id=payment_id,
+                kind="subscription",
+                subscription_id=subscription_id,
+                plan=plan.code,
+                amount_minor=order.total,
+                currency=order.currency,
+                lemon_squeezy_order_id=order.id,
+                lemon_squeezy_invoice_id=None,
+                receipt_url=order.receipt_url,
+                paid_at=order.created_at,
+                updated_at=order.updated_at,
+            ),
+            tenant_id=tenant_id,
         )
         return APPLIED
 
@@ -661,44 +525,3 @@ class Processor:
             test_mode=self.settings.lemonsqueezy_test_mode,
         )
         return APPLIED
-
-    # -- sweeps ------------------------------------------------------------------------------
-
-    async def sweep(self, at: datetime | None = None) -> int:
-        """Reduce the entitlements of subscriptions past due longer than the grace period;
-        grant the Free plan's due periods. How many subscriptions were reduced."""
-        at = at or now()
-        cutoff = at - timedelta(seconds=self.settings.grace_period_s)
-        async with self.db.transaction() as session:
-            rows = await repo.delinquent_past(session, cutoff)
-            for row in rows:
-                before = _state(row)
-                new = {
-                    **before,
-                    "entitlements_reduced": True,
-                    "updated_at": later(at, aware(before["updated_at"])),
-                }
-                await self._save_and_announce_change(session, before, new)
-                log.info("billing.entitlements_reduced", tenant_id=row.tenant_id)
-        await credits.grant_due_free_periods(self.db, self.outbox, at)
-        return len(rows)
-
-    async def _emit(
-        self, session: AsyncSession, type_: str, data: dict[str, Any], tenant_id: str
-    ) -> None:
-        event = model_for(type_).model_validate(validate_data(type_, data))
-        await self.outbox.add(session, event, tenant_id=tenant_id)
-
-
-def _state(row: Any) -> dict[str, Any]:
-    """A subscriptions row as a dict, its times aware (SQLite hands back naive UTC)."""
-    return {k: aware(v) if isinstance(v, datetime) else v for k, v in row._mapping.items()}
-
-
-async def _first(*aws: Any) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
