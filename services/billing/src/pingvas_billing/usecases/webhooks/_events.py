@@ -33,8 +33,15 @@ from ...domain.payloads import (
     read_order,
     read_subscription,
 )
-from ...domain.periods import add_interval, add_months, later, period_bounds, stamp
-from ...domain.subscriptions import DELINQUENT, is_paid, lemon_squeezy_ref, state_data
+from ...domain.periods import add_interval, later, stamp
+from ...domain.subscriptions import (
+    DELINQUENT,
+    is_paid,
+    is_stale,
+    lemon_squeezy_ref,
+    next_state,
+    state_data,
+)
 from ...domain.webhooks import (
     APPLIED,
     IGNORED_STALE,
@@ -134,58 +141,17 @@ class WebhookEvents:
         row = await repo.get_subscription(session, tenant_id=tenant_id, for_update=True)
         before = state_of(row) if row is not None else None
         same = before is not None and before["ls_subscription_id"] == ls.id
-        held = aware(before["ls_updated_at"]) if before is not None else None
-        if same and held is not None and ls.updated_at <= held:
+        if is_stale(ls, before):
             return IGNORED_STALE
-        if not same and is_paid(before):
-            # the tenant holds another live subscription: an ended or older one is history
-            if ls.status in ("cancelled", "expired") or (held and ls.updated_at <= held):
-                return IGNORED_STALE
-
-        expired = ls.status == "expired"
-        if expired:
-            start = ls.ends_at or ls.updated_at
-            end = add_months(start, 1)  # the Free plan's period
-        else:
-            last = ls.ends_at if ls.status == "cancelled" and ls.ends_at else ls.renews_at
-            start, end = period_bounds(
-                end=last, interval=interval, created_at=ls.created_at, fallback=ls.updated_at
-            )
-        delinquent = ls.status in DELINQUENT
-        was_delinquent = same and before is not None and before["status"] in DELINQUENT
-        if delinquent and was_delinquent and before and before["past_due_since"] is not None:
-            past_due_since = aware(before["past_due_since"])
-        elif delinquent:
-            past_due_since = min(ls.updated_at, at)
-        else:
-            past_due_since = None
-        reduced = bool(
-            before is not None and delinquent and was_delinquent and before["entitlements_reduced"]
+        state = next_state(
+            ls,
+            before,
+            tenant_id=tenant_id,
+            plan=plan.code,
+            interval=interval,
+            at=at,
+            new_id=new_id(),
         )
-        updated_at = later(ls.updated_at, aware(before["updated_at"]) if before else None)
-        state: dict[str, Any] = {
-            "id": before["id"] if same and before else new_id(),
-            "tenant_id": tenant_id,
-            "plan": "free" if expired else plan.code,
-            "status": ls.status,
-            "interval": None if expired else interval,
-            "ls_subscription_id": ls.id,
-            "ls_customer_id": ls.customer_id,
-            "ls_order_id": ls.order_id,
-            "ls_product_id": ls.product_id,
-            "ls_variant_id": ls.variant_id,
-            "test_mode": ls.test_mode,
-            "current_period_start": start,
-            "current_period_end": end,
-            "trial_ends_at": ls.trial_ends_at,
-            "ends_at": ls.ends_at,
-            "past_due_since": past_due_since,
-            "entitlements_reduced": reduced,
-            "customer_portal_url": ls.customer_portal_url,
-            "update_payment_method_url": ls.update_payment_method_url,
-            "ls_updated_at": ls.updated_at,
-            "updated_at": updated_at,
-        }
         if before is None:
             await repo.insert_subscription(session, **state, created_at=now())
         else:
