@@ -221,3 +221,42 @@ async def take_due_free_period(
     if skip_locked:
         query = query.with_for_update(of=balances, skip_locked=True)
     return (await session.execute(query)).first()
+
+
+async def plan_and_status(session: AsyncSession, tenant_id: str) -> Any | None:
+    """The tenant's subscription `plan` and `status`; None without one."""
+    s = subscriptions.c
+    query = sa.select(s.plan, s.status).where(s.tenant_id == tenant_id)
+    return (await session.execute(query)).first()
+
+
+def _day_key(session: AsyncSession, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    if is_postgres(session):
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
+    return sa.func.strftime("%Y-%m-%d", column)  # SQLite keeps UTC times as text
+
+
+async def usage(
+    session: AsyncSession, tenant_id: str, start: datetime, stop: datetime, group_by: str
+) -> list[tuple[str | None, int, int]]:
+    """(key, credits charged, jobs) of the settlements in [start, stop), by UTC day
+    (`YYYY-MM-DD`), user or API key."""
+    l = ledger.c  # noqa: E741
+    if group_by == "day":
+        key = _day_key(session, l.created_at)
+    else:
+        key = l.user_id if group_by == "user" else l.api_key_id
+    key = key.label("key")
+    credits = (-sa.func.sum(l.credits)).label("credits")
+    query = (
+        sa.select(key, credits, sa.func.count().label("jobs"))
+        .where(
+            l.tenant_id == tenant_id,
+            l.kind == "settle",
+            l.created_at >= start,
+            l.created_at < stop,
+        )
+        .group_by(key)
+    )
+    rows = (await session.execute(query)).all()
+    return [(r.key, int(r.credits or 0), r.jobs) for r in rows]
