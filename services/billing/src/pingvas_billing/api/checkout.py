@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -21,7 +20,7 @@ from pingvas_kit.http import problem_response
 from pingvas_kit.identity import Identity, require_role
 from pingvas_kit.logging import get_logger
 
-from ..adapters.db import subscriptions
+from ..adapters import repository as repo
 from ..adapters.lemonsqueezy import (
     BINDING_KEY,
     LemonSqueezy,
@@ -72,14 +71,7 @@ def _plans(request: Request) -> Plans:
 async def _subscription(request: Request, tenant_id: str) -> Any:
     db = request.app.state.runtime.db
     async with db.sessionmaker() as session:
-        result = await session.execute(
-            sa.select(
-                subscriptions.c.status,
-                subscriptions.c.ls_subscription_id,
-                subscriptions.c.customer_portal_url,
-            ).where(subscriptions.c.tenant_id == tenant_id)
-        )
-        return result.first()
+        return await repo.get_subscription(session, tenant_id=tenant_id)
 
 
 @router.post(
