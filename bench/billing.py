@@ -8,7 +8,7 @@ real process on a fresh Postgres schema, then measures:
                 signature, record the delivery, answer 200. The service's processor works
                 through them meanwhile, as it would; how long it takes to finish is printed
                 too.
-  reservations  render's reserve -> settle for many jobs through `pingvas_billing.ledger`,
+  reservations  render's reserve -> settle for many jobs through `pingvas_billing.usecases.ledger`,
                 each call its own transaction, from many concurrent tasks, over a few
                 tenants and then one hot tenant (every call waits for that tenant's
                 balances row). Afterwards the totals are checked against the entries.
@@ -39,10 +39,10 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import sqlalchemy as sa
-from pingvas_billing import ledger
 from pingvas_billing.adapters.db import balances, metadata, webhook_events
 from pingvas_billing.adapters.db import ledger as entries
 from pingvas_billing.settings import Settings
+from pingvas_billing.usecases import ledger
 from tqdm import tqdm
 
 from pingvas_kit.db import Database

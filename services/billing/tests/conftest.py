@@ -22,11 +22,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from pingvas_billing.adapters.db import outbox, subscriptions, webhook_events
+from pingvas_billing.adapters.lemonsqueezy import checkout_binding
 from pingvas_billing.app import create_app
-from pingvas_billing.lemonsqueezy import checkout_binding
 from pingvas_billing.settings import Settings
 
-from pingvas_contracts import new_envelope
+from pingvas_contracts import EventData, envelope_of, example
+from pingvas_contracts.events.tenants import TenantCreated
 from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
 
@@ -303,24 +304,23 @@ class Billing(ServiceHandle):
 
     # -- the bus's side ----------------------------------------------------------------------
 
-    async def deliver(self, type_: str, data: dict[str, Any], *, tenant_id: str) -> None:
-        envelope = new_envelope(type_, data, source=type_.split(".")[1], tenant_id=tenant_id)
-        await self.runtime.consumer(envelope)
+    async def deliver(self, data: EventData, *, tenant_id: str) -> None:
+        await self.runtime.consumer(envelope_of(data, tenant_id=tenant_id))
 
     async def tenant(self, created_at: datetime | None = None) -> str:
         """A new tenant (tenant.created delivered to billing)."""
         tenant_id = str(uuid.uuid4())
         await self.deliver(
-            "pingvas.tenants.tenant.created.v1",
-            {
-                "name": "하늘 스튜디오",
-                "slug": f"t-{tenant_id[:8]}",
-                "owner_user_id": str(uuid.uuid4()),
-                "owner_email": "jiwoo@haneul.example",
-                "owner_display_name": "김지우",
-                "locale": "ko",
-                "created_at": (created_at or datetime.now(UTC)).isoformat(),
-            },
+            example(
+                TenantCreated,
+                name="하늘 스튜디오",
+                slug=f"t-{tenant_id[:8]}",
+                owner_user_id=str(uuid.uuid4()),
+                owner_email="jiwoo@haneul.example",
+                owner_display_name="김지우",
+                locale="ko",
+                created_at=created_at or datetime.now(UTC),
+            ),
             tenant_id=tenant_id,
         )
         return tenant_id

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pingvas_billing.adapters.db import subscriptions
+from pingvas_billing.adapters.lemonsqueezy import binding_is_for
 from pingvas_billing.app import create_app
-from pingvas_billing.lemonsqueezy import binding_is_for
-from pingvas_billing.lemonsqueezy_standin import serve_standin
+from pingvas_billing.dev.lemonsqueezy import serve_standin
 from pingvas_billing.plans import load_plans
 from pingvas_billing.settings import Settings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pingvas_billing.adapters.db import payments, webhook_events
-from pingvas_billing.lemonsqueezy import binding_is_for, checkout_binding
+from pingvas_billing.adapters.lemonsqueezy import binding_is_for, checkout_binding
 
 from .conftest import SECRET, invoice_body, order_body, subscription_body
 

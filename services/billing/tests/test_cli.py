@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from pingvas_billing.adapters.lemonsqueezy import EVENTS, binding_is_for, verify
 from pingvas_billing.cli import main, signing_secret, subscription_id_for
+from pingvas_billing.dev.webhooks import encode, sample_webhook
 from pingvas_billing.domain import payloads
-from pingvas_billing.lemonsqueezy import EVENTS, binding_is_for, encode, sample_webhook, verify
 from pingvas_billing.plans import load_plans
 from pingvas_billing.settings import DEV_SIGNING_SECRET
 from starlette.applications import Starlette
@@ -213,7 +214,7 @@ def test_console_script_signs_with_the_local_run_secret(receiver: Receiver, tmp_
 def test_sample_bodies_sign_the_bytes_sent() -> None:
     payload = sample_webhook("order_created", tenant_id=TENANT, plan_variant_id="1")
     body = encode(payload)
-    from pingvas_billing.lemonsqueezy import sign
+    from pingvas_billing.adapters.lemonsqueezy import sign
 
     assert verify(body, sign(body, SECRET), SECRET)
     assert not verify(encode({**payload, "meta": {**payload["meta"], "test_mode": False}}),

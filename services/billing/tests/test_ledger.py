@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pingvas_billing import ledger
 from pingvas_billing.adapters.db import balances, metadata, subscriptions
 from pingvas_billing.adapters.db import ledger as entries
 from pingvas_billing.app import MIGRATIONS
-from pingvas_billing.ledger_handlers import register
+from pingvas_billing.consumers import register_jobs
 from pingvas_billing.settings import Settings
+from pingvas_billing.usecases import ledger
 
-from pingvas_contracts.envelope import new_envelope
+from pingvas_contracts import EventData, envelope_of, example
+from pingvas_contracts.events.render import JobCancelled, JobCompleted, JobFailed, JobQueued
 from pingvas_kit.db import Database, now
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.migrations import upgrade
@@ -44,7 +45,7 @@ class Book:
         self.db = db
         self.outbox = Outbox(metadata.tables["outbox"], source="billing")
         self.consumer = EventConsumer("billing", db, metadata.tables["inbox"])
-        register(self.consumer, SimpleNamespace(outbox=self.outbox, db=db))
+        register_jobs(self.consumer, SimpleNamespace(outbox=self.outbox, db=db))
 
     # -- setting up ----------------------------------------------------------------------
 
@@ -78,20 +79,19 @@ class Book:
 
     # -- render's events -----------------------------------------------------------------
 
-    async def deliver(self, type_: str, tenant_id: str, data: dict[str, Any], *, times: int = 1):
-        envelope = new_envelope(
-            f"pingvas.render.job.{type_}.v1", data, source="render", tenant_id=tenant_id
-        )
+    async def deliver(self, tenant_id: str, data: EventData, *, times: int = 1):
+        envelope = envelope_of(data, tenant_id=tenant_id)
         for _ in range(times):
             await self.consumer(envelope)
 
     @staticmethod
-    def queued(job_id: str, credits: int, **who: Any) -> dict[str, Any]:
-        return {
-            "job_id": job_id,
-            "user_id": who.get("user_id"),
-            "api_key_id": who.get("api_key_id"),
-            "request": {
+    def queued(job_id: str, credits: int, **who: Any) -> JobQueued:
+        return example(
+            JobQueued,
+            job_id=job_id,
+            user_id=who.get("user_id"),
+            api_key_id=who.get("api_key_id"),
+            request={
                 "prompt": "a red fox in snow",
                 "model": "sd-1.5",
                 "width": 512,
@@ -102,47 +102,52 @@ class Book:
                 "scheduler": "euler",
                 "seed": 1,
             },
-            "credits_reserved": credits,
-            "queued_at": T0.isoformat(),
-        }
+            credits_reserved=credits,
+            queued_at=T0,
+        )
 
     @staticmethod
-    def completed(job_id: str, reserved: int, used: int, at: datetime = T0, **who: Any):
-        return {
-            "job_id": job_id,
-            "user_id": who.get("user_id"),
-            "api_key_id": who.get("api_key_id"),
-            "image_ids": [str(uuid.uuid4())],
-            "credits_reserved": reserved,
-            "credits_used": used,
-            "completed_at": at.isoformat(),
-        }
+    def completed(
+        job_id: str, reserved: int, used: int, at: datetime = T0, **who: Any
+    ) -> JobCompleted:
+        return example(
+            JobCompleted,
+            job_id=job_id,
+            user_id=who.get("user_id"),
+            api_key_id=who.get("api_key_id"),
+            image_ids=[str(uuid.uuid4())],
+            credits_reserved=reserved,
+            credits_used=used,
+            completed_at=at,
+        )
 
     @staticmethod
-    def failed(job_id: str, reserved: int) -> dict[str, Any]:
-        return {
-            "job_id": job_id,
-            "user_id": None,
-            "error_code": "out_of_memory",
-            "reason": "The GPU ran out of memory.",
-            "attempts": 1,
-            "credits_reserved": reserved,
-            "credits_released": reserved,
-            "failed_at": T0.isoformat(),
-        }
+    def failed(job_id: str, reserved: int) -> JobFailed:
+        return example(
+            JobFailed,
+            job_id=job_id,
+            user_id=None,
+            error_code="out_of_memory",
+            reason="The GPU ran out of memory.",
+            attempts=1,
+            credits_reserved=reserved,
+            credits_released=reserved,
+            failed_at=T0,
+        )
 
     @staticmethod
-    def cancelled(job_id: str, reserved: int) -> dict[str, Any]:
-        return {
-            "job_id": job_id,
-            "user_id": None,
-            "cancelled_by": "user",
-            "cancelled_by_user_id": None,
-            "stage": "queued",
-            "credits_reserved": reserved,
-            "credits_released": reserved,
-            "cancelled_at": T0.isoformat(),
-        }
+    def cancelled(job_id: str, reserved: int) -> JobCancelled:
+        return example(
+            JobCancelled,
+            job_id=job_id,
+            user_id=None,
+            cancelled_by="user",
+            cancelled_by_user_id=None,
+            stage="queued",
+            credits_reserved=reserved,
+            credits_released=reserved,
+            cancelled_at=T0,
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -206,12 +211,12 @@ BOTH = pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=Tr
 async def test_completion_delivered_twice_is_one_debit(book):
     tenant = await book.tenant(50)
     job = str(uuid.uuid4())
-    await book.deliver("queued", tenant, book.queued(job, 4), times=2)
+    await book.deliver(tenant, book.queued(job, 4), times=2)
     assert await book.totals(tenant) == {"balance": 50, "reserved": 4}
     completed = book.completed(job, 4, 3)
-    await book.deliver("completed", tenant, completed, times=2)
+    await book.deliver(tenant, completed, times=2)
     # a redelivery that is a new envelope (render's relay published it twice) too
-    await book.deliver("completed", tenant, completed)
+    await book.deliver(tenant, completed)
     assert await book.totals(tenant) == {"balance": 47, "reserved": 0}
     assert await book.kinds(tenant) == {"grant": 1, "reserve": 1, "settle": 1}
     assert await book.derived(tenant) == await book.totals(tenant)
@@ -221,12 +226,12 @@ async def test_completion_delivered_twice_is_one_debit(book):
 async def test_settle_before_reserve_gives_the_same_totals(book):
     in_order, out_of_order = await book.tenant(50), await book.tenant(50)
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
-    await book.deliver("queued", in_order, book.queued(a, 4))
-    await book.deliver("completed", in_order, book.completed(a, 4, 2))
+    await book.deliver(in_order, book.queued(a, 4))
+    await book.deliver(in_order, book.completed(a, 4, 2))
 
-    await book.deliver("completed", out_of_order, book.completed(b, 4, 2))
+    await book.deliver(out_of_order, book.completed(b, 4, 2))
     assert await book.totals(out_of_order) == {"balance": 48, "reserved": 0}
-    await book.deliver("queued", out_of_order, book.queued(b, 4))  # late: changes nothing
+    await book.deliver(out_of_order, book.queued(b, 4))  # late: changes nothing
 
     assert await book.totals(in_order) == await book.totals(out_of_order)
     assert await book.totals(out_of_order) == {"balance": 48, "reserved": 0}
@@ -237,20 +242,20 @@ async def test_settle_before_reserve_gives_the_same_totals(book):
 async def test_release_after_failure_or_cancellation_and_a_job_ends_once(book):
     tenant = await book.tenant(50)
     failed, cancelled, early = (str(uuid.uuid4()) for _ in range(3))
-    await book.deliver("queued", tenant, book.queued(failed, 8))
-    await book.deliver("queued", tenant, book.queued(cancelled, 4))
+    await book.deliver(tenant, book.queued(failed, 8))
+    await book.deliver(tenant, book.queued(cancelled, 4))
     assert await book.totals(tenant) == {"balance": 50, "reserved": 12}
 
-    await book.deliver("failed", tenant, book.failed(failed, 8), times=2)
+    await book.deliver(tenant, book.failed(failed, 8), times=2)
     assert await book.totals(tenant) == {"balance": 50, "reserved": 4}
-    await book.deliver("cancelled", tenant, book.cancelled(cancelled, 4))
+    await book.deliver(tenant, book.cancelled(cancelled, 4))
     assert await book.totals(tenant) == {"balance": 50, "reserved": 0}
 
     # a cancellation before its queued event: the reserve is recorded, then released
-    await book.deliver("cancelled", tenant, book.cancelled(early, 6))
-    await book.deliver("queued", tenant, book.queued(early, 6))
+    await book.deliver(tenant, book.cancelled(early, 6))
+    await book.deliver(tenant, book.queued(early, 6))
     # a contradictory completion after the release charges nothing
-    await book.deliver("completed", tenant, book.completed(failed, 8, 8))
+    await book.deliver(tenant, book.completed(failed, 8, 8))
     assert await book.totals(tenant) == {"balance": 50, "reserved": 0}
     assert await book.kinds(tenant) == {"grant": 1, "reserve": 3, "release": 3}
     assert await book.derived(tenant) == await book.totals(tenant)
@@ -261,17 +266,17 @@ async def test_every_delivery_order_gives_the_same_totals(book):
     jobs = [str(uuid.uuid4()) for _ in range(6)]
     deliveries = []
     for i, job in enumerate(jobs):
-        deliveries.append(("queued", book.queued(job, 5)))
+        deliveries.append(book.queued(job, 5))
         if i % 3 == 0:
-            deliveries.append(("completed", book.completed(job, 5, 5)))
+            deliveries.append(book.completed(job, 5, 5))
         elif i % 3 == 1:
-            deliveries.append(("completed", book.completed(job, 5, 2)))
+            deliveries.append(book.completed(job, 5, 2))
         else:
-            deliveries.append(("failed", book.failed(job, 5)))
-    for type_, data in reversed(deliveries):  # every end before its start
-        await book.deliver(type_, tenant, data)
-    for type_, data in deliveries:  # and everything again
-        await book.deliver(type_, tenant, data)
+            deliveries.append(book.failed(job, 5))
+    for data in reversed(deliveries):  # every end before its start
+        await book.deliver(tenant, data)
+    for data in deliveries:  # and everything again
+        await book.deliver(tenant, data)
     assert await book.totals(tenant) == {"balance": 100 - 5 - 2 - 5 - 2, "reserved": 0}
 
 
@@ -302,11 +307,9 @@ async def test_a_new_period_expires_the_unused_credits_and_grants(book):
     assert first["balance_after"] == 50 and first["plan"] == "free"
 
     spent, running = str(uuid.uuid4()), str(uuid.uuid4())
-    await book.deliver("queued", tenant, book.queued(spent, 12))
-    await book.deliver(
-        "completed", tenant, book.completed(spent, 12, 12, at=T0 + timedelta(days=3))
-    )
-    await book.deliver("queued", tenant, book.queued(running, 8))  # still running
+    await book.deliver(tenant, book.queued(spent, 12))
+    await book.deliver(tenant, book.completed(spent, 12, 12, at=T0 + timedelta(days=3)))
+    await book.deliver(tenant, book.queued(running, 8))  # still running
 
     period = T0 + timedelta(days=30)
     subscription_id = str(uuid.uuid4())
@@ -335,7 +338,7 @@ async def test_a_new_period_expires_the_unused_credits_and_grants(book):
     assert held.next_grant_at == period + timedelta(days=31)
 
     # the running job completes in the new period and is charged from the new grant
-    await book.deliver("completed", tenant, book.completed(running, 8, 8, at=period))
+    await book.deliver(tenant, book.completed(running, 8, 8, at=period))
     assert await book.totals(tenant) == {"balance": 2000, "reserved": 0}
     assert await book.derived(tenant) == await book.totals(tenant)
 
@@ -352,7 +355,7 @@ async def test_overspent_grants_expire_nothing_and_purchases_never_expire(book):
             reason="purchase",
         )
     job = str(uuid.uuid4())
-    await book.deliver("completed", tenant, book.completed(job, 70, 70, at=T0 + timedelta(days=1)))
+    await book.deliver(tenant, book.completed(job, 70, 70, at=T0 + timedelta(days=1)))
     async with book.db.transaction() as s:
         await ledger.start_period(
             s,
@@ -380,7 +383,7 @@ async def test_free_tenants_get_their_next_period_when_it_is_due(book):
             .values(next_grant_at=T0 + timedelta(days=90))
         )
     job = str(uuid.uuid4())
-    await book.deliver("completed", due, book.completed(job, 20, 20, at=T0 + timedelta(days=2)))
+    await book.deliver(due, book.completed(job, 20, 20, at=T0 + timedelta(days=2)))
 
     at = T0 + timedelta(days=30, minutes=1)
     assert await ledger.grant_due_free_periods(book.db, book.outbox, at) == 1
@@ -443,14 +446,14 @@ async def test_adjustments_have_a_reason_and_an_author_and_never_overdraw(book):
 async def test_exhausted_is_published_once_when_a_settlement_runs_the_balance_out(book):
     tenant = await book.tenant(10)
     a, b, c = (str(uuid.uuid4()) for _ in range(3))
-    await book.deliver("queued", tenant, book.queued(a, 4))
-    await book.deliver("completed", tenant, book.completed(a, 4, 4))
+    await book.deliver(tenant, book.queued(a, 4))
+    await book.deliver(tenant, book.completed(a, 4, 4))
     assert await book.events("exhausted", tenant) == []
 
-    await book.deliver("queued", tenant, book.queued(b, 6))
-    await book.deliver("queued", tenant, book.queued(c, 1))  # over: render's view lagged
-    await book.deliver("completed", tenant, book.completed(b, 6, 6))
-    await book.deliver("completed", tenant, book.completed(c, 1, 1))
+    await book.deliver(tenant, book.queued(b, 6))
+    await book.deliver(tenant, book.queued(c, 1))  # over: render's view lagged
+    await book.deliver(tenant, book.completed(b, 6, 6))
+    await book.deliver(tenant, book.completed(c, 1, 1))
     [exhausted] = await book.events("exhausted", tenant)
     assert exhausted["plan"] == "free"
     assert exhausted["balance"] == -1  # b settled while c still held 1 it no longer had
@@ -463,7 +466,7 @@ async def test_exhausted_is_published_once_when_a_settlement_runs_the_balance_ou
             s, book.outbox, tenant_id=tenant, credits=3, reason="goodwill", author="ops"
         )
     d = str(uuid.uuid4())
-    await book.deliver("completed", tenant, book.completed(d, 2, 2))
+    await book.deliver(tenant, book.completed(d, 2, 2))
     assert len(await book.events("exhausted", tenant)) == 2
 
 
@@ -493,15 +496,11 @@ async def test_100_concurrent_reservations_against_a_balance_for_50(book):
 
     # render's events for the same jobs, each delivered twice, all at once, some ends
     # before their starts: every job moves its credits exactly once
-    deliveries = []
+    deliveries: list[EventData] = []
     for i, job in enumerate(reserved):
-        deliveries.append(("queued", book.queued(job, 1)))
-        end = ("completed", book.completed(job, 1, 1)) if i % 2 else ("failed", book.failed(job, 1))
-        deliveries.append(end)
-    envelopes = [
-        new_envelope(f"pingvas.render.job.{t}.v1", d, source="render", tenant_id=tenant)
-        for t, d in deliveries
-    ]
+        deliveries.append(book.queued(job, 1))
+        deliveries.append(book.completed(job, 1, 1) if i % 2 else book.failed(job, 1))
+    envelopes = [envelope_of(d, tenant_id=tenant) for d in deliveries]
     await asyncio.gather(*(book.consumer(e) for e in envelopes + envelopes[::-1]))
     assert await book.totals(tenant) == {"balance": 25, "reserved": 0}
     assert await book.derived(tenant) == {"balance": 25, "reserved": 0}

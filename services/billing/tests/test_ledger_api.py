@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 from pingvas_billing.app import create_app
-from pingvas_billing.ledger import add_month
+from pingvas_billing.domain.ledger import add_month
 from pingvas_billing.settings import Settings
 
-from pingvas_contracts.envelope import new_envelope
+from pingvas_contracts import EventData, envelope_of, example
+from pingvas_contracts.events.render import JobCompleted, JobFailed, JobQueued
+from pingvas_contracts.events.tenants import TenantCreated
 from pingvas_kit.identity import Identity, IdentityHeaders
 from pingvas_kit.problems import PROBLEM_JSON
 
@@ -50,25 +52,23 @@ class Api:
         secret = self.service.settings.internal_secret.get_secret_value()
         return IdentityHeaders(identity, secret, audience="billing")
 
-    async def deliver(self, type_: str, data: dict[str, Any], *, tenant_id: str) -> None:
-        await self.service.runtime.consumer(
-            new_envelope(type_, data, source=type_.split(".")[1], tenant_id=tenant_id)
-        )
+    async def deliver(self, data: EventData, *, tenant_id: str) -> None:
+        await self.service.runtime.consumer(envelope_of(data, tenant_id=tenant_id))
 
     async def tenant(self) -> str:
         tenant_id = str(uuid.uuid4())
         await self.deliver(
-            "pingvas.tenants.tenant.created.v1",
-            {
-                "name": "하늘 스튜디오",
-                "slug": f"t-{tenant_id[:8]}",
-                "owner_user_id": str(uuid.uuid4()),
-                "owner_email": "jiwoo@haneul.example",
-                "owner_display_name": "김지우",
-                "locale": "ko",
-                "plan": "free",
-                "created_at": CREATED.isoformat(),
-            },
+            example(
+                TenantCreated,
+                name="하늘 스튜디오",
+                slug=f"t-{tenant_id[:8]}",
+                owner_user_id=str(uuid.uuid4()),
+                owner_email="jiwoo@haneul.example",
+                owner_display_name="김지우",
+                locale="ko",
+                plan="free",
+                created_at=CREATED,
+            ),
             tenant_id=tenant_id,
         )
         return tenant_id
@@ -88,11 +88,11 @@ class Api:
         reserved = used if reserved is None else reserved
         who = {"user_id": user_id, "api_key_id": api_key_id}
         await self.deliver(
-            "pingvas.render.job.queued.v1",
-            {
+            example(
+                JobQueued,
                 **who,
-                "job_id": job_id,
-                "request": {
+                job_id=job_id,
+                request={
                     "prompt": "고양이가 소파 위에서 자는 사진",
                     "model": "sd-1.5",
                     "width": 512,
@@ -103,37 +103,37 @@ class Api:
                     "scheduler": "euler",
                     "seed": 7,
                 },
-                "credits_reserved": reserved,
-                "queued_at": at.isoformat(),
-            },
+                credits_reserved=reserved,
+                queued_at=at,
+            ),
             tenant_id=tenant_id,
         )
         if end == "completed":
             await self.deliver(
-                "pingvas.render.job.completed.v1",
-                {
+                example(
+                    JobCompleted,
                     **who,
-                    "job_id": job_id,
-                    "image_ids": [str(uuid.uuid4())],
-                    "credits_reserved": reserved,
-                    "credits_used": used,
-                    "completed_at": at.isoformat(),
-                },
+                    job_id=job_id,
+                    image_ids=[str(uuid.uuid4())],
+                    credits_reserved=reserved,
+                    credits_used=used,
+                    completed_at=at,
+                ),
                 tenant_id=tenant_id,
             )
         elif end == "failed":
             await self.deliver(
-                "pingvas.render.job.failed.v1",
-                {
+                example(
+                    JobFailed,
                     **who,
-                    "job_id": job_id,
-                    "error_code": "internal",
-                    "reason": "Something failed.",
-                    "attempts": 1,
-                    "credits_reserved": reserved,
-                    "credits_released": reserved,
-                    "failed_at": at.isoformat(),
-                },
+                    job_id=job_id,
+                    error_code="internal",
+                    reason="Something failed.",
+                    attempts=1,
+                    credits_reserved=reserved,
+                    credits_released=reserved,
+                    failed_at=at,
+                ),
                 tenant_id=tenant_id,
             )
         return job_id

@@ -8,19 +8,18 @@ from datetime import UTC, datetime
 
 import pytest
 import structlog
-from pingvas_billing.lemonsqueezy import (
+from pingvas_billing.adapters.lemonsqueezy import (
     EVENTS,
     JSON_API,
     LemonSqueezy,
     LemonSqueezyError,
     LemonSqueezyNotFound,
     checkout_body,
-    encode,
-    sample_webhook,
     sign,
     verify,
 )
-from pingvas_billing.lemonsqueezy_standin import serve_standin
+from pingvas_billing.dev.lemonsqueezy import serve_standin
+from pingvas_billing.dev.webhooks import encode, sample_webhook
 from pingvas_billing.settings import Settings
 
 from pingvas_kit.ports import free_port

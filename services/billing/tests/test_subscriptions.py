@@ -16,6 +16,8 @@ from pingvas_billing.adapters.db import (
     webhook_events,
 )
 
+from pingvas_contracts import example
+from pingvas_contracts.events.tenants import TenantDeleted
 from pingvas_contracts.plans import PLANS
 
 from .conftest import TEAM_MONTH, invoice_body, order_body, subscription_body
@@ -313,13 +315,13 @@ async def test_tenant_deleted_purges_every_billing_table(billing):
     await billing.send(subscription_body("subscription_created", tenant_id=tenant, updated_at=t))
     await billing.send(order_body("order_created", tenant_id=tenant, created_at=t))
     await billing.deliver(
-        "pingvas.tenants.tenant.deleted.v1",
-        {
-            "slug": "haneul-studio",
-            "deleted_by_user_id": None,
-            "reason": "owner_request",
-            "deleted_at": t.isoformat(),
-        },
+        example(
+            TenantDeleted,
+            slug="haneul-studio",
+            deleted_by_user_id=None,
+            reason="owner_request",
+            deleted_at=t,
+        ),
         tenant_id=tenant,
     )
     for table in (customers, subscriptions, webhook_events, ledger, balances, payments):

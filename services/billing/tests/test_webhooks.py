@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from pingvas_billing.adapters.db import ledger, outbox, subscriptions, webhook_events
-from pingvas_billing.processor import Processor
+from pingvas_billing.usecases.webhooks import Processor
 
 from pingvas_kit.problems import PROBLEM_JSON
 

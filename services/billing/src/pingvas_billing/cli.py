@@ -28,15 +28,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from .lemonsqueezy import (
-    BINDING_KEY,
-    EVENTS,
-    STATUSES,
-    checkout_binding,
-    encode,
-    sample_webhook,
-    sign,
-)
+from .adapters.lemonsqueezy import BINDING_KEY, EVENTS, STATUSES, checkout_binding, sign
+from .dev.webhooks import encode, sample_webhook
 from .plans import INTERVALS, PlanError, load_plans
 from .settings import DEV_SIGNING_SECRET, Settings
 

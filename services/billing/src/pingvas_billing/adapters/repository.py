@@ -19,12 +19,18 @@ from .db import balances, customers, ledger, payments, subscriptions, webhook_ev
 TENANT_TABLES = (customers, subscriptions, webhook_events, ledger, balances, payments)
 
 
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    return (pg_insert if _is_postgres(session) else sqlite_insert)(table)
+def insert_of(session: AsyncSession, table: sa.Table) -> Any:
+    """The dialect's INSERT, so that `.on_conflict_do_nothing()` is at hand."""
+    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
+
+
+def state_of(row: Any) -> dict[str, Any]:
+    """A subscriptions row as a dict, its times aware (SQLite hands back naive UTC)."""
+    return {k: aware(v) if isinstance(v, datetime) else v for k, v in row._mapping.items()}
 
 
 # -- webhook events --------------------------------------------------------------------------
@@ -33,11 +39,11 @@ def _insert(session: AsyncSession, table: sa.Table) -> Any:
 async def record_webhook(session: AsyncSession, **values: Any) -> bool:
     """Insert a delivery; False when the same body was recorded before."""
     result = await session.execute(
-        _insert(session, webhook_events)
+        insert_of(session, webhook_events)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["body_sha256"])
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # an INSERT's result is a CursorResult
 
 
 async def next_webhook(
@@ -57,21 +63,22 @@ async def next_webhook(
         .order_by(w.processed_at, w.id)
         .limit(20)
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         fresh = fresh.with_for_update(skip_locked=True)
         retry = retry.with_for_update(skip_locked=True)
     row = (await session.execute(fresh)).first()
     if row is not None:
         return row
     for row in (await session.execute(retry)).all():
-        if aware(row.processed_at) + backoff(row.attempts) <= at:
+        tried = aware(row.processed_at)
+        if tried is not None and tried + backoff(row.attempts) <= at:
             return row
     return None
 
 
 async def lock_webhook(session: AsyncSession, event_id: int) -> sa.Row | None:
     query = sa.select(webhook_events).where(webhook_events.c.id == event_id)
-    if _is_postgres(session):
+    if is_postgres(session):
         query = query.with_for_update()
     return (await session.execute(query)).first()
 
@@ -89,7 +96,7 @@ async def get_subscription(
     session: AsyncSession, *, tenant_id: str, for_update: bool = False
 ) -> sa.Row | None:
     query = sa.select(subscriptions).where(subscriptions.c.tenant_id == tenant_id)
-    if for_update and _is_postgres(session):
+    if for_update and is_postgres(session):
         query = query.with_for_update()
     return (await session.execute(query)).first()
 
@@ -126,7 +133,7 @@ async def delinquent_past(session: AsyncSession, cutoff: datetime) -> Sequence[s
         .order_by(s.past_due_since)
         .limit(100)
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     return (await session.execute(query)).all()
 
@@ -212,7 +219,7 @@ async def list_payments(session: AsyncSession, *, tenant_id: str, limit: int) ->
 async def count_failed_attempts(session: AsyncSession, *, tenant_id: str, since: datetime) -> int:
     """Payment failures applied for the tenant since `since` (a payment's first failure)."""
     w = webhook_events.c
-    return await session.scalar(
+    count = await session.scalar(
         sa.select(sa.func.count())
         .select_from(webhook_events)
         .where(
@@ -222,6 +229,7 @@ async def count_failed_attempts(session: AsyncSession, *, tenant_id: str, since:
             w.received_at >= since,
         )
     )
+    return count or 0
 
 
 # -- tenants ---------------------------------------------------------------------------------
@@ -232,5 +240,5 @@ async def purge_tenant(session: AsyncSession, *, tenant_id: str) -> dict[str, in
     removed = {}
     for table in TENANT_TABLES:
         result = await session.execute(table.delete().where(table.c.tenant_id == tenant_id))
-        removed[table.name] = result.rowcount
+        removed[table.name] = result.rowcount  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult
     return removed

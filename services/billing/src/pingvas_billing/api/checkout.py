@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -21,8 +20,8 @@ from pingvas_kit.http import problem_response
 from pingvas_kit.identity import Identity, require_role
 from pingvas_kit.logging import get_logger
 
-from ..adapters.db import subscriptions
-from ..lemonsqueezy import (
+from ..adapters import repository as repo
+from ..adapters.lemonsqueezy import (
     BINDING_KEY,
     LemonSqueezy,
     LemonSqueezyError,
@@ -72,14 +71,7 @@ def _plans(request: Request) -> Plans:
 async def _subscription(request: Request, tenant_id: str) -> Any:
     db = request.app.state.runtime.db
     async with db.sessionmaker() as session:
-        result = await session.execute(
-            sa.select(
-                subscriptions.c.status,
-                subscriptions.c.ls_subscription_id,
-                subscriptions.c.customer_portal_url,
-            ).where(subscriptions.c.tenant_id == tenant_id)
-        )
-        return result.first()
+        return await repo.get_subscription(session, tenant_id=tenant_id)
 
 
 @router.post(
@@ -119,7 +111,7 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
         return problem_response(503, "Payments are not configured", detail=NOT_CONFIGURED)
     redirect_url = settings.public_url.rstrip("/") + "/billing?checkout=done"
     # the purchase is bound to this tenant here, server-side: the webhooks apply it only to the
-    # tenant the binding was made for (processor.py), whatever else the custom data says
+    # tenant the binding was made for (usecases/webhooks), whatever else the custom data says
     binding = checkout_binding(settings.lemonsqueezy_signing_secret, owner.tenant_id)
     try:
         async with client:

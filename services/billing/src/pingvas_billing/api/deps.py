@@ -11,8 +11,8 @@ from pingvas_kit.identity import CurrentIdentity, Identity, require_role
 from pingvas_kit.service import ServiceContext
 
 from ..plans import Plans
-from ..processor import Processor
 from ..settings import Settings
+from ..usecases.webhooks import Processor
 
 
 @dataclass

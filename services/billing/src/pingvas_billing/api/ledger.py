@@ -17,7 +17,6 @@ import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -27,8 +26,7 @@ from pingvas_contracts.plans import PLANS
 from pingvas_kit.db import Database, aware, now
 from pingvas_kit.identity import Identity, require_role
 
-from .. import ledger as credit_ledger
-from ..adapters.db import ledger, subscriptions
+from ..adapters import ledger as store
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
@@ -86,14 +84,8 @@ async def get_credits(request: Request, me: Member) -> CreditsOut:
     tenant_id = me.tenant_id
     assert tenant_id is not None
     async with _db(request).sessionmaker() as session:
-        held = await credit_ledger.totals(session, tenant_id)
-        sub = (
-            await session.execute(
-                sa.select(
-                    subscriptions.c.plan, subscriptions.c.status, subscriptions.c.ends_at
-                ).where(subscriptions.c.tenant_id == tenant_id)
-            )
-        ).first()
+        held = await store.totals(session, tenant_id)
+        sub = await store.plan_and_status(session, tenant_id)
     plan = sub.plan if sub is not None and sub.plan in PLANS else "free"
     next_plan = plan
     if sub is not None and plan != "free" and sub.status not in RENEWING:
@@ -143,35 +135,12 @@ def _range(from_: str | None, to: str | None) -> tuple[datetime, datetime]:
     return start, stop
 
 
-def _day_key(session_dialect: str, column: sa.ColumnElement) -> sa.ColumnElement:
-    if session_dialect == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
-    return sa.func.strftime("%Y-%m-%d", column)  # SQLite keeps UTC times as text
-
-
 async def usage_items(
     db: Database, tenant_id: str, start: datetime, stop: datetime, group_by: str
 ) -> list[UsageItem]:
-    l = ledger.c  # noqa: E741
-    if group_by == "day":
-        key = _day_key(db.dialect, l.created_at)
-    else:
-        key = l.user_id if group_by == "user" else l.api_key_id
-    key = key.label("key")
-    credits = (-sa.func.sum(l.credits)).label("credits")
-    query = (
-        sa.select(key, credits, sa.func.count().label("jobs"))
-        .where(
-            l.tenant_id == tenant_id,
-            l.kind == "settle",
-            l.created_at >= start,
-            l.created_at < stop,
-        )
-        .group_by(key)
-    )
     async with db.sessionmaker() as session:
-        rows = (await session.execute(query)).all()
-    items = [UsageItem(key=r.key, credits=int(r.credits or 0), jobs=r.jobs) for r in rows]
+        rows = await store.usage(session, tenant_id, start, stop, group_by)
+    items = [UsageItem(key=key, credits=credits, jobs=jobs) for key, credits, jobs in rows]
     if group_by == "day":
         items.sort(key=lambda i: i.key or "")
     else:

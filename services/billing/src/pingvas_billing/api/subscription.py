@@ -122,7 +122,7 @@ async def get_subscription(me: Member, ctx: Ctx) -> SubscriptionOut:
             update_payment_method_url=None,
             guidance=None,
         )
-    state = {k: aware(v) if isinstance(v, datetime) else v for k, v in row._mapping.items()}
+    state = repo.state_of(row)
     plan = ctx.plans.get(state["plan"])
     return SubscriptionOut(
         subscription_id=state["id"],

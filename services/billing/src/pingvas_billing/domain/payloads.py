@@ -53,16 +53,21 @@ class Meta:
     tenant_id: str | None
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """A JSON object of the payload, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def read_meta(body: dict[str, Any], header_event_name: str | None = None) -> Meta:
     """What the webhook route records: the event's name, its mode and the tenant from
     `meta.custom_data.tenant_id` (None when absent or not an id)."""
-    meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+    meta = as_object(body.get("meta"))
     name = meta.get("event_name") or header_event_name or "unknown"
-    custom = meta.get("custom_data") if isinstance(meta.get("custom_data"), dict) else {}
+    custom = as_object(meta.get("custom_data"))
     tenant = custom.get("tenant_id")
     tenant_id = tenant if isinstance(tenant, str) and _ID.match(tenant) else None
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    data = as_object(body.get("data"))
+    attributes = as_object(data.get("attributes"))
     test_mode = meta.get("test_mode", attributes.get("test_mode", False))
     return Meta(event_name=str(name)[:64], test_mode=bool(test_mode), tenant_id=tenant_id)
 
@@ -106,7 +111,7 @@ def read_subscription(body: dict[str, Any]) -> LsSubscription:
     status = a.get("status")
     if status not in STATUSES:
         raise BadPayload("unknown subscription status")
-    urls = a.get("urls") if isinstance(a.get("urls"), dict) else {}
+    urls = as_object(a.get("urls"))
     email = a.get("user_email")
     return LsSubscription(
         id=sub_id,
@@ -171,7 +176,7 @@ class LsOrder:
 
 def read_order(body: dict[str, Any]) -> LsOrder:
     order_id, a = _attributes(body, "orders")
-    item = a.get("first_order_item") if isinstance(a.get("first_order_item"), dict) else {}
+    item = as_object(a.get("first_order_item"))
     email = a.get("user_email")
     return LsOrder(
         id=order_id,

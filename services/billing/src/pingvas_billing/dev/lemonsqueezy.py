@@ -14,7 +14,7 @@ replays LS's documented formats (JSON:API) over real HTTP and records what it wa
 - `GET /v1/subscriptions/{id}`: the subscription added with `add_subscription` (the
   same object `sample_webhook` puts in a subscription webhook), else 404.
 
-`python -m pingvas_billing.lemonsqueezy_standin --port 8190 --api-key K` serves it until
+`python -m pingvas_billing.dev.lemonsqueezy --port 8190 --api-key K` serves it until
 interrupted, e.g. behind a local billing service (BILLING_LEMONSQUEEZY_API_URL)."""
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from starlette.routing import Route
 
 from pingvas_kit.ports import free_port
 
-from .lemonsqueezy import JSON_API, ls_time, sample_webhook
+from ..adapters.lemonsqueezy import JSON_API
+from .webhooks import ls_time, sample_webhook
 
 
 @dataclass

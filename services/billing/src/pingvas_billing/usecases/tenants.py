@@ -1,29 +1,31 @@
-"""Billing's side of a tenant's life: tenant.created opens the Free plan (its row, its
-first grant, `subscription.activated`), tenant.deleted purges everything billing holds."""
+"""Billing's side of a tenant's life: a new tenant is opened on the Free plan (its row, its
+first grant, `subscription.activated`, in one transaction); a deleted one loses everything
+billing holds. Both are idempotent (a paid subscription that came first is kept)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_contracts import Envelope
 from pingvas_contracts.events.billing import SubscriptionActivated
-from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
-from pingvas_kit.inbox import EventConsumer
-from pingvas_kit.logging import get_logger
+from pingvas_contracts.events.tenants import TenantCreated
 from pingvas_kit.service import ServiceRuntime
 
 from ..adapters import repository as repo
+from ..domain.periods import add_months, later, stamp
+from ..domain.subscriptions import state_data
 from ..plans import Plans
-from . import credits
-from .periods import add_months, later, stamp
-from .subscriptions import state_data
-
-log = get_logger("pingvas.billing.tenants")
-
+from . import ledger
 
 
 async def open_free_plan(
-    session: AsyncSession, runtime: ServiceRuntime, plans: Plans, *, tenant_id: str, data: TenantCreated
+    session: AsyncSession,
+    runtime: ServiceRuntime,
+    plans: Plans,
+    *,
+    tenant_id: str,
+    data: TenantCreated,
 ) -> bool:
     """The Free subscription row, its first period's grant and `subscription.activated`;
     False when the tenant has a subscription already (a paid one may have come first)."""
@@ -33,7 +35,8 @@ async def open_free_plan(
     start = data.created_at
     end = add_months(start, 1)
     at = repo.now()
-    state = {
+    updated_at = later(at, None)
+    state: dict[str, Any] = {
         "id": repo.new_id(),
         "tenant_id": tenant_id,
         "plan": free.code,
@@ -54,7 +57,7 @@ async def open_free_plan(
         "customer_portal_url": None,
         "update_payment_method_url": None,
         "ls_updated_at": None,
-        "updated_at": later(at, None),
+        "updated_at": updated_at,
     }
     await repo.insert_subscription(session, **state, created_at=at)
     await repo.save_customer(
@@ -62,12 +65,12 @@ async def open_free_plan(
     )
     await runtime.outbox.add(
         session,
-        SubscriptionActivated.model_validate(
-            {**state_data(state, plans, updated_at=state["updated_at"]), "trial_ends_at": None}
+        SubscriptionActivated(
+            **state_data(state, plans, updated_at=updated_at), trial_ends_at=None
         ),
         tenant_id=tenant_id,
     )
-    await credits.start_period(
+    await ledger.start_period(
         session,
         runtime.outbox,
         tenant_id=tenant_id,
@@ -79,13 +82,6 @@ async def open_free_plan(
     return True
 
 
-def register(consumer: EventConsumer, runtime: ServiceRuntime, plans: Plans) -> None:
-    @consumer.on(TenantCreated)
-    async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
-        opened = await open_free_plan(session, runtime, plans, tenant_id=event.tenantid, data=data)
-        log.info("billing.tenant_opened", free_plan=opened)
-
-    @consumer.on(TenantDeleted)
-    async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
-        removed = await repo.purge_tenant(session, tenant_id=event.tenantid)
-        log.info("billing.tenant_purged", **removed)
+async def purge_tenant(session: AsyncSession, *, tenant_id: str) -> dict[str, int]:
+    """Everything billing holds for the tenant, deleted; how many rows of each table."""
+    return await repo.purge_tenant(session, tenant_id=tenant_id)
