@@ -7,6 +7,9 @@ import pytest
 import sqlalchemy as sa
 from pingvas_search.adapters.db import image_state
 
+from pingvas_contracts import envelope_of, example
+from pingvas_contracts.events.billing import SubscriptionExpired
+
 
 def tenant_created(tenant_id: str, name: str, email: str) -> dict:
     return {
@@ -174,6 +177,27 @@ async def test_the_operators_directory_follows_tenants_and_billing(search_for, d
             )
         ).json()["items"]
         assert row["owner_email"] is None and row["deleted_at"]
+
+
+async def test_an_expired_subscription_leaves_the_tenant_on_free(search):
+    t = str(uuid.uuid4())
+    await search.deliver(
+        "pingvas.tenants.tenant.created.v1", tenant_created(t, "Ember", "o@ember.test"), tenant_id=t
+    )
+    later = datetime.now(UTC)
+    await search.deliver(
+        "pingvas.billing.subscription.activated.v1",
+        subscription("pro", "active", later - timedelta(days=30)),
+        tenant_id=t,
+    )
+    expired = example(SubscriptionExpired, expired_plan="pro", updated_at=later, expired_at=later)
+    await search.runtime.consumer(envelope_of(expired, tenant_id=t))
+    (row,) = (
+        await search.client.get(
+            "/api/v1/admin/tenants", params={"q": "ember"}, headers=search.operator()
+        )
+    ).json()["items"]
+    assert row["plan"] == "free" and row["subscription_status"] == "expired"
 
 
 async def test_only_operators_see_the_directory(search):

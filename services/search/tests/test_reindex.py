@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pingvas_render.adapters.db import images as render_images
 from pingvas_render.app import create_app as create_render_app
 from pingvas_render.settings import Settings as RenderSettings
-from pingvas_search.cli import ReindexError, reindex
+from pingvas_search.usecases.reindex import ReindexError, reindex
 from pydantic import SecretStr
 
 from pingvas_kit.db import Database
