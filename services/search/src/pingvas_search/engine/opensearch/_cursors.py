@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..base import ImageQuery, Sort
-from ..cursors import MAX_CURSOR_CHARS, is_int, query_fingerprint
 from ..cursors import decode_cursor as _decode
 from ..cursors import encode_cursor as _encode
+from ..cursors import is_int, query_fingerprint
 
-__all__ = ["MAX_CURSOR_CHARS", "decode_cursor", "encode_cursor", "query_fingerprint"]
+__all__ = ["decode_cursor", "encode_cursor", "query_fingerprint"]
 
 
 def _is_sort_date(v: Any) -> bool:
