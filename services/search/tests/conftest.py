@@ -16,7 +16,8 @@ import pytest
 from pingvas_search.app import create_app
 from pingvas_search.settings import Settings
 
-from pingvas_contracts import new_envelope
+from pingvas_contracts import EventData, envelope_of, example
+from pingvas_contracts.events.render import ImageCreated, ImageDeleted
 from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
 
@@ -92,19 +93,18 @@ class Search(ServiceHandle):
 
     # -- the bus's side ----------------------------------------------------------------
 
-    async def deliver(self, type_: str, data: dict[str, Any], *, tenant_id: str) -> str:
+    async def deliver(self, data: EventData, *, tenant_id: str) -> str:
         """Hand an event to search's consumer exactly as the bus would; its id."""
-        source = type_.split(".")[1]
-        envelope = new_envelope(type_, data, source=source, tenant_id=tenant_id)
+        envelope = envelope_of(data, tenant_id=tenant_id)
         await self.runtime.consumer(envelope)
         return envelope.id
 
-    def image(self, tenant_id: str, prompt: str, **fields: Any) -> dict[str, Any]:
+    def image(self, tenant_id: str, prompt: str, **fields: Any) -> ImageCreated:
         """A `render.image.created` payload; each one a minute newer than the last."""
         self.clock += 1
         image_id = fields.pop("image_id", None) or str(uuid.uuid4())
         job_id = str(uuid.uuid4())
-        return {
+        defaults = {
             "image_id": image_id,
             "job_id": job_id,
             "user_id": str(uuid.uuid4()),
@@ -122,25 +122,25 @@ class Search(ServiceHandle):
             "thumbnail_key": f"tenants/{tenant_id}/images/{image_id}.webp",
             "size_bytes": 1234,
             "sha256": "0" * 64,
-            "created_at": (T0 + timedelta(minutes=self.clock)).isoformat(),
-            **fields,
+            "created_at": T0 + timedelta(minutes=self.clock),
         }
+        return example(ImageCreated, **{**defaults, **fields})
 
     async def created(self, tenant_id: str, prompt: str, **fields: Any) -> str:
         data = self.image(tenant_id, prompt, **fields)
-        await self.deliver("pingvas.render.image.created.v1", data, tenant_id=tenant_id)
-        return data["image_id"]
+        await self.deliver(data, tenant_id=tenant_id)
+        return data.image_id
 
     async def deleted(self, tenant_id: str, image_id: str) -> None:
         await self.deliver(
-            "pingvas.render.image.deleted.v1",
-            {
-                "image_id": image_id,
-                "job_id": str(uuid.uuid4()),
-                "deleted_by_user_id": None,
-                "reason": "user",
-                "deleted_at": datetime.now(UTC).isoformat(),
-            },
+            example(
+                ImageDeleted,
+                image_id=image_id,
+                job_id=str(uuid.uuid4()),
+                deleted_by_user_id=None,
+                reason="user",
+                deleted_at=datetime.now(UTC),
+            ),
             tenant_id=tenant_id,
         )
 

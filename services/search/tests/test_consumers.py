@@ -2,33 +2,58 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
 from pingvas_search.adapters.db import image_state
 
+from pingvas_contracts import envelope_of, example
+from pingvas_contracts.events.billing import (
+    SubscriptionActivated,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
 
-def tenant_created(tenant_id: str, name: str, email: str) -> dict:
-    return {
-        "name": name,
-        "slug": name.lower().replace(" ", "-"),
-        "owner_user_id": str(uuid.uuid4()),
-        "owner_email": email,
-        "owner_display_name": "Owner",
-        "locale": "ko",
-        "plan": "free",
-        "created_at": datetime.now(UTC).isoformat(),
-    }
+S = TypeVar("S", SubscriptionActivated, SubscriptionChanged)
 
 
-def subscription(plan: str, status: str, updated_at: datetime) -> dict:
-    return {
-        "subscription_id": str(uuid.uuid4()),
-        "plan": plan,
-        "status": status,
-        "interval": "month",
-        "lemon_squeezy": None,
-        "entitlements": {
+def tenant_created(
+    tenant_id: str, name: str, email: str, created_at: datetime | None = None
+) -> TenantCreated:
+    return example(
+        TenantCreated,
+        name=name,
+        slug=name.lower().replace(" ", "-"),
+        owner_user_id=str(uuid.uuid4()),
+        owner_email=email,
+        owner_display_name="Owner",
+        locale="ko",
+        plan="free",
+        created_at=created_at or datetime.now(UTC),
+    )
+
+
+def tenant_deleted(slug: str, reason: str) -> TenantDeleted:
+    return example(
+        TenantDeleted,
+        slug=slug,
+        deleted_by_user_id=None,
+        reason=reason,
+        deleted_at=datetime.now(UTC),
+    )
+
+
+def subscription(model: type[S], plan: str, status: str, updated_at: datetime, **fields: Any) -> S:
+    return example(
+        model,
+        subscription_id=str(uuid.uuid4()),
+        plan=plan,
+        status=status,
+        interval="month",
+        lemon_squeezy=None,
+        entitlements={
             "monthly_credits": 2000,
             "max_concurrent_jobs": 4,
             "max_images_per_job": 4,
@@ -37,10 +62,11 @@ def subscription(plan: str, status: str, updated_at: datetime) -> dict:
             "allowed_models": ["tiny-sd1"],
             "priority_weight": 4,
         },
-        "current_period_start": updated_at.isoformat(),
-        "current_period_end": (updated_at + timedelta(days=30)).isoformat(),
-        "updated_at": updated_at.isoformat(),
-    }
+        current_period_start=updated_at,
+        current_period_end=updated_at + timedelta(days=30),
+        updated_at=updated_at,
+        **fields,
+    )
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
@@ -63,9 +89,7 @@ async def test_created_then_deleted_and_the_reverse(search_for, db_backend):
 async def test_a_redelivered_event_changes_nothing(search):
     t = str(uuid.uuid4())
     data = search.image(t, "lighthouse at dawn")
-    event = __import__("pingvas_contracts").new_envelope(
-        "pingvas.render.image.created.v1", data, source="render", tenant_id=t
-    )
+    event = envelope_of(data, tenant_id=t)
     await search.runtime.consumer(event)
     await search.runtime.consumer(event)
     body = (await search.find(search.user(t), q="lighthouse")).json()
@@ -75,21 +99,10 @@ async def test_a_redelivered_event_changes_nothing(search):
 
 async def test_a_deleted_tenant_leaves_no_trace_in_the_index(search):
     t, other = str(uuid.uuid4()), str(uuid.uuid4())
-    await search.deliver(
-        "pingvas.tenants.tenant.created.v1", tenant_created(t, "Acme", "o@acme.test"), tenant_id=t
-    )
+    await search.deliver(tenant_created(t, "Acme", "o@acme.test"), tenant_id=t)
     await search.created(t, "a cat on a sofa")
     await search.created(other, "a cat on a sofa")
-    await search.deliver(
-        "pingvas.tenants.tenant.deleted.v1",
-        {
-            "slug": "acme",
-            "deleted_by_user_id": None,
-            "reason": "owner_request",
-            "deleted_at": datetime.now(UTC).isoformat(),
-        },
-        tenant_id=t,
-    )
+    await search.deliver(tenant_deleted("acme", "owner_request"), tenant_id=t)
     assert await search.found(t, "cat") == []
     assert await search.found(other, "cat") == ["a cat on a sofa"]
     # a late image of the deleted tenant is not indexed
@@ -115,18 +128,20 @@ async def test_the_operators_directory_follows_tenants_and_billing(search_for, d
         later = datetime.now(UTC)
         # billing's newer state first, then an older one, then the sign-up itself
         await search.deliver(
-            "pingvas.billing.subscription.activated.v1",
-            subscription("pro", "active", later),
+            subscription(SubscriptionActivated, "pro", "active", later), tenant_id=t
+        )
+        await search.deliver(
+            subscription(
+                SubscriptionChanged,
+                "starter",
+                "active",
+                later - timedelta(hours=1),
+                previous_plan="free",
+                previous_status="active",
+            ),
             tenant_id=t,
         )
         await search.deliver(
-            "pingvas.billing.subscription.changed.v1",
-            subscription("starter", "active", later - timedelta(hours=1))
-            | {"previous_plan": "free", "previous_status": "active"},
-            tenant_id=t,
-        )
-        await search.deliver(
-            "pingvas.tenants.tenant.created.v1",
             tenant_created(t, "Moonlight Studio", "Owner@Moon.test"),
             tenant_id=t,
         )
@@ -158,16 +173,7 @@ async def test_the_operators_directory_follows_tenants_and_billing(search_for, d
             ).json()["items"]
         ]
 
-        await search.deliver(
-            "pingvas.tenants.tenant.deleted.v1",
-            {
-                "slug": "moonlight-studio",
-                "deleted_by_user_id": None,
-                "reason": "operator",
-                "deleted_at": datetime.now(UTC).isoformat(),
-            },
-            tenant_id=t,
-        )
+        await search.deliver(tenant_deleted("moonlight-studio", "operator"), tenant_id=t)
         (row,) = (
             await search.client.get(
                 "/api/v1/admin/tenants", params={"q": "moonlight", "status": "deleted"}, headers=op
@@ -176,11 +182,27 @@ async def test_the_operators_directory_follows_tenants_and_billing(search_for, d
         assert row["owner_email"] is None and row["deleted_at"]
 
 
+async def test_an_expired_subscription_leaves_the_tenant_on_free(search):
+    t = str(uuid.uuid4())
+    await search.deliver(tenant_created(t, "Ember", "o@ember.test"), tenant_id=t)
+    later = datetime.now(UTC)
+    await search.deliver(
+        subscription(SubscriptionActivated, "pro", "active", later - timedelta(days=30)),
+        tenant_id=t,
+    )
+    expired = example(SubscriptionExpired, expired_plan="pro", updated_at=later, expired_at=later)
+    await search.deliver(expired, tenant_id=t)
+    (row,) = (
+        await search.client.get(
+            "/api/v1/admin/tenants", params={"q": "ember"}, headers=search.operator()
+        )
+    ).json()["items"]
+    assert row["plan"] == "free" and row["subscription_status"] == "expired"
+
+
 async def test_only_operators_see_the_directory(search):
     t = str(uuid.uuid4())
-    await search.deliver(
-        "pingvas.tenants.tenant.created.v1", tenant_created(t, "Acme", "o@acme.test"), tenant_id=t
-    )
+    await search.deliver(tenant_created(t, "Acme", "o@acme.test"), tenant_id=t)
     url = "/api/v1/admin/tenants"
     assert (await search.client.get(url)).status_code == 401
     assert (await search.client.get(url, headers=search.user(t, role="owner"))).status_code == 403
@@ -199,9 +221,9 @@ async def test_directory_pages_newest_first(search):
         t = str(uuid.uuid4())
         ids.append(t)
         await search.deliver(
-            "pingvas.tenants.tenant.created.v1",
-            tenant_created(t, f"Team {i}", f"o{i}@x.test")
-            | {"created_at": (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=i)).isoformat()},
+            tenant_created(
+                t, f"Team {i}", f"o{i}@x.test", datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=i)
+            ),
             tenant_id=t,
         )
     seen, cursor = [], None

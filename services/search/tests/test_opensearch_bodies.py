@@ -1,9 +1,9 @@
 """The OpenSearch engine's requests, checked as data (docs/search.md, "OpenSearch").
 
-No OpenSearch runs here: every body the engine sends is built by a pure function of
-`pingvas_search.engine.opensearch`, and these tests check those bodies (the template, the
-tenant filter and routing of every tenant-scoped request, what user text may become,
-cursors, highlights, alias actions, bulk lines). test_opensearch_integration.py runs the
+No OpenSearch runs here: every body the engine sends is built by a pure function in the
+private pieces of `pingvas_search.engine.opensearch`, and these tests check those bodies
+(the template, the tenant filter and routing of every tenant-scoped request, what user
+text may become, cursors, highlights, alias actions, bulk lines). test_opensearch_integration.py runs the
 engine against a real cluster when OPENSEARCH_URL is set."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pingvas_search.engine import opensearch as osx
 from pingvas_search.engine.base import (
     MARK_END,
     MARK_START,
@@ -33,6 +32,13 @@ from pingvas_search.engine.opensearch import (
     OpenSearchEngine,
     TenantRequest,
 )
+from pingvas_search.engine.opensearch import _answers as answers
+from pingvas_search.engine.opensearch import _bodies as bodies
+from pingvas_search.engine.opensearch import _cursors as cursors
+from pingvas_search.engine.opensearch import _documents as documents
+from pingvas_search.engine.opensearch import _generations as generations
+from pingvas_search.engine.opensearch import _highlights as highlights
+from pingvas_search.engine.opensearch._template import index_template
 
 T = "tenant-a"
 OTHER = "tenant-b"
@@ -124,7 +130,7 @@ def query(**kw: Any) -> ImageQuery:
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return osx.index_template(PREFIX, shards=3, replicas=1)
+    return index_template(PREFIX, shards=3, replicas=1)
 
 
 def test_the_template_matches_only_this_prefix_generations(template):
@@ -198,7 +204,7 @@ def test_the_mapping_is_strict_and_keys_are_not_indexed(template):
 
 def test_a_document_has_exactly_the_mapped_fields(template):
     props = template["template"]["mappings"]["properties"]
-    body = osx.document(make_doc())
+    body = documents.document(make_doc())
     assert set(body) == set(props)  # a strict mapping would refuse anything else
     assert body["created_at"] == "2025-03-01T12:00:00.123456Z"
     json.dumps(body)
@@ -209,20 +215,20 @@ def test_a_document_has_exactly_the_mapped_fields(template):
 
 def test_a_document_round_trips_through_its_source():
     doc = make_doc(user_id=None, api_key_id="key-1", seed=2**40)
-    back = osx.doc_from_source(json.loads(json.dumps(osx.document(doc))))
+    back = documents.doc_from_source(json.loads(json.dumps(documents.document(doc))))
     assert back == doc
     assert back.created_at.tzinfo is not None
 
 
 def test_a_naive_time_is_taken_as_utc():
-    assert osx.iso(datetime(2025, 1, 2, 3, 4, 5)) == "2025-01-02T03:04:05.000000Z"
+    assert documents.iso(datetime(2025, 1, 2, 3, 4, 5)) == "2025-01-02T03:04:05.000000Z"
     kst = datetime(2025, 1, 2, 12, 0, tzinfo=UTC) + timedelta(0)
-    assert osx.iso(kst.astimezone()) == "2025-01-02T12:00:00.000000Z"
+    assert documents.iso(kst.astimezone()) == "2025-01-02T12:00:00.000000Z"
 
 
 def test_a_prompt_cannot_forge_a_highlight_marker():
     doc = make_doc(prompt=f"a {MARK_START}cat{MARK_END} here", negative_prompt=MARK_END)
-    body = osx.document(doc)
+    body = documents.document(doc)
     assert body["prompt"] == "a cat here"
     assert body["negative_prompt"] == ""
     assert MARK_START not in json.dumps(body, ensure_ascii=False)
@@ -230,13 +236,13 @@ def test_a_prompt_cannot_forge_a_highlight_marker():
 
 def test_writes_are_routed_by_tenant_under_tenant_ids():
     docs = [make_doc(T, image_id="i1"), make_doc(OTHER, image_id="i1")]
-    ops = osx.index_ops(docs)
+    ops = documents.index_ops(docs)
     assert [op[0] for op in ops] == [
         {"index": {"_id": "tenant-a/i1", "routing": T}},
         {"index": {"_id": "tenant-b/i1", "routing": OTHER}},
     ]
     assert ops[0][1]["tenant_id"] == T and ops[1][1]["tenant_id"] == OTHER
-    dels = osx.delete_ops([(T, "i1"), (OTHER, "i2")])
+    dels = documents.delete_ops([(T, "i1"), (OTHER, "i2")])
     assert dels == [
         [{"delete": {"_id": "tenant-a/i1", "routing": T}}],
         [{"delete": {"_id": "tenant-b/i2", "routing": OTHER}}],
@@ -244,11 +250,11 @@ def test_writes_are_routed_by_tenant_under_tenant_ids():
 
 
 def test_bulk_bodies_are_batched_by_operation():
-    ops = osx.index_ops([make_doc(image_id=f"i{i}") for i in range(1201)])
-    batches = list(osx.bulk_batches(ops))
+    ops = documents.index_ops([make_doc(image_id=f"i{i}") for i in range(1201)])
+    batches = list(documents.bulk_batches(ops))
     assert [len(b) for b in batches] == [1000, 1000, 402]  # 500 + 500 + 201 operations
     assert "index" in batches[1][0] and batches[1][0]["index"]["_id"] == f"{T}/i500"
-    dels = list(osx.bulk_batches(osx.delete_ops([(T, "x")] * 3), size=2))
+    dels = list(documents.bulk_batches(documents.delete_ops([(T, "x")] * 3), size=2))
     assert [len(b) for b in dels] == [2, 1]
 
 
@@ -260,19 +266,19 @@ def _item(op: str, status: int, error: dict | None = None) -> dict:
 
 
 def test_bulk_answers():
-    assert osx.bulk_outcome({"errors": False, "items": [_item("index", 201)]}) is False
+    assert documents.bulk_outcome({"errors": False, "items": [_item("index", 201)]}) is False
     # deleting what is not there is no error
     missing = {"errors": False, "items": [_item("delete", 404)]}
-    assert osx.bulk_outcome(missing) is False
+    assert documents.bulk_outcome(missing) is False
     # the target alias went away: look the targets up again
     gone = _item("index", 404, {"type": "index_not_found_exception", "reason": "no such index"})
-    assert osx.bulk_outcome({"errors": True, "items": [gone]}) is True
+    assert documents.bulk_outcome({"errors": True, "items": [gone]}) is True
     busy = _item("index", 429, {"type": "es_rejected_execution_exception", "reason": "queue"})
     with pytest.raises(EngineUnavailable):
-        osx.bulk_outcome({"errors": True, "items": [_item("index", 201), busy]})
+        documents.bulk_outcome({"errors": True, "items": [_item("index", 201), busy]})
     bad = _item("index", 400, {"type": "strict_dynamic_mapping_exception", "reason": "nope"})
     with pytest.raises(BulkRejected, match="strict_dynamic_mapping_exception"):
-        osx.bulk_outcome({"errors": True, "items": [bad]})
+        documents.bulk_outcome({"errors": True, "items": [bad]})
 
 
 # -- tenant-scoped requests ----------------------------------------------------------
@@ -298,9 +304,9 @@ def test_every_search_is_scoped_to_its_tenant(shape, with_cursor):
     q = query(**SHAPES[shape])
     after = None
     if with_cursor:
-        values = [1.5, 10**18, "img"] if osx.effective_sort(q) == "relevance" else [10**18, "i"]
-        after = osx.decode_cursor(osx.encode_cursor(q, values), q)
-    req = osx.search_body(q, after=after)
+        values = [1.5, 10**18, "img"] if bodies.effective_sort(q) == "relevance" else [10**18, "i"]
+        after = cursors.decode_cursor(cursors.encode_cursor(q, values), q)
+    req = bodies.search_body(q, after=after)
     assert_scoped(req, T)
     if with_cursor:
         assert req.body["search_after"] == after
@@ -310,31 +316,31 @@ def test_every_search_is_scoped_to_its_tenant(shape, with_cursor):
 
 @pytest.mark.parametrize("prefix", ["", "고양", "a ca", "   "])
 def test_every_suggest_is_scoped_to_its_tenant(prefix):
-    assert_scoped(osx.suggest_body(T, prefix, 8), T)
+    assert_scoped(bodies.suggest_body(T, prefix, 8), T)
 
 
 def test_count_and_delete_tenant_are_scoped():
-    assert_scoped(osx.count_body(T), T)
-    req = osx.delete_tenant_body(T)
+    assert_scoped(bodies.count_body(T), T)
+    req = bodies.delete_tenant_body(T)
     assert_scoped(req, T)
     assert req.params["conflicts"] == "proceed"
     assert "refresh" not in req.params
-    assert osx.delete_tenant_body(T, refresh=True).params["refresh"] == "true"
+    assert bodies.delete_tenant_body(T, refresh=True).params["refresh"] == "true"
 
 
 def test_a_tenant_scoped_request_needs_a_tenant():
     for bad in ("", None):
         with pytest.raises(ValueError):
-            osx.tenant_request(bad)  # type: ignore[arg-type]
+            bodies.tenant_request(bad)  # type: ignore[arg-type]
         with pytest.raises(ValueError):
-            osx.search_body(ImageQuery(tenant_id=bad))  # type: ignore[arg-type]
+            bodies.search_body(ImageQuery(tenant_id=bad))  # type: ignore[arg-type]
         with pytest.raises(ValueError):
-            osx.count_body(bad)  # type: ignore[arg-type]
+            bodies.count_body(bad)  # type: ignore[arg-type]
 
 
 def test_the_same_query_of_two_tenants_differs_only_in_the_tenant():
-    a = osx.search_body(query(text="고양이", model="m"))
-    b = osx.search_body(ImageQuery(tenant_id=OTHER, text="고양이", model="m"))
+    a = bodies.search_body(query(text="고양이", model="m"))
+    b = bodies.search_body(ImageQuery(tenant_id=OTHER, text="고양이", model="m"))
     assert a.params == {"routing": T} and b.params == {"routing": OTHER}
     assert json.dumps(a.body).replace(T, OTHER) == json.dumps(b.body)
 
@@ -342,9 +348,9 @@ def test_the_same_query_of_two_tenants_differs_only_in_the_tenant():
 @pytest.mark.parametrize("crafted", CRAFTED)
 def test_user_text_is_only_ever_a_query_value(crafted):
     for text in (crafted, f"고양이 {crafted}"):
-        req = osx.search_body(query(text=text, model="m"))
+        req = bodies.search_body(query(text=text, model="m"))
         assert_scoped(req, T)
-        benign = osx.search_body(query(text="zzz", model="m"))
+        benign = bodies.search_body(query(text="zzz", model="m"))
         # the text's only trace: the multi_match query value, as one plain string
         places = [p for p, v in walk(req.body) if isinstance(v, str) and v == text.strip()]
         assert places == [("query", "bool", "must", 0, "multi_match", "query")]
@@ -352,17 +358,17 @@ def test_user_text_is_only_ever_a_query_value(crafted):
         swapped["query"]["bool"]["must"][0]["multi_match"]["query"] = "zzz"
         assert swapped == benign.body
 
-        sreq = osx.suggest_body(T, text, 8)
+        sreq = bodies.suggest_body(T, text, 8)
         assert_scoped(sreq, T)
         places = [p for p, v in walk(sreq.body) if isinstance(v, str) and v == text.strip()]
         assert places == [("query", "bool", "must", 0, "multi_match", "query")]
         swapped = copy.deepcopy(sreq.body)
         swapped["query"]["bool"]["must"][0]["multi_match"]["query"] = "zzz"
-        assert swapped == osx.suggest_body(T, "zzz", 8).body
+        assert swapped == bodies.suggest_body(T, "zzz", 8).body
 
 
 def test_a_model_is_a_term_and_times_a_range():
-    req = osx.search_body(
+    req = bodies.search_body(
         query(text="cat", model='sdxl" OR *', since=AT, until=AT + timedelta(hours=1))
     )
     filters = req.body["query"]["bool"]["filter"]
@@ -378,7 +384,7 @@ def test_a_model_is_a_term_and_times_a_range():
 
 
 def test_text_search_is_and_over_prompt_and_english():
-    body = osx.search_body(query(text="  귀여운   고양이 ")).body
+    body = bodies.search_body(query(text="  귀여운   고양이 ")).body
     (mm,) = body["query"]["bool"]["must"]
     assert mm == {
         "multi_match": {
@@ -389,7 +395,7 @@ def test_text_search_is_and_over_prompt_and_english():
         }
     }
     assert body["sort"] == [{"_score": "desc"}, {"created_at": "desc"}, {"image_id": "desc"}]
-    assert body["track_total_hits"] == osx.TOTAL_HITS_CAP == 10_000
+    assert body["track_total_hits"] == bodies.TOTAL_HITS_CAP == 10_000
     assert body["size"] == 25  # one more than the limit: is there a next page?
     hl = body["highlight"]
     assert hl["pre_tags"] == [MARK_START] and hl["post_tags"] == [MARK_END]
@@ -398,14 +404,14 @@ def test_text_search_is_and_over_prompt_and_english():
 
 
 def test_newest_first_sorts_by_time_then_id():
-    body = osx.search_body(query(text="고양이", sort="newest")).body
+    body = bodies.search_body(query(text="고양이", sort="newest")).body
     assert body["sort"] == [{"created_at": "desc"}, {"image_id": "desc"}]
     assert body["track_scores"] is True
 
 
 def test_an_empty_query_lists_newest_first_without_matching_or_highlighting():
     for sort in ("relevance", "newest"):
-        body = osx.search_body(query(text=" ", sort=sort)).body
+        body = bodies.search_body(query(text=" ", sort=sort)).body
         assert "must" not in body["query"]["bool"]
         assert body["sort"] == [{"created_at": "desc"}, {"image_id": "desc"}]
         assert "highlight" not in body
@@ -413,16 +419,16 @@ def test_an_empty_query_lists_newest_first_without_matching_or_highlighting():
 
 def test_a_huge_query_is_cut_to_what_opensearch_takes():
     text = "고양이 " * 300 + " ".join(f"w{i}" for i in range(200))
-    mm = osx.search_body(query(text=text)).body["query"]["bool"]["must"][0]["multi_match"]
+    mm = bodies.search_body(query(text=text)).body["query"]["bool"]["must"][0]["multi_match"]
     words = mm["query"].split()
     assert words[0] == "고양이" and words.count("고양이") == 1
-    assert len(words) == osx.MAX_QUERY_WORDS
-    assert len(osx.normalize_text("a" * 5000)) == osx.MAX_QUERY_CHARS
+    assert len(words) == bodies.MAX_QUERY_WORDS
+    assert len(bodies.normalize_text("a" * 5000)) == bodies.MAX_QUERY_CHARS
 
 
 def test_page_sizes_are_bounded():
-    assert osx.search_body(query(limit=0)).body["size"] == 2
-    assert osx.search_body(query(limit=10**6)).body["size"] == osx.MAX_PAGE + 1
+    assert bodies.search_body(query(limit=0)).body["size"] == 2
+    assert bodies.search_body(query(limit=10**6)).body["size"] == bodies.MAX_PAGE + 1
 
 
 # -- cursors -------------------------------------------------------------------------
@@ -430,13 +436,13 @@ def test_page_sizes_are_bounded():
 
 def test_a_cursor_round_trips_and_is_url_safe():
     q = query(text="고양이", model="m", since=AT)
-    cursor = osx.encode_cursor(q, [2.75, 1740830400123456000, "img-9"])
+    cursor = cursors.encode_cursor(q, [2.75, 1740830400123456000, "img-9"])
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-    assert osx.decode_cursor(cursor, q) == [2.75, 1740830400123456000, "img-9"]
+    assert cursors.decode_cursor(cursor, q) == [2.75, 1740830400123456000, "img-9"]
     # the page size may change between pages
-    assert osx.decode_cursor(cursor, query(text="고양이", model="m", since=AT, limit=5))
+    assert cursors.decode_cursor(cursor, query(text="고양이", model="m", since=AT, limit=5))
     # the same words, spaced differently, are the same query
-    assert osx.decode_cursor(cursor, query(text=" 고양이 ", model="m", since=AT))
+    assert cursors.decode_cursor(cursor, query(text=" 고양이 ", model="m", since=AT))
 
 
 @pytest.mark.parametrize(
@@ -453,9 +459,9 @@ def test_a_cursor_round_trips_and_is_url_safe():
 )
 def test_a_cursor_of_another_query_or_tenant_is_refused(other):
     q = query(text="고양이", model="m", since=AT)
-    cursor = osx.encode_cursor(q, [2.75, 1, "img"])
+    cursor = cursors.encode_cursor(q, [2.75, 1, "img"])
     with pytest.raises(InvalidCursor):
-        osx.decode_cursor(cursor, ImageQuery(**{**q.__dict__, **other}))
+        cursors.decode_cursor(cursor, ImageQuery(**{**q.__dict__, **other}))
 
 
 def _forge(payload: Any) -> str:
@@ -476,21 +482,21 @@ def _forge(payload: Any) -> str:
 )
 def test_garbage_is_not_a_cursor(bad):
     with pytest.raises(InvalidCursor):
-        osx.decode_cursor(bad, query(text="고양이"))
+        cursors.decode_cursor(bad, query(text="고양이"))
 
 
 def test_a_cursor_must_hold_the_sort_values_of_its_sort():
     q = query(text="고양이")
-    fp = osx.query_fingerprint(q)
-    assert osx.decode_cursor(_forge({"a": [1.0, 5, "i"], "q": fp}), q) == [1.0, 5, "i"]
+    fp = cursors.query_fingerprint(q)
+    assert cursors.decode_cursor(_forge({"a": [1.0, 5, "i"], "q": fp}), q) == [1.0, 5, "i"]
     for after in ([1.0, 5], [1.0, 5, 7], ["x", 5, "i"], [True, 5, "i"], [1.0, {"a": 1}, "i"]):
         with pytest.raises(InvalidCursor):
-            osx.decode_cursor(_forge({"a": after, "q": fp}), q)
+            cursors.decode_cursor(_forge({"a": after, "q": fp}), q)
     newest = query(text="")
-    fp = osx.query_fingerprint(newest)
-    assert osx.decode_cursor(_forge({"a": [5, "i"], "q": fp}), newest) == [5, "i"]
+    fp = cursors.query_fingerprint(newest)
+    assert cursors.decode_cursor(_forge({"a": [5, "i"], "q": fp}), newest) == [5, "i"]
     with pytest.raises(InvalidCursor):
-        osx.decode_cursor(_forge({"a": [1.0, 5, "i"], "q": fp}), newest)
+        cursors.decode_cursor(_forge({"a": [1.0, 5, "i"], "q": fp}), newest)
 
 
 # -- answers -------------------------------------------------------------------------
@@ -499,10 +505,10 @@ def test_a_cursor_must_hold_the_sort_values_of_its_sort():
 def _hit(doc: ImageDoc, sort: list, score: float | None = 1.0, highlight: dict | None = None):
     hit: dict[str, Any] = {
         "_index": "pv-test-g1",
-        "_id": osx.doc_id(doc.tenant_id, doc.image_id),
+        "_id": documents.doc_id(doc.tenant_id, doc.image_id),
         "_routing": doc.tenant_id,
         "_score": score,
-        "_source": osx.document(doc),
+        "_source": documents.document(doc),
         "sort": sort,
     }
     if highlight is not None:
@@ -521,21 +527,21 @@ def test_a_page_with_more_behind_it_carries_a_cursor_from_its_last_hit():
             ],
         }
     }
-    page = osx.parse_search(resp, q)
+    page = answers.parse_search(resp, q)
     assert [h.doc for h in page.items] == docs[:2]
     assert page.total == 7
     assert [h.score for h in page.items] == [3.0, 2.0]
-    assert osx.decode_cursor(page.next_cursor, q) == [2.0, 999, "i1"]
+    assert cursors.decode_cursor(page.next_cursor, q) == [2.0, 999, "i1"]
     # exactly the limit: the last page
     resp["hits"]["hits"] = resp["hits"]["hits"][:2]
-    assert osx.parse_search(resp, q).next_cursor is None
+    assert answers.parse_search(resp, q).next_cursor is None
 
 
 def test_an_unmatched_listing_has_no_scores_and_plain_prompts():
     q = query(text="")
     doc = make_doc(prompt="첫 그림")
     resp = {"hits": {"total": {"value": 1}, "hits": [_hit(doc, [1, "i"], score=None)]}}
-    (hit,) = osx.parse_search(resp, q).items
+    (hit,) = answers.parse_search(resp, q).items
     assert hit.score is None
     assert hit.highlight == [Segment("첫 그림", False)]
 
@@ -560,7 +566,7 @@ def test_highlights_of_both_fields_are_merged():
             ],
         }
     }
-    (hit,) = osx.parse_search(resp, q).items
+    (hit,) = answers.parse_search(resp, q).items
     assert hit.highlight == [
         Segment("a ", False),
         Segment("cat", True),
@@ -571,9 +577,9 @@ def test_highlights_of_both_fields_are_merged():
 
 
 def test_a_highlight_that_is_not_the_prompt_is_ignored():
-    segs = osx.highlight_segments("고양이 그림", [f"{MARK_START}강아지{MARK_END}"])
+    segs = highlights.highlight_segments("고양이 그림", [f"{MARK_START}강아지{MARK_END}"])
     assert segs == [Segment("고양이 그림", False)]
-    assert osx.highlight_segments("", ["x"]) == []
+    assert highlights.highlight_segments("", ["x"]) == []
 
 
 def test_a_long_prompt_is_cut_around_its_first_match():
@@ -581,16 +587,16 @@ def test_a_long_prompt_is_cut_around_its_first_match():
     prompt = f"{before} 고양이 한 마리가 잠을 잔다 {before}"
     at = prompt.index("고양이")
     marked = f"{prompt[:at]}{MARK_START}고양이{MARK_END}{prompt[at + 3 :]}"
-    segs = osx.highlight_segments(prompt, [marked])
+    segs = highlights.highlight_segments(prompt, [marked])
     text = "".join(s.text for s in segs)
     assert [s.text for s in segs if s.match] == ["고양이"]
     assert text.startswith("…") and text.endswith("…")
-    assert len(text) <= osx.HIGHLIGHT_WINDOW + 2
+    assert len(text) <= highlights.HIGHLIGHT_WINDOW + 2
     assert text.strip("…") in prompt
     # it begins and ends at whole words
     assert text[1] != " " and prompt[prompt.index(text.strip("…")) - 1] == " "
     # without a match: the start of the prompt
-    segs = osx.highlight_segments(prompt, [])
+    segs = highlights.highlight_segments(prompt, [])
     text = "".join(s.text for s in segs)
     assert len(segs) == 1 and not segs[0].match
     assert prompt.startswith(text.rstrip("…")) and text.endswith("…")
@@ -600,7 +606,7 @@ def test_a_long_prompt_is_cut_around_its_first_match():
 
 
 def test_suggest_completes_the_typed_words_and_groups_by_prompt():
-    req = osx.suggest_body(T, "귀여운 고", 5)
+    req = bodies.suggest_body(T, "귀여운 고", 5)
     (mm,) = req.body["query"]["bool"]["must"]
     assert mm["multi_match"]["type"] == "bool_prefix"
     assert mm["multi_match"]["operator"] == "and"
@@ -615,7 +621,7 @@ def test_suggest_completes_the_typed_words_and_groups_by_prompt():
 
 
 def test_suggest_without_a_prefix_gives_the_most_recent_prompts():
-    req = osx.suggest_body(T, "  ", 3)
+    req = bodies.suggest_body(T, "  ", 3)
     assert "must" not in req.body["query"]["bool"]
     assert req.body["aggs"]["prompts"]["terms"]["order"] == [{"latest": "desc"}]
 
@@ -633,7 +639,7 @@ def test_suggestions_from_buckets():
             }
         }
     }
-    got = osx.parse_suggest(resp, "고양", 2)
+    got = answers.parse_suggest(resp, "고양", 2)
     assert [(s.prompt, s.images) for s in got] == [("고양이 그림", 3), ("귀여운 고양이들이", 1)]
     assert got[1].highlight == [
         Segment("귀여운 ", False),
@@ -643,12 +649,12 @@ def test_suggestions_from_buckets():
 
 
 def test_suggestion_highlights():
-    segs = osx.suggestion_segments("A Cat on a sofa", "a ca")
+    segs = highlights.suggestion_segments("A Cat on a sofa", "a ca")
     assert [s.text for s in segs if s.match] == ["A", "Ca", "a"]
     assert "".join(s.text for s in segs) == "A Cat on a sofa"
-    assert osx.suggestion_segments("고양이 그림", "") == [Segment("고양이 그림", False)]
+    assert highlights.suggestion_segments("고양이 그림", "") == [Segment("고양이 그림", False)]
     long = "고양이 " * 200
-    assert "".join(s.text for s in osx.suggestion_segments(long, "고")) == long
+    assert "".join(s.text for s in highlights.suggestion_segments(long, "고")) == long
 
 
 # -- generations and aliases ---------------------------------------------------------
@@ -674,20 +680,20 @@ def test_names():
 
 
 def test_the_first_generation_is_read_and_written():
-    assert osx.next_generation(Names(PREFIX), {}) == "pv-test-g1"
-    body = osx.create_generation_body(PREFIX, "pv-test-g1", read=True)
+    assert generations.next_generation(Names(PREFIX), {}) == "pv-test-g1"
+    body = generations.create_generation_body(PREFIX, "pv-test-g1", read=True)
     assert body == {"aliases": {"pv-test-read": {}, "pv-test-write": {}, "pv-test-write-g1": {}}}
 
 
 def test_begin_reindex_adds_a_written_unread_generation():
     state = {"pv-test-g4": {"pv-test-read", "pv-test-write", "pv-test-write-g4"}, "x-g9": set()}
-    state = osx.alias_state(
+    state = generations.alias_state(
         Names(PREFIX), {i: {"aliases": {a: {} for a in s}} for i, s in state.items()}
     )
     assert list(state) == ["pv-test-g4"]  # another prefix's index is not ours
-    gen = osx.next_generation(Names(PREFIX), state)
+    gen = generations.next_generation(Names(PREFIX), state)
     assert gen == "pv-test-g5"
-    assert osx.begin_reindex_body(PREFIX, gen) == {
+    assert generations.begin_reindex_body(PREFIX, gen) == {
         "aliases": {"pv-test-write": {}, "pv-test-write-g5": {}}
     }
 
@@ -700,7 +706,7 @@ STATE = {
 
 
 def test_finish_reindex_moves_the_read_alias_and_drops_the_old_generation_at_once():
-    body = osx.finish_reindex_actions(PREFIX, "pv-test-g2", STATE)
+    body = generations.finish_reindex_actions(PREFIX, "pv-test-g2", STATE)
     assert body == {
         "actions": [
             {"add": {"index": "pv-test-g2", "alias": "pv-test-read"}},
@@ -712,13 +718,13 @@ def test_finish_reindex_moves_the_read_alias_and_drops_the_old_generation_at_onc
 
 
 def test_abort_reindex_drops_only_that_generation():
-    assert osx.abort_reindex_actions(PREFIX, "pv-test-g2", STATE) == {
+    assert generations.abort_reindex_actions(PREFIX, "pv-test-g2", STATE) == {
         "actions": [{"remove_index": {"index": "pv-test-g2"}}]
     }
     with pytest.raises(ValueError):
-        osx.abort_reindex_actions(PREFIX, "pv-test-g1", STATE)  # what searches read
+        generations.abort_reindex_actions(PREFIX, "pv-test-g1", STATE)  # what searches read
     with pytest.raises(ValueError):
-        osx.abort_reindex_actions(PREFIX, "someone-else", STATE)
+        generations.abort_reindex_actions(PREFIX, "someone-else", STATE)
 
 
 # -- the engine object ---------------------------------------------------------------

@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from pingvas_render.adapters.db import images as render_images
 from pingvas_render.app import create_app as create_render_app
 from pingvas_render.settings import Settings as RenderSettings
-from pingvas_search.cli import ReindexError, reindex
+from pingvas_search.usecases.reindex import ReindexError, reindex
 from pydantic import SecretStr
 
+from pingvas_contracts import example
+from pingvas_contracts.events.tenants import TenantDeleted
 from pingvas_kit.db import Database
 
 
@@ -141,13 +143,13 @@ async def test_the_reindex_skips_images_of_deleted_tenants(search, run_service):
         await store_in_render(render_db, gone, "a fox of a deleted team")
         await store_in_render(render_db, kept, "a fox of a live team")
         await search.deliver(
-            "pingvas.tenants.tenant.deleted.v1",
-            {
-                "slug": "gone",
-                "deleted_by_user_id": None,
-                "reason": "owner_request",
-                "deleted_at": datetime.now(UTC).isoformat(),
-            },
+            example(
+                TenantDeleted,
+                slug="gone",
+                deleted_by_user_id=None,
+                reason="owner_request",
+                deleted_at=datetime.now(UTC),
+            ),
             tenant_id=gone,
         )
         result = await reindex(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -15,15 +14,13 @@ from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
 from . import consumers
-from .adapters.db import metadata
+from .adapters.db import MIGRATIONS, metadata
 from .adapters.s3 import Presigner
 from .api import admin, images
 from .api.deps import Context
 from .engine import SearchEngine, make_engine
 from .manifest import SERVICE
 from .settings import Settings
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 log = get_logger("pingvas.search")
 

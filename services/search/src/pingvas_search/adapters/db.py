@@ -4,9 +4,14 @@ Nothing here is authoritative: the image index lives in the engine, and these ta
 hold what the consumers need to apply events in any order (image and tenant tombstones)
 and the operators' tenant directory, all rebuilt from events."""
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from pingvas_kit.messaging import inbox_table, outbox_table
+
+#: the Alembic scripts of these tables
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 metadata = sa.MetaData()
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_kit.db import aware, now
+from pingvas_contracts.events.billing import (
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
+from pingvas_kit.db import now
 
 from .db import image_state, tenant_directory
 
@@ -21,7 +29,13 @@ LIVE, DELETED = "live", "deleted"
 
 
 def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def _utc(value: datetime) -> datetime:
+    """A time as UTC-aware: SQLite reads naive datetimes back, and every stored time is
+    UTC (the kit's `aware` also passes None through; these times are always there)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # -- image tombstones -------------------------------------------------------------------
@@ -66,7 +80,8 @@ async def bury_tenant(session: AsyncSession, *, tenant_id: str) -> int:
         .where(image_state.c.tenant_id == tenant_id, image_state.c.state == LIVE)
         .values(state=DELETED, updated_at=now())
     )
-    return result.rowcount or 0
+    # an UPDATE's result is a CursorResult (typed as the general Result)
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 async def deleted_since(session: AsyncSession, since: datetime) -> list[tuple[str, str]]:
@@ -135,7 +150,7 @@ async def _update(session: AsyncSession, current: dict[str, Any], changes: dict[
     )
 
 
-async def tenant_created(session: AsyncSession, *, tenant_id: str, data: Any) -> None:
+async def tenant_created(session: AsyncSession, *, tenant_id: str, data: TenantCreated) -> None:
     current = await _locked_row(session, tenant_id, data.created_at)
     changes: dict[str, Any] = {
         "name": data.name,
@@ -152,23 +167,29 @@ async def tenant_created(session: AsyncSession, *, tenant_id: str, data: Any) ->
 
 
 async def subscription_state(
-    session: AsyncSession, *, tenant_id: str, data: Any, at: datetime
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    data: SubscriptionActivated | SubscriptionChanged | SubscriptionCancelled | SubscriptionExpired,
+    at: datetime,
 ) -> bool:
     """Apply a billing.subscription.* state unless the row already shows a newer one."""
     current = await _locked_row(session, tenant_id, at)
-    updated = aware(data.updated_at)
+    updated = _utc(data.updated_at)
     seen = current["billing_updated_at"]
-    if seen is not None and aware(seen) > updated:
+    if seen is not None and _utc(seen) > updated:
         return False
+    # an expired subscription's event carries no status: it is "expired"
+    status = "expired" if isinstance(data, SubscriptionExpired) else data.status
     await _update(
         session,
         current,
-        {"plan": data.plan, "subscription_status": data.status, "billing_updated_at": updated},
+        {"plan": data.plan, "subscription_status": status, "billing_updated_at": updated},
     )
     return True
 
 
-async def tenant_deleted(session: AsyncSession, *, tenant_id: str, data: Any) -> None:
+async def tenant_deleted(session: AsyncSession, *, tenant_id: str, data: TenantDeleted) -> None:
     current = await _locked_row(session, tenant_id, data.deleted_at)
     await _update(
         session,
@@ -187,7 +208,7 @@ async def is_tenant_deleted(session: AsyncSession, tenant_id: str) -> bool:
 
 
 def encode_cursor(created_at: datetime, tenant_id: str) -> str:
-    raw = json.dumps([aware(created_at).isoformat(), tenant_id]).encode()
+    raw = json.dumps([_utc(created_at).isoformat(), tenant_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -196,7 +217,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, tenant_id = json.loads(raw)
-        return aware(datetime.fromisoformat(at)), str(tenant_id)
+        return _utc(datetime.fromisoformat(at)), str(tenant_id)
     except Exception as exc:  # noqa: BLE001 - any garbage is the same bad cursor
         raise ValueError("not a cursor") from exc
 

@@ -1,376 +1,52 @@
-"""The embedded engine: one SQLite file with FTS5 (docs/search.md, "Embedded").
+"""`EmbeddedEngine`: the SQLite file, its generations, and every statement it runs.
 
-Layout of the file:
-
-- `meta(key, value)`: `read` (the generation reads use), `write` (JSON list of the
-  generations every write goes to), `next` (the number of the next generation).
-- per generation `gN`: `docs_gN`, every ImageDoc field (created_at as microseconds
-  since the epoch, so it sorts) plus the spans of the prompt's terms (highlighting
-  without analysing again), and `fts_gN`, an FTS5 table whose rowid is the document's:
-  `tenant` (one token standing for the tenant), `terms` (morphemes and stems),
-  `bigrams` (Hangul syllable bigrams), `raw` (the lower-cased words as typed; prefix
-  indexes for suggestions). The tokenizer is FTS5's `ascii`: `text.py` makes every term
-  a run of alphanumerics, so it reads each back as one token.
-
-All SQL runs in a worker thread on the engine's one connection, under a lock; the file
-is in WAL mode with a busy timeout, so the reindex CLI can write to it while the service
-reads. Every write transaction reads `meta` first, so a reindex begun by another process
-receives this process's writes from its next transaction on.
-
-Queries. What a user types never reaches FTS5 as syntax: it is analysed into terms, each
-term double-quoted, and only the engine's own operators join them. Every statement
-filters `tenant_id = ?` on the document table and, when it matches, puts the tenant's
-token in the MATCH expression as well.
-
-- A query word matches when its morpheme (or stem) is among a prompt's terms, or, for a
-  Hangul word, when all its syllable bigrams are among the prompt's bigrams; every word
-  must match. Ranking: bm25 with weights terms 1, bigrams 0.3 (tenant, raw 0), ties
-  newest first.
-- A query whose words are all English stop words ("the", "a on") looks for those words
-  as typed (the raw column) instead; a query without any word (punctuation only) matches
-  nothing; an empty query lists everything, newest first.
+All SQL runs in a worker thread on the engine's one connection, under a lock; every
+write transaction reads `meta` first, so a reindex begun by another process receives
+this process's writes from its next transaction on. Every statement filters
+`tenant_id = ?` on the document table and, when it matches, puts the tenant's token in
+the MATCH expression as well.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .base import (
+from ..base import (
     EngineUnavailable,
     ImageDoc,
     ImageHit,
     ImageHits,
     ImageQuery,
-    InvalidCursor,
     Segment,
     Suggestion,
     clean_text,
 )
-from .text import (
-    IndexedText,
-    analyze,
-    get_analyzer,
-    hangul_bigrams,
-    has_hangul,
-    index_texts,
-    raw_words,
-    tokens_from_columns,
-)
+from ..cursors import effective_sort
+from ..text import IndexedText, get_analyzer, has_hangul, index_texts, raw_words
+from ._cursors import decode_cursor, encode_cursor
+from ._highlights import hit_marks, segments
+from ._queries import MAX_QUERY_CHARS, MAX_QUERY_TERMS, plan_query, quote, tenant_token
+from ._rows import DOC_COLUMNS, INSERT_DOC, SELECT_DOC, doc_from_row, doc_row, micros
 
 T = TypeVar("T")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: highlights of longer prompts are a window of about this many characters
-HIGHLIGHT_WINDOW = 200
-#: a query is cut to this many characters and this many distinct terms
-MAX_QUERY_CHARS = 1000
-MAX_QUERY_TERMS = 32
 MAX_LIMIT = 1000
 #: bm25 weights of the FTS columns: tenant, terms, bigrams, raw
 RANK = "bm25(0.0, 1.0, 0.3, 0.0)"
 
 _GENERATION = re.compile(r"g[1-9][0-9]{0,8}")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
-
-_DOC_COLUMNS = (
-    "image_id",
-    "tenant_id",
-    "job_id",
-    "user_id",
-    "api_key_id",
-    "idx",
-    "prompt",
-    "negative_prompt",
-    "model",
-    "width",
-    "height",
-    "seed",
-    "steps",
-    "cfg_scale",
-    "scheduler",
-    "png_key",
-    "thumbnail_key",
-    "size_bytes",
-    "created_us",
-)
-_SELECT_DOC = ", ".join(f"d.{c}" for c in _DOC_COLUMNS)
-_INSERT_DOC = (
-    f"INSERT INTO {{docs}} ({', '.join(_DOC_COLUMNS)}, spans) "
-    f"VALUES ({', '.join('?' for _ in _DOC_COLUMNS)}, ?)"
-)
-
-
-def _micros(when: datetime) -> int:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
-
-
-def tenant_token(tenant_id: str) -> str:
-    """The tenant's token in the FTS rows: hex, so no tokenizer splits it and no prompt
-    word equals it by accident (and one would only ever be looked for in `tenant`)."""
-    return "t" + hashlib.blake2b(tenant_id.encode(), digest_size=12).hexdigest()
-
-
-def quote(term: str) -> str:
-    """An FTS5 string: whatever `term` holds, it is one string, never syntax."""
-    return '"' + term.replace('"', '""') + '"'
-
-
-def _doc_row(doc: ImageDoc, spans: str) -> tuple:
-    return (
-        doc.image_id,
-        doc.tenant_id,
-        doc.job_id,
-        doc.user_id,
-        doc.api_key_id,
-        doc.index,
-        doc.prompt,
-        doc.negative_prompt,
-        doc.model,
-        doc.width,
-        doc.height,
-        doc.seed,
-        doc.steps,
-        doc.cfg_scale,
-        doc.scheduler,
-        doc.png_key,
-        doc.thumbnail_key,
-        doc.size_bytes,
-        _micros(doc.created_at),
-        spans,
-    )
-
-
-def _doc_from_row(row: Sequence[Any]) -> ImageDoc:
-    return ImageDoc(
-        image_id=row[0],
-        tenant_id=row[1],
-        job_id=row[2],
-        user_id=row[3],
-        api_key_id=row[4],
-        index=row[5],
-        prompt=row[6],
-        negative_prompt=row[7],
-        model=row[8],
-        width=row[9],
-        height=row[10],
-        seed=row[11],
-        steps=row[12],
-        cfg_scale=row[13],
-        scheduler=row[14],
-        png_key=row[15],
-        thumbnail_key=row[16],
-        size_bytes=row[17],
-        created_at=_from_micros(row[18]),
-    )
-
-
-# -- queries -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """A query's FTS5 expression (without the tenant) and what highlighting marks."""
-
-    expression: str
-    terms: frozenset[str]
-    substrings: tuple[str, ...]  # Hangul words that may match inside a prompt's words
-    raw: frozenset[str]  # words looked for as typed (stop-word-only queries)
-
-
-def plan_query(text: str) -> _Plan | None:
-    """The FTS5 expression for what a user typed; None when it has no word at all.
-
-    Each term becomes `terms : "term"`; a Hangul one also matches through bigrams:
-    all bigrams of its own surface ("고양시에서" → 고양 양시) or all bigrams of the
-    Hangul run it stands in ("노는", which kiwi reads as the noun 노 alone, but as the
-    verb 놀 in a prompt → 노는)."""
-    text = clean_text(text)[:MAX_QUERY_CHARS]
-    runs = [(m.start(), m.end()) for m in _HANGUL_RUN.finditer(text)]
-    clauses: list[str] = []
-    terms: dict[str, None] = {}
-    substrings: dict[str, None] = {}
-    for token in analyze(text):
-        if token.term in terms:
-            continue
-        if len(terms) >= MAX_QUERY_TERMS:
-            break
-        terms[token.term] = None
-        alternatives: list[list[str]] = []
-        surface = text[token.start : token.end]
-        for run in _HANGUL_RUN.findall(surface):
-            if len(run) >= 2:
-                alternatives.append(hangul_bigrams(surface))
-                substrings[run] = None
-                break
-        for start, end in runs:
-            if start <= token.start < end:
-                grams = hangul_bigrams(text[start:end])
-                if grams not in alternatives:
-                    alternatives.append(grams)
-                if end - start >= 2:
-                    substrings[text[start:end]] = None
-                break
-        clause = f"terms : {quote(token.term)}"
-        for grams in alternatives:
-            grams = list(dict.fromkeys(grams))
-            clause += f" OR bigrams : ({' AND '.join(map(quote, grams))})"
-        clauses.append(f"({clause})" if alternatives else clause)
-    raw: dict[str, None] = {}
-    if not clauses:
-        # only stop words (or words the analyser drops): the words as typed
-        for word in raw_words(text):
-            if len(raw) >= MAX_QUERY_TERMS:
-                break
-            raw[word.term] = None
-        clauses = [f"raw : {quote(w)}" for w in raw]
-    if not clauses:
-        return None
-    return _Plan(" AND ".join(clauses), frozenset(terms), tuple(substrings), frozenset(raw))
-
-
-def _merge(marks: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for s, e in sorted(marks):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-def segments(
-    text: str, marks: list[tuple[int, int]], window: int = HIGHLIGHT_WINDOW
-) -> list[Segment]:
-    """`text` split at the marked spans; a text longer than `window` is cut to a window
-    that starts a little before the first mark (or at the start), "…" at a cut end."""
-    marks = [(max(0, s), min(len(text), e)) for s, e in _merge(marks) if s < e]
-    start, end = 0, len(text)
-    if len(text) > window:
-        first = marks[0] if marks else (0, 0)
-        start = max(0, first[0] - window // 4)
-        if start > 0:  # back to the start of the word
-            i = start
-            while i > max(0, start - 20) and not text[i - 1].isspace():
-                i -= 1
-            if i == 0 or text[i - 1].isspace():
-                start = i
-        end = min(len(text), start + window)
-        if end < len(text):  # back to the end of a word, keeping the first mark
-            j = end
-            while j > max(first[1], end - 20) and not text[j].isspace():
-                j -= 1
-            if text[j].isspace() and j >= first[1]:
-                end = j
-    pieces: list[tuple[str, bool]] = []
-    pos = start
-    for s, e in marks:
-        s, e = max(s, start), min(e, end)
-        if s >= e:
-            continue
-        pieces.append((text[pos:s], False))
-        pieces.append((text[s:e], True))
-        pos = e
-    pieces.append((text[pos:end], False))
-    if start > 0:
-        pieces.insert(0, ("…", False))
-    if end < len(text):
-        pieces.append(("…", False))
-    out: list[Segment] = []
-    for piece, match in pieces:
-        if not piece:
-            continue
-        if out and out[-1].match == match:
-            out[-1] = Segment(out[-1].text + piece, match)
-        else:
-            out.append(Segment(piece, match))
-    return out or [Segment(text[start:end])]
-
-
-def _hit_marks(
-    text: str, plan: _Plan, terms_column: str, spans_column: str
-) -> list[tuple[int, int]]:
-    marks = [
-        (t.start, t.end)
-        for t in tokens_from_columns(terms_column, spans_column)
-        if t.term in plan.terms
-    ]
-    for sub in plan.substrings:
-        i = text.find(sub)
-        while i >= 0:
-            marks.append((i, i + len(sub)))
-            i = text.find(sub, i + len(sub))
-    if plan.raw:
-        marks.extend((w.start, w.end) for w in raw_words(text) if w.term in plan.raw)
-    return marks
-
-
-# -- cursors --------------------------------------------------------------------------
-
-
-def _query_hash(q: ImageQuery, sort: str) -> str:
-    key = [
-        q.tenant_id,
-        q.text.strip(),
-        q.model,
-        _micros(q.since) if q.since else None,
-        _micros(q.until) if q.until else None,
-        sort,
-    ]
-    return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()[:16]
-
-
-def _encode_cursor(state: dict[str, Any]) -> str:
-    raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, qhash: str, sort: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        state = json.loads(raw)
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor("not a cursor of this engine") from exc
-    if not isinstance(state, dict) or state.get("h") != qhash:
-        raise InvalidCursor("a cursor of another query")
-    if sort == "newest":
-        key = state.get("k")
-        if (
-            not isinstance(key, list)
-            or len(key) != 2
-            or type(key[0]) is not int
-            or not isinstance(key[1], str)
-        ):
-            raise InvalidCursor("not a cursor of this engine")
-    else:
-        offset = state.get("o")
-        if type(offset) is not int or not 0 < offset <= 10**9:
-            raise InvalidCursor("not a cursor of this engine")
-    return state
-
-
-# -- the engine -----------------------------------------------------------------------
 
 
 class EmbeddedEngine:
-    """SearchEngine on a SQLite FTS5 file (see the module's docstring)."""
+    """SearchEngine on a SQLite FTS5 file (see the package's docstring)."""
 
     name = "embedded"
 
@@ -567,7 +243,7 @@ class EmbeddedEngine:
         conn: sqlite3.Connection, gen: str, docs: list[ImageDoc], texts: list[IndexedText]
     ) -> None:
         docs_t, fts_t = f"docs_{gen}", f"fts_{gen}"
-        insert_doc = _INSERT_DOC.format(docs=docs_t)
+        insert_doc = INSERT_DOC.format(docs=docs_t)
         for doc, text in zip(docs, texts, strict=True):
             old = conn.execute(
                 f"SELECT id FROM {docs_t} WHERE image_id = ?", (doc.image_id,)
@@ -575,7 +251,7 @@ class EmbeddedEngine:
             if old is not None:
                 conn.execute(f"DELETE FROM {fts_t} WHERE rowid = ?", old)
                 conn.execute(f"DELETE FROM {docs_t} WHERE id = ?", old)
-            rowid = conn.execute(insert_doc, _doc_row(doc, text.spans_column)).lastrowid
+            rowid = conn.execute(insert_doc, doc_row(doc, text.spans_column)).lastrowid
             conn.execute(
                 f"INSERT INTO {fts_t} (rowid, tenant, terms, bigrams, raw) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -647,9 +323,8 @@ class EmbeddedEngine:
 
     def _search(self, q: ImageQuery) -> ImageHits:
         text = q.text.strip()
-        sort = "relevance" if text and q.sort != "newest" else "newest"
-        qhash = _query_hash(q, sort)
-        state = _decode_cursor(q.cursor, qhash, sort) if q.cursor else None
+        sort = effective_sort(q)
+        after = decode_cursor(q.cursor, q) if q.cursor else None
         limit = max(1, min(int(q.limit), MAX_LIMIT))
         plan = plan_query(text) if text else None
         if text and plan is None:
@@ -662,10 +337,10 @@ class EmbeddedEngine:
             args.append(q.model)
         if q.since is not None:
             where.append("d.created_us >= ?")
-            args.append(_micros(q.since))
+            args.append(micros(q.since))
         if q.until is not None:
             where.append("d.created_us < ?")
-            args.append(_micros(q.until))
+            args.append(micros(q.until))
 
         with self._db(write=False) as conn:
             read, _ = self._meta(conn)
@@ -684,20 +359,20 @@ class EmbeddedEngine:
             offset = 0
             if sort == "newest":
                 order = "d.created_us DESC, d.image_id DESC"
-                if state is not None:
+                if after is not None:
                     page_where.append("(d.created_us, d.image_id) < (?, ?)")
-                    page_args.extend(state["k"])
+                    page_args.extend(after)
             else:
                 order = f"{fts_t}.rank, d.created_us DESC, d.image_id DESC"
-                offset = state["o"] if state is not None else 0
+                offset = after[0] if after is not None else 0
             rows = conn.execute(
-                f"SELECT {_SELECT_DOC}{extra} FROM {source} WHERE {' AND '.join(page_where)} "
+                f"SELECT {SELECT_DOC}{extra} FROM {source} WHERE {' AND '.join(page_where)} "
                 f"ORDER BY {order} LIMIT ? OFFSET ?",
                 [*page_args, limit + 1, offset],
             ).fetchall()
             more = len(rows) > limit
             rows = rows[:limit]
-            if state is None and not more:
+            if after is None and not more:
                 total = len(rows)
             elif sort == "relevance" and rows and not more:
                 total = offset + len(rows)
@@ -707,12 +382,12 @@ class EmbeddedEngine:
                 ).fetchone()[0]
 
         items: list[ImageHit] = []
-        n = len(_DOC_COLUMNS)
+        n = len(DOC_COLUMNS)
         for row in rows:
-            doc = _doc_from_row(row)
+            doc = doc_from_row(row)
             prompt = clean_text(doc.prompt)
             if plan is not None:
-                marks = _hit_marks(prompt, plan, row[n], row[n + 1])
+                marks = hit_marks(prompt, plan, row[n], row[n + 1])
                 score: float | None = -row[n + 2]
             else:
                 marks, score = [], None
@@ -721,9 +396,9 @@ class EmbeddedEngine:
         if more and rows:
             last = rows[-1]
             if sort == "newest":
-                next_cursor = _encode_cursor({"h": qhash, "k": [last[18], last[0]]})
+                next_cursor = encode_cursor(q, [last[18], last[0]])
             else:
-                next_cursor = _encode_cursor({"h": qhash, "o": offset + len(rows)})
+                next_cursor = encode_cursor(q, [offset + len(rows)])
         return ImageHits(items=items, next_cursor=next_cursor, total=total)
 
     async def suggest(self, tenant_id: str, prefix: str, *, limit: int = 8) -> list[Suggestion]:
