@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react'
 import { Link, NavLink, Navigate, Outlet, useLocation } from 'react-router-dom'
-import { useGetMeQuery } from '../api/api'
+import { useGetMeQuery } from '../features/session/sessionApi'
 import { httpStatus } from '../api/problem'
 import { hasRole, isOperator, type Me } from '../api/types'
 import { useI18n } from '../i18n/I18nProvider'

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import { useCreateApiKeyMutation, useGetApiKeysQuery, useRevokeApiKeyMutation } from '../api/api'
+import { useCreateApiKeyMutation, useGetApiKeysQuery, useRevokeApiKeyMutation } from '../features/apiKeys/apiKeysApi'
 import { SCOPES, type ApiKey, type CreatedApiKey, type Scope } from '../api/types'
 import { PageTitle } from '../components/Layouts'
 import { Badge, Button, Card, ConfirmDialog, Dialog, ErrorBanner, Loading, TextField } from '../components/ui'

@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { useGetAuditLogQuery } from '../api/api'
+import { useGetAuditLogQuery } from '../features/auditLog/auditLogApi'
 import { PageTitle } from '../components/Layouts'
 import { Button, Card, ErrorBanner, Loading } from '../components/ui'
 import { useErrorMessage } from '../components/useFormErrors'

@@ -1,11 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import {
-  useChangeRoleMutation,
-  useGetInvitationsQuery,
-  useGetMembersQuery,
-  useInviteMutation,
-  useRemoveMemberMutation,
-} from '../api/api'
+import { useChangeRoleMutation, useGetInvitationsQuery, useGetMembersQuery, useInviteMutation, useRemoveMemberMutation } from '../features/team/teamApi'
 import { httpStatus } from '../api/problem'
 import { ROLES, hasRole, type Member, type Role } from '../api/types'
 import { PageTitle } from '../components/Layouts'

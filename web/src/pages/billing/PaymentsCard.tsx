@@ -1,4 +1,4 @@
-import { useGetBillingPlansQuery, useGetPaymentsQuery } from '../../api/api'
+import { useGetBillingPlansQuery, useGetPaymentsQuery } from '../../features/billing/billingApi'
 import { Badge, Card, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { formatMoney } from '../../features/billing/money'

@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { useCreateCheckoutMutation, useGetBillingPlansQuery } from '../../api/api'
+import { useCreateCheckoutMutation, useGetBillingPlansQuery } from '../../features/billing/billingApi'
 import { Badge, Button, Card, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { formatMoney, isFreePlan, priceFor } from '../../features/billing/money'

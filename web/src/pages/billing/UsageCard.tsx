@@ -1,5 +1,5 @@
 import { useMemo } from 'react'
-import { useGetUsageQuery } from '../../api/api'
+import { useGetUsageQuery } from '../../features/billing/billingApi'
 import { Card, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { UsageChart } from '../../features/billing/UsageChart'

@@ -1,11 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
-import {
-  useGetImagesInfiniteQuery,
-  useGetModelsQuery,
-  useLazyGetImageQuery,
-  useSearchImagesInfiniteQuery,
-} from '../../api/api'
+import { useGetImagesInfiniteQuery, useGetModelsQuery, useLazyGetImageQuery } from '../../features/render/renderApi'
+import { useSearchImagesInfiniteQuery } from '../../features/search/searchApi'
 import { PageTitle } from '../../components/Layouts'
 import { Button, Card, ErrorBanner, Loading, SelectField, Spinner, TextField } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'

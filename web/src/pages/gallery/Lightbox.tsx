@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type MouseEvent } from 'react'
 import { useNavigate } from 'react-router-dom'
-import { useDeleteImageMutation, useGetImageQuery } from '../../api/api'
+import { useDeleteImageMutation, useGetImageQuery } from '../../features/render/renderApi'
 import { httpStatus } from '../../api/problem'
 import { Button, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'

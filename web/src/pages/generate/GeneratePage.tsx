@@ -5,7 +5,7 @@ import {
   useGetEntitlementsQuery,
   useGetModelsQuery,
   useGetRecentGenerationsQuery,
-} from '../../api/api'
+} from '../../features/render/renderApi'
 import { httpStatus, problemOf } from '../../api/problem'
 import { PageTitle } from '../../components/Layouts'
 import { Button, Card, ErrorBanner, Loading, Notice, SelectField, TextField } from '../../components/ui'

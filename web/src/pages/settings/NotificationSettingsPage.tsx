@@ -1,12 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { Link } from 'react-router-dom'
-import {
-  NOTIFICATION_KEYS,
-  useGetNotificationPreferencesQuery,
-  useUpdateNotificationPreferencesMutation,
-  type NotificationKey,
-  type NotificationPreferences,
-} from '../../api/api'
+import { useGetNotificationPreferencesQuery, useUpdateNotificationPreferencesMutation } from '../../features/mail/mailApi'
+import { NOTIFICATION_KEYS, type NotificationKey, type NotificationPreferences } from '../../features/mail/types'
 import { PageTitle } from '../../components/Layouts'
 import { Button, Card, ErrorBanner, Loading, Notice } from '../../components/ui'
 import { useErrorMessage, useFormErrors } from '../../components/useFormErrors'
