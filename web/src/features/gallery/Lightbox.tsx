@@ -1,12 +1,12 @@
 import { useEffect, useId, useRef, useState, type MouseEvent } from 'react'
 import { useNavigate } from 'react-router-dom'
-import { useDeleteImageMutation, useGetImageQuery } from '../../features/render/renderApi'
+import { useDeleteImageMutation, useGetImageQuery } from '../render/renderApi'
 import { httpStatus } from '../../api/problem'
 import { Button, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'
-import { settingsFromImage } from '../../features/render/params'
-import type { Image, Model } from '../../features/render/types'
+import { settingsFromImage } from '../render/params'
+import type { Image, Model } from '../render/types'
 
 /** `pingvas-20250102-123456-1a2b3c4d.png`: the day, the seed and the start of the id. */
 export function downloadName(image: Image): string {
