@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { type CreatedApiKey } from '../api/types'
+import { type CreatedApiKey } from '../features/apiKeys/types'
 import { PageTitle } from '../components/Layouts'
 import { useI18n } from '../i18n/I18nProvider'
 import { CreateKeyCard } from '../features/apiKeys/CreateKeyCard'

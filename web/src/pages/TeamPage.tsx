@@ -1,4 +1,4 @@
-import { hasRole } from '../api/types'
+import { hasRole } from '../features/session/types'
 import { PageTitle } from '../components/Layouts'
 import { Notice } from '../components/ui'
 import { useMe } from '../components/useMe'

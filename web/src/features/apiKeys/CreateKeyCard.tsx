@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { useCreateApiKeyMutation } from './apiKeysApi'
-import { SCOPES, type CreatedApiKey, type Scope } from '../../api/types'
+import { SCOPES, type CreatedApiKey, type Scope } from './types'
 import { Button, Card, ErrorBanner, TextField } from '../../components/ui'
 import { useFormErrors } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'

@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { type CreatedApiKey } from '../../api/types'
+import { type CreatedApiKey } from './types'
 import { Button, Dialog } from '../../components/ui'
 import { useI18n } from '../../i18n/I18nProvider'
 

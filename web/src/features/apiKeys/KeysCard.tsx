@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { useGetApiKeysQuery, useRevokeApiKeyMutation } from './apiKeysApi'
-import { type ApiKey } from '../../api/types'
+import { type ApiKey } from './types'
 import { Badge, Button, Card, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'

@@ -1,6 +1,6 @@
 /** API keys: listed, created (the key shown once), revoked. */
 import { api, listOf } from '../../api/api'
-import type { ApiKey, CreatedApiKey, Scope } from '../../api/types'
+import type { ApiKey, CreatedApiKey, Scope } from './types'
 
 export const apiKeysApi = api.injectEndpoints({
   endpoints: (build) => ({

@@ -1,6 +1,6 @@
 /** The tenant's audit log, a page per cursor. */
 import { api } from '../../api/api'
-import type { AuditPage } from '../../api/types'
+import type { AuditPage } from './types'
 
 export const auditLogApi = api.injectEndpoints({
   endpoints: (build) => ({

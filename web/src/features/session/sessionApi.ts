@@ -1,6 +1,6 @@
 /** Sign-up, log-in and out, the mail links' calls, the tenant switch and `GET me`. */
 import { api, TAGS } from '../../api/api'
-import type { Me, SessionResponse, SignUpAccepted, SignUpRequest } from '../../api/types'
+import type { Me, SessionResponse, SignUpAccepted, SignUpRequest } from './types'
 
 export const sessionApi = api.injectEndpoints({
   endpoints: (build) => ({

@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from 'react'
 import { useInviteMutation } from './teamApi'
-import { type Role } from '../../api/types'
+import { type Role } from '../session/types'
 import { Button, Card, ErrorBanner, Notice, SelectField, TextField } from '../../components/ui'
 import { useFormErrors } from '../../components/useFormErrors'
 import { useMe } from '../../components/useMe'
 import { useI18n } from '../../i18n/I18nProvider'
-import { assignableRoles } from './MembersCard'
+import { assignableRoles } from './roles'
 
 const INVITE_FIELDS = ['email', 'role'] as const
 

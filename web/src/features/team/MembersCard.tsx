@@ -1,16 +1,13 @@
 import { useState } from 'react'
 import { useChangeRoleMutation, useGetMembersQuery, useRemoveMemberMutation } from './teamApi'
 import { httpStatus } from '../../api/problem'
-import { ROLES, hasRole, type Member, type Role } from '../../api/types'
+import { hasRole, type Role } from '../session/types'
+import { assignableRoles } from './roles'
+import { type Member } from './types'
 import { Badge, Button, Card, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useMe } from '../../components/useMe'
 import { useI18n } from '../../i18n/I18nProvider'
-
-/** The roles a user may hand out: never above their own. */
-export function assignableRoles(own: Role): Role[] {
-  return ROLES.filter((role) => hasRole(own, role))
-}
 
 export function MembersCard({ canManage }: { canManage: boolean }) {
   const { t, formatDate } = useI18n()

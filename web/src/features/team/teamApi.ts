@@ -1,6 +1,7 @@
 /** The team: members and their roles, invitations, and deleting the team. */
 import { api, listOf, TAGS } from '../../api/api'
-import type { Invitation, InvitationInfo, Member, Role, SessionResponse } from '../../api/types'
+import type { Role, SessionResponse } from '../session/types'
+import type { Invitation, InvitationInfo, Member } from './types'
 
 export const teamApi = api.injectEndpoints({
   endpoints: (build) => ({

@@ -1,7 +1,7 @@
 import { useSearchParams } from 'react-router-dom'
 import { useGetBillingPlansQuery, useGetSubscriptionQuery } from '../../features/billing/billingApi'
 import { httpStatus } from '../../api/problem'
-import { hasRole } from '../../api/types'
+import { hasRole } from '../../features/session/types'
 import { PageTitle } from '../../components/Layouts'
 import { ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
