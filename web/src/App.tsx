@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react'
 import { Route, Routes } from 'react-router-dom'
-import { hasRole, type Role } from './api/types'
+import { hasRole, type Role } from './features/session/types'
 import { AppLayout, PageTitle } from './components/Layouts'
 import { Notice } from './components/ui'
 import { useMe } from './components/useMe'

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { makeStore } from '../app/store'
 import { meFixture, mockApi, problem } from '../test/utils'
-import { api } from './api'
+import { apiKeysApi } from '../features/apiKeys/apiKeysApi'
+import { sessionApi } from '../features/session/sessionApi'
+import { teamApi } from '../features/team/teamApi'
 
 function setCsrfCookie(value: string) {
   document.cookie = `pv_csrf=${value}; path=/`
@@ -12,7 +14,7 @@ describe('base query', () => {
     setCsrfCookie('csrf-1')
     const { calls } = mockApi({ 'GET me': { body: meFixture() } })
     const store = makeStore()
-    const result = await store.dispatch(api.endpoints.getMe.initiate())
+    const result = await store.dispatch(sessionApi.endpoints.getMe.initiate())
     expect(result.data?.user.email).toBe('ada@example.com')
     expect(calls).toHaveLength(1)
     expect(calls[0].headers.get('X-Pingvas-Client')).toBe('web')
@@ -28,9 +30,9 @@ describe('base query', () => {
       'PATCH members/u2': { body: {} },
     })
     const store = makeStore()
-    await store.dispatch(api.endpoints.invite.initiate({ email: 'bo@example.com', role: 'member' }))
-    await store.dispatch(api.endpoints.revokeApiKey.initiate('k1'))
-    await store.dispatch(api.endpoints.changeRole.initiate({ user_id: 'u2', role: 'admin' }))
+    await store.dispatch(teamApi.endpoints.invite.initiate({ email: 'bo@example.com', role: 'member' }))
+    await store.dispatch(apiKeysApi.endpoints.revokeApiKey.initiate('k1'))
+    await store.dispatch(teamApi.endpoints.changeRole.initiate({ user_id: 'u2', role: 'admin' }))
     expect(calls.map((c) => `${c.method} ${c.headers.get('X-CSRF-Token')}`)).toEqual([
       'POST csrf-2',
       'DELETE csrf-2',
@@ -46,7 +48,7 @@ describe('base query', () => {
       'POST auth/refresh': { body: {} },
     })
     const store = makeStore()
-    const result = await store.dispatch(api.endpoints.getMe.initiate())
+    const result = await store.dispatch(sessionApi.endpoints.getMe.initiate())
     expect(result.data?.tenant.name).toBe('Acme')
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET me', 'POST auth/refresh', 'GET me'])
     expect(calls[1].headers.get('X-CSRF-Token')).toBe('csrf-3')
@@ -59,7 +61,7 @@ describe('base query', () => {
       'POST auth/refresh': problem(401, 'Unauthorized'),
     })
     const store = makeStore()
-    const result = await store.dispatch(api.endpoints.getMe.initiate())
+    const result = await store.dispatch(sessionApi.endpoints.getMe.initiate())
     expect(result.error).toMatchObject({ status: 401 })
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET me', 'POST auth/refresh'])
   })
@@ -70,7 +72,7 @@ describe('base query', () => {
       'POST auth/refresh': { body: {} },
     })
     const store = makeStore()
-    const result = await store.dispatch(api.endpoints.getMembers.initiate())
+    const result = await store.dispatch(teamApi.endpoints.getMembers.initiate())
     expect(result.error).toMatchObject({ status: 401 })
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET members', 'POST auth/refresh', 'GET members'])
   })
@@ -78,7 +80,7 @@ describe('base query', () => {
   it('does not refresh when log-in itself is refused', async () => {
     const { calls } = mockApi({ 'POST auth/login': problem(401, 'Invalid email or password') })
     const store = makeStore()
-    const result = await store.dispatch(api.endpoints.logIn.initiate({ email: 'a@b.c', password: 'x' }))
+    const result = await store.dispatch(sessionApi.endpoints.logIn.initiate({ email: 'a@b.c', password: 'x' }))
     expect(result.error).toMatchObject({ status: 401 })
     expect(calls).toHaveLength(1)
   })
@@ -91,8 +93,8 @@ describe('base query', () => {
     })
     const store = makeStore()
     const [me, keys] = await Promise.all([
-      store.dispatch(api.endpoints.getMe.initiate()),
-      store.dispatch(api.endpoints.getApiKeys.initiate()),
+      store.dispatch(sessionApi.endpoints.getMe.initiate()),
+      store.dispatch(apiKeysApi.endpoints.getApiKeys.initiate()),
     ])
     expect(me.data).toBeDefined()
     expect(keys.data).toEqual([])

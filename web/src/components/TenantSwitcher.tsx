@@ -1,7 +1,7 @@
 import { useId } from 'react'
 import { useNavigate } from 'react-router-dom'
-import { useSwitchTenantMutation } from '../api/api'
-import type { Me } from '../api/types'
+import { useSwitchTenantMutation } from '../features/session/sessionApi'
+import type { Me } from '../features/session/types'
 import { useI18n } from '../i18n/I18nProvider'
 import { useErrorMessage } from './useFormErrors'
 

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { Link, useNavigate, useParams } from 'react-router-dom'
-import { useAcceptInvitationMutation, useGetInvitationQuery, useGetMeQuery } from '../api/api'
+import { useGetMeQuery } from '../features/session/sessionApi'
+import { useAcceptInvitationMutation, useGetInvitationQuery } from '../features/team/teamApi'
 import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, Loading, Notice, TextField } from '../components/ui'
 import { useErrorMessage, useFormErrors } from '../components/useFormErrors'

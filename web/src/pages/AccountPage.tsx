@@ -1,14 +1,16 @@
 import { useState } from 'react'
 import { useDispatch } from 'react-redux'
 import { Link, useNavigate } from 'react-router-dom'
-import { api, useDeleteTenantMutation, useLogOutMutation } from '../api/api'
-import { hasRole } from '../api/types'
+import { api } from '../api/api'
+import { useLogOutMutation } from '../features/session/sessionApi'
+import { hasRole } from '../features/session/types'
 import { LanguagePicker } from '../components/LanguagePicker'
 import { PageTitle } from '../components/Layouts'
-import { Badge, Button, Card, Dialog, ErrorBanner, TextField } from '../components/ui'
-import { useErrorMessage, useFormErrors } from '../components/useFormErrors'
+import { Badge, Button, Card, ErrorBanner } from '../components/ui'
+import { useErrorMessage } from '../components/useFormErrors'
 import { useMe } from '../components/useMe'
 import { useI18n } from '../i18n/I18nProvider'
+import { DeleteTeamDialog } from '../features/team/DeleteTeamDialog'
 
 export function AccountPage() {
   const { t } = useI18n()
@@ -99,51 +101,5 @@ export function AccountPage() {
       )}
       {deleting && <DeleteTeamDialog teamName={me.tenant.name} onClose={() => setDeleting(false)} />}
     </>
-  )
-}
-
-function DeleteTeamDialog({ teamName, onClose }: { teamName: string; onClose: () => void }) {
-  const { t } = useI18n()
-  const dispatch = useDispatch()
-  const navigate = useNavigate()
-  const [confirm, setConfirm] = useState('')
-  const [deleteTenant, { isLoading, error }] = useDeleteTenantMutation()
-  const errors = useFormErrors(error, ['confirm'])
-
-  async function submit() {
-    const result = await deleteTenant({ confirm })
-    if (!('error' in result)) {
-      onClose()
-      navigate('/', { replace: true })
-      dispatch(api.util.resetApiState())
-    }
-  }
-
-  return (
-    <Dialog
-      title={t('account.deleteTeam')}
-      onClose={onClose}
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            {t('common.cancel')}
-          </Button>
-          <Button variant="danger" busy={isLoading} disabled={confirm !== teamName} onClick={submit}>
-            {t('account.deleteTeamConfirm')}
-          </Button>
-        </>
-      }
-    >
-      <ErrorBanner message={errors.banner} />
-      <p>{t('account.deleteTeamWarning', { team: teamName })}</p>
-      <TextField
-        label={t('account.typeTeamName', { team: teamName })}
-        name="confirm"
-        value={confirm}
-        autoComplete="off"
-        onChange={(event) => setConfirm(event.target.value)}
-        error={errors.fields.confirm}
-      />
-    </Dialog>
   )
 }

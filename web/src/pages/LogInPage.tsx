@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { Link, useNavigate, useSearchParams } from 'react-router-dom'
-import { useLogInMutation } from '../api/api'
+import { useLogInMutation } from '../features/session/sessionApi'
 import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, TextField } from '../components/ui'
 import { useFormErrors } from '../components/useFormErrors'

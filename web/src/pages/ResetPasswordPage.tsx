@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
-import { useConfirmPasswordResetMutation } from '../api/api'
+import { useConfirmPasswordResetMutation } from '../features/session/sessionApi'
 import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, Notice, TextField } from '../components/ui'
 import { useFormErrors } from '../components/useFormErrors'

@@ -1,5 +1,5 @@
 import { Link, useSearchParams } from 'react-router-dom'
-import { useGetUnsubscribeQuery, useUnsubscribeMutation } from '../api/api'
+import { useGetUnsubscribeQuery, useUnsubscribeMutation } from '../features/mail/mailApi'
 import { httpStatus } from '../api/problem'
 import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, Loading, Notice } from '../components/ui'

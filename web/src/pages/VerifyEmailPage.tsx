@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
-import { useVerifyEmailMutation } from '../api/api'
+import { useVerifyEmailMutation } from '../features/session/sessionApi'
 import { PublicLayout } from '../components/Layouts'
 import { ErrorBanner, Loading, Notice } from '../components/ui'
 import { useErrorMessage } from '../components/useFormErrors'

@@ -4,7 +4,7 @@ import { MemoryRouter } from 'react-router-dom'
 import { vi } from 'vitest'
 import { App } from '../App'
 import { makeStore } from '../app/store'
-import type { Me, Role } from '../api/types'
+import type { Me, Role } from '../features/session/types'
 import { I18nProvider, type Locale } from '../i18n/I18nProvider'
 
 export interface RecordedRequest {

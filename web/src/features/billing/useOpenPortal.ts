@@ -1,4 +1,4 @@
-import { useGetPortalUrlMutation } from '../../api/api'
+import { useGetPortalUrlMutation } from './billingApi'
 import type { ApiError } from '../../api/problem'
 import { redirectTo } from './redirect'
 

@@ -1,5 +1,5 @@
 import { Link } from 'react-router-dom'
-import { useCancelGenerationMutation, useGetImageQuery } from '../../api/api'
+import { useCancelGenerationMutation, useGetImageQuery } from './renderApi'
 import { Badge, Button, ErrorBanner, Spinner } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'

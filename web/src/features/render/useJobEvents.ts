@@ -1,6 +1,7 @@
 import { useEffect, useReducer, useRef } from 'react'
 import { useDispatch } from 'react-redux'
-import { api, useGetGenerationQuery } from '../../api/api'
+import { api } from '../../api/api'
+import { renderApi, useGetGenerationQuery } from './renderApi'
 import { API_PREFIX } from '../../api/baseQuery'
 import { httpStatus } from '../../api/problem'
 import type { AppDispatch } from '../../app/store'
@@ -202,7 +203,7 @@ export function useJobEvents(job: Job, { live = true, onSettled }: { live?: bool
     }
 
     async function recover() {
-      const request = dispatch(api.endpoints.getGeneration.initiate(job.id, { subscribe: false, forceRefetch: true }))
+      const request = dispatch(renderApi.endpoints.getGeneration.initiate(job.id, { subscribe: false, forceRefetch: true }))
       const result = await request
       if (stopped) return
       if (result.data) {

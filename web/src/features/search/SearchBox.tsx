@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
-import { useSearchSuggestQuery } from '../../api/api'
+import { useSearchSuggestQuery } from './searchApi'
 import { isComposing } from '../../components/ime'
 import { Button } from '../../components/ui'
 import { useI18n } from '../../i18n/I18nProvider'

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
 import { useSearchParams } from 'react-router-dom'
-import { useGetAdminTenantsInfiniteQuery } from '../../api/api'
+import { useGetAdminTenantsInfiniteQuery } from '../../features/search/searchApi'
 import { httpStatus } from '../../api/problem'
 import { PageTitle } from '../../components/Layouts'
 import { Badge, Button, Card, ErrorBanner, Loading, Notice, SelectField, Spinner, TextField } from '../../components/ui'

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Role } from '../../api/types'
+import type { Role } from '../../features/session/types'
 import { redirectTo } from '../../features/billing/redirect'
 import { PLANS, credits, paidSubscription, payment, subscription, usageItems } from '../../features/billing/testFixtures'
 import type { Subscription } from '../../features/billing/types'

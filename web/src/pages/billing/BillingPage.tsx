@@ -1,30 +1,21 @@
-import { useEffect, useRef, useState } from 'react'
-import { useDispatch } from 'react-redux'
 import { useSearchParams } from 'react-router-dom'
-import { api, useGetBillingPlansQuery, useGetCreditsQuery, useGetSubscriptionQuery } from '../../api/api'
+import { useGetBillingPlansQuery, useGetSubscriptionQuery } from '../../features/billing/billingApi'
 import { httpStatus } from '../../api/problem'
-import { hasRole } from '../../api/types'
-import type { AppDispatch } from '../../app/store'
+import { hasRole } from '../../features/session/types'
 import { PageTitle } from '../../components/Layouts'
-import { Badge, Button, Card, ErrorBanner, Loading, Notice } from '../../components/ui'
+import { ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useMe } from '../../components/useMe'
-import { effectivePlan, hasPaidSubscription, planName, statusTone } from '../../features/billing/plans'
-import type { Credits, Plan, Subscription } from '../../features/billing/types'
-import { useOpenPortal } from '../../features/billing/useOpenPortal'
-import { useFormatDay } from '../../features/billing/useFormatDay'
-import type { MessageKey } from '../../i18n/en'
+import { effectivePlan, hasPaidSubscription } from '../../features/billing/plans'
+import type { Subscription } from '../../features/billing/types'
 import { useI18n } from '../../i18n/I18nProvider'
-import { PaymentsCard } from './PaymentsCard'
-import { PlansCard } from './PlansCard'
-import { StatusAlert } from './StatusAlert'
-import { UsageCard } from './UsageCard'
-
-/**
- * After Lemon Squeezy's checkout the webhook may land a moment after the owner does: reload
- * the billing data at these delays (ms) until the subscription changes.
- */
-export const CHECKOUT_REFETCH_DELAYS = [1000, 2000, 3000, 5000, 8000]
+import { PaymentsCard } from '../../features/billing/PaymentsCard'
+import { PlansCard } from '../../features/billing/PlansCard'
+import { StatusAlert } from '../../features/billing/StatusAlert'
+import { UsageCard } from '../../features/billing/UsageCard'
+import { CheckoutDone } from '../../features/billing/CheckoutDone'
+import { CurrentPlanCard } from '../../features/billing/CurrentPlanCard'
+import { CreditsCard } from '../../features/billing/CreditsCard'
 
 /** A team that never paid may have no subscription row yet: that is Free. */
 const FREE: Subscription = {
@@ -76,140 +67,5 @@ export function BillingPage() {
       )}
       {isOwner && <PaymentsCard />}
     </>
-  )
-}
-
-/** "Thanks" after the checkout, and a few reloads until the webhook has been applied. */
-function CheckoutDone({ subscription, plans }: { subscription: Subscription | undefined; plans: Plan[] | undefined }) {
-  const { t } = useI18n()
-  const dispatch = useDispatch<AppDispatch>()
-  const first = useRef<string | null>(null)
-  const [updated, setUpdated] = useState(false)
-  const signature = subscription ? `${subscription.plan}/${subscription.status}/${subscription.interval}` : null
-
-  useEffect(() => {
-    if (signature === null) return
-    if (first.current === null) first.current = signature
-    else if (first.current !== signature) setUpdated(true)
-  }, [signature])
-
-  useEffect(() => {
-    if (updated) return
-    const timers = CHECKOUT_REFETCH_DELAYS.reduce<{ at: number; ids: number[] }>(
-      (acc, delay) => {
-        const at = acc.at + delay
-        acc.ids.push(window.setTimeout(() => dispatch(api.util.invalidateTags(['Billing', 'Entitlements'])), at))
-        return { at, ids: acc.ids }
-      },
-      { at: 0, ids: [] },
-    )
-    return () => timers.ids.forEach((id) => window.clearTimeout(id))
-  }, [dispatch, updated])
-
-  return (
-    <div data-testid="billing-checkout-done">
-      <Notice tone="success">
-        {updated && subscription
-          ? t('billing.checkout.updated', { plan: planName(effectivePlan(subscription), plans, t) })
-          : t('billing.checkout.thanks')}
-      </Notice>
-    </div>
-  )
-}
-
-function CurrentPlanCard({
-  subscription,
-  plans,
-  isOwner,
-}: {
-  subscription: Subscription
-  plans: Plan[] | undefined
-  isOwner: boolean
-}) {
-  const { t } = useI18n()
-  const formatDate = useFormatDay()
-  const portal = useOpenPortal()
-  const portalError = useErrorMessage(portal.error)
-  const code = effectivePlan(subscription)
-  const paid = hasPaidSubscription(subscription)
-  const renews = subscription.status === 'active' || subscription.status === 'on_trial'
-
-  return (
-    <Card title={t('billing.current.title')}>
-      <div className="space-y-3 text-sm" data-testid="billing-current-plan" data-plan={code} data-status={subscription.status}>
-        <div className="flex flex-wrap items-center gap-2">
-          <span className="text-2xl font-bold text-slate-900">{planName(code, plans, t)}</span>
-          {paid && subscription.interval && (
-            <span className="text-slate-500">
-              {subscription.interval === 'year' ? t('billing.interval.yearly') : t('billing.interval.monthly')}
-            </span>
-          )}
-          {(paid || subscription.status !== 'active') && (
-            <Badge tone={statusTone(subscription.status)}>{t(`billing.status.${subscription.status}` as MessageKey)}</Badge>
-          )}
-          {subscription.entitlements_reduced && <Badge tone="red">{t('billing.current.reduced')}</Badge>}
-        </div>
-        {paid && subscription.current_period_end && (
-          <p className="text-slate-600">
-            {renews
-              ? t('billing.current.renews', { date: formatDate(subscription.current_period_end) })
-              : t('billing.current.periodEnds', { date: formatDate(subscription.current_period_end) })}
-          </p>
-        )}
-        {!paid && <p className="text-slate-600">{t('billing.current.freeHelp')}</p>}
-        <ErrorBanner message={portalError} />
-        {paid && isOwner && (
-          <Button variant="secondary" busy={portal.busy} onClick={() => portal.open()} data-testid="billing-manage">
-            {t('billing.current.manage')}
-          </Button>
-        )}
-      </div>
-    </Card>
-  )
-}
-
-function CreditsCard() {
-  const { t } = useI18n()
-  const formatDate = useFormatDay()
-  const credits = useGetCreditsQuery()
-  const message = useErrorMessage(credits.error)
-  const data: Credits | undefined = credits.data
-  return (
-    <Card title={t('billing.credits.title')}>
-      {credits.isLoading && <Loading />}
-      <ErrorBanner message={message} />
-      {data && (
-        <div className="space-y-3 text-sm" data-testid="billing-credits">
-          <dl className="grid grid-cols-3 gap-3">
-            <div>
-              <dt className="text-slate-500">{t('billing.credits.available')}</dt>
-              <dd className="text-2xl font-bold text-slate-900 tabular-nums" data-testid="billing-credits-available">
-                {data.available.toLocaleString()}
-              </dd>
-            </div>
-            <div>
-              <dt className="text-slate-500">{t('billing.credits.reserved')}</dt>
-              <dd className="text-2xl font-semibold text-slate-700 tabular-nums">{data.reserved.toLocaleString()}</dd>
-            </div>
-            <div>
-              <dt className="text-slate-500">{t('billing.credits.balance')}</dt>
-              <dd className="text-2xl font-semibold text-slate-700 tabular-nums">{data.balance.toLocaleString()}</dd>
-            </div>
-          </dl>
-          <p className="text-xs text-slate-500">{t('billing.credits.reservedHelp')}</p>
-          {data.next_grant_at && (
-            <p className="text-slate-700" data-testid="billing-next-grant">
-              {data.next_grant_credits !== null && data.next_grant_credits !== undefined
-                ? t('billing.credits.nextGrant', {
-                    credits: data.next_grant_credits.toLocaleString(),
-                    date: formatDate(data.next_grant_at),
-                  })
-                : t('billing.credits.nextGrantDate', { date: formatDate(data.next_grant_at) })}
-            </p>
-          )}
-          <p className="text-xs text-slate-500">{t('billing.credits.noRollover')}</p>
-        </div>
-      )}
-    </Card>
   )
 }

@@ -5,7 +5,7 @@ import { endOfDay, startOfDay } from '../../features/render/apiHelpers'
 import { installFakeEventSource, installFakeIntersectionObserver } from '../../test/fakeEventSource'
 import { SD15, TINY, entitlements, image } from '../../test/renderFixtures'
 import { meFixture, mockApi, renderApp } from '../../test/utils'
-import { downloadName } from './Lightbox'
+import { downloadName } from '../../features/gallery/download'
 
 const A = image('a', { created_at: '2025-03-03T10:00:00Z' })
 const B = image('b', { created_at: '2025-03-02T10:00:00Z', model: 'tiny-sd1', seed: 42 })

@@ -1,11 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
-import {
-  useGetImagesInfiniteQuery,
-  useGetModelsQuery,
-  useLazyGetImageQuery,
-  useSearchImagesInfiniteQuery,
-} from '../../api/api'
+import { useGetImagesInfiniteQuery, useGetModelsQuery } from '../../features/render/renderApi'
+import { useSearchImagesInfiniteQuery } from '../../features/search/searchApi'
 import { PageTitle } from '../../components/Layouts'
 import { Button, Card, ErrorBanner, Loading, SelectField, Spinner, TextField } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
@@ -16,38 +12,10 @@ import { NoResults } from '../../features/search/NoResults'
 import { searchQueryFrom } from '../../features/search/params'
 import { SearchBox } from '../../features/search/SearchBox'
 import type { SearchHit } from '../../features/search/types'
-import { Lightbox } from './Lightbox'
+import { Lightbox } from '../../features/gallery/Lightbox'
+import { Thumbnail } from '../../features/gallery/Thumbnail'
 
 const FILTER_KEYS = ['model', 'from', 'to'] as const
-
-/** A grid thumbnail; the list's presigned URL may have expired, so on error ask for a fresh one once. */
-function Thumbnail({ image, search }: { image: Image; search: string }) {
-  const [src, setSrc] = useState(image.thumbnail_url)
-  const [refreshed, setRefreshed] = useState(false)
-  const [fetchImage] = useLazyGetImageQuery()
-  useEffect(() => setSrc(image.thumbnail_url), [image.thumbnail_url])
-  return (
-    <Link
-      to={{ search }}
-      aria-label={image.prompt}
-      data-testid="gallery-item"
-      className="group block aspect-square overflow-hidden rounded-lg bg-slate-100 ring-1 ring-slate-200 hover:ring-2 hover:ring-indigo-400"
-    >
-      <img
-        src={src}
-        alt={image.prompt}
-        loading="lazy"
-        className="h-full w-full object-cover transition group-hover:scale-[1.02]"
-        onError={async () => {
-          if (refreshed) return
-          setRefreshed(true)
-          const result = await fetchImage(image.id)
-          if (result.data) setSrc(result.data.thumbnail_url)
-        }}
-      />
-    </Link>
-  )
-}
 
 /** Show each image once (a job that finished between two pages may put one on both). */
 function unique<T extends Image>(pages: { items: T[] }[] | undefined): T[] {

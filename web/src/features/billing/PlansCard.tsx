@@ -1,11 +1,11 @@
 import { useState } from 'react'
-import { useCreateCheckoutMutation, useGetBillingPlansQuery } from '../../api/api'
+import { useCreateCheckoutMutation, useGetBillingPlansQuery } from './billingApi'
 import { Badge, Button, Card, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
-import { formatMoney, isFreePlan, priceFor } from '../../features/billing/money'
-import { redirectTo } from '../../features/billing/redirect'
-import type { Interval, Plan, PlanCode } from '../../features/billing/types'
-import { useOpenPortal } from '../../features/billing/useOpenPortal'
+import { formatMoney, isFreePlan, priceFor } from './money'
+import { redirectTo } from './redirect'
+import type { Interval, Plan, PlanCode } from './types'
+import { useOpenPortal } from './useOpenPortal'
 import { useI18n } from '../../i18n/I18nProvider'
 
 /** Percent saved by paying yearly instead of twelve months; null when there is nothing to compare. */

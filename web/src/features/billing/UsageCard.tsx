@@ -1,9 +1,9 @@
 import { useMemo } from 'react'
-import { useGetUsageQuery } from '../../api/api'
+import { useGetUsageQuery } from './billingApi'
 import { Card, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
-import { UsageChart } from '../../features/billing/UsageChart'
-import { dailySeries, usageCsvHref, usageWindow } from '../../features/billing/usage'
+import { UsageChart } from './UsageChart'
+import { dailySeries, usageCsvHref, usageWindow } from './usage'
 import { useI18n } from '../../i18n/I18nProvider'
 
 /** Credits used per day over the last 30 days (admins: `GET billing/usage` is theirs). */

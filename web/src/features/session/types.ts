@@ -1,3 +1,5 @@
+/** The identity API's shapes for sessions (docs/identity.md): the user, their teams and roles. */
+
 export type Role = 'owner' | 'admin' | 'member'
 export const ROLES: readonly Role[] = ['owner', 'admin', 'member']
 
@@ -62,65 +64,4 @@ export interface SignUpRequest {
 export interface SignUpAccepted {
   status: 'verification_sent'
   detail?: string
-}
-
-export interface Member {
-  user_id: string
-  email: string
-  name: string
-  role: Role
-  joined_at: string
-}
-
-export interface Invitation {
-  id?: string
-  email: string
-  role: Role
-  created_at?: string
-  expires_at?: string
-}
-
-export interface InvitationInfo {
-  tenant_name: string
-  role: Role
-  email: string
-  expired: boolean
-}
-
-export const SCOPES = [
-  'generations:read',
-  'generations:write',
-  'images:read',
-  'images:write',
-  'search:read',
-] as const
-export type Scope = (typeof SCOPES)[number]
-
-export interface ApiKey {
-  id: string
-  name: string
-  prefix: string
-  scopes: Scope[]
-  created_at: string
-  last_used_at: string | null
-  revoked_at: string | null
-}
-
-export interface CreatedApiKey extends ApiKey {
-  /** The whole key; the API shows it this once. */
-  key: string
-}
-
-export interface AuditEntry {
-  id: string
-  action: string
-  actor: unknown
-  ip: string | null
-  created_at: string
-  details: unknown
-}
-
-export interface AuditPage {
-  items: AuditEntry[]
-  next_cursor: string | null
 }

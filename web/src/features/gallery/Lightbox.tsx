@@ -1,18 +1,13 @@
 import { useEffect, useId, useRef, useState, type MouseEvent } from 'react'
 import { useNavigate } from 'react-router-dom'
-import { useDeleteImageMutation, useGetImageQuery } from '../../api/api'
+import { useDeleteImageMutation, useGetImageQuery } from '../render/renderApi'
 import { httpStatus } from '../../api/problem'
 import { Button, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'
-import { settingsFromImage } from '../../features/render/params'
-import type { Image, Model } from '../../features/render/types'
-
-/** `pingvas-20250102-123456-1a2b3c4d.png`: the day, the seed and the start of the id. */
-export function downloadName(image: Image): string {
-  const day = image.created_at.slice(0, 10).replace(/-/g, '')
-  return `pingvas-${day}-${image.seed}-${image.id.slice(0, 8)}.png`
-}
+import { settingsFromImage } from '../render/params'
+import type { Image, Model } from '../render/types'
+import { downloadName } from './download'
 
 /**
  * The presigned URL is on another origin, where `<a download>` is ignored; fetch it as a blob

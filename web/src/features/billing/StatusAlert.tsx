@@ -1,11 +1,11 @@
 import type { ReactNode } from 'react'
 import { Button, ErrorBanner } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
-import { redirectTo } from '../../features/billing/redirect'
-import type { Plan, Subscription } from '../../features/billing/types'
-import { planName } from '../../features/billing/plans'
-import { useOpenPortal } from '../../features/billing/useOpenPortal'
-import { useFormatDay } from '../../features/billing/useFormatDay'
+import { redirectTo } from './redirect'
+import type { Plan, Subscription } from './types'
+import { planName } from './plans'
+import { useOpenPortal } from './useOpenPortal'
+import { useFormatDay } from './useFormatDay'
 import { useI18n } from '../../i18n/I18nProvider'
 
 const TONES = {
