@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +26,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: datetime | None) -> datetime | None: ...
 def aware(value: datetime | None) -> datetime | None:
     """A stored time as read back: SQLite hands back naive datetimes, and every stored
     time is UTC."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -22,6 +22,9 @@ from .tracing import current_traceparent, trace_id_of
 log = get_logger("pingvas.inbox")
 
 E = TypeVar("E", bound=EventData)
+E2 = TypeVar("E2", bound=EventData)
+E3 = TypeVar("E3", bound=EventData)
+E4 = TypeVar("E4", bound=EventData)
 #: a handler gets the open transaction, the envelope and the event's data, parsed into
 #: its contract model
 Handler = Callable[[AsyncSession, Envelope, E], Awaitable[None]]
@@ -51,7 +54,20 @@ class EventConsumer:
         self.table = table
         self.handlers: dict[str, EventHandler] = {}
 
-    def on(self, *models: type[E]) -> Callable[[Handler[E]], Handler[E]]:
+    # one overload per arity, so that a handler of several models is typed by their union
+    @overload
+    def on(self, m1: type[E], /) -> Callable[[Handler[E]], Handler[E]]: ...
+    @overload
+    def on(self, m1: type[E], m2: type[E2], /) -> Callable[[Handler[E | E2]], Handler[E | E2]]: ...
+    @overload
+    def on(
+        self, m1: type[E], m2: type[E2], m3: type[E3], /
+    ) -> Callable[[Handler[E | E2 | E3]], Handler[E | E2 | E3]]: ...
+    @overload
+    def on(
+        self, m1: type[E], m2: type[E2], m3: type[E3], m4: type[E4], /
+    ) -> Callable[[Handler[E | E2 | E3 | E4]], Handler[E | E2 | E3 | E4]]: ...
+    def on(self, *models: type[EventData]) -> Callable[[EventHandler], EventHandler]:
         if not models:
             raise TypeError(f"{self.name}: on() needs at least one event model")
         for model in models:
@@ -60,7 +76,7 @@ class EventConsumer:
                     f"{self.name}: on() takes event models from pingvas_contracts, not {model!r}"
                 )
 
-        def register(fn: Handler[E]) -> Handler[E]:
+        def register(fn: EventHandler) -> EventHandler:
             for model in models:
                 if model.TYPE in self.handlers:
                     raise ValueError(f"{self.name}: two handlers for {model.TYPE}")

@@ -193,9 +193,7 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
     async def member_removed(session: AsyncSession, event: Envelope, data: MemberRemoved) -> None:
         await repo.remove_membership(session, tenant_id=_tenant(event), user_id=data.user_id)
 
-    # on() with two models types its handler by their common base (EventData), not their
-    # union: the handler reads only what both carry
-    @consumer.on(SubscriptionChanged, SubscriptionExpired)  # type: ignore[arg-type]  # see above
+    @consumer.on(SubscriptionChanged, SubscriptionExpired)
     async def plan_changed(
         session: AsyncSession, event: Envelope, data: SubscriptionChanged | SubscriptionExpired
     ) -> None:

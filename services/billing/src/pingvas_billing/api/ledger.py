@@ -118,7 +118,7 @@ def _parse(value: str | None, field: str, *, end: bool) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _invalid(field, "Use a date (2026-11-26) or an ISO 8601 time.") from None
-    return aware(moment).astimezone(UTC)  # type: ignore[union-attr]
+    return aware(moment).astimezone(UTC)
 
 
 def _range(from_: str | None, to: str | None) -> tuple[datetime, datetime]:
