@@ -90,8 +90,10 @@ def register_jobs(consumer: EventConsumer, runtime: ServiceRuntime) -> None:
             outbox=outbox,
         )
 
-    @consumer.on(JobFailed)
-    async def job_failed(session: AsyncSession, event: Envelope, data: JobFailed) -> None:
+    @consumer.on(JobFailed, JobCancelled)
+    async def job_ended(
+        session: AsyncSession, event: Envelope, data: JobFailed | JobCancelled
+    ) -> None:
         if (tenant_id := _tenant(event)) is None:
             return
         await ledger.release(
@@ -101,19 +103,5 @@ def register_jobs(consumer: EventConsumer, runtime: ServiceRuntime) -> None:
             reserved=data.credits_reserved,
             user_id=data.user_id,
             api_key_id=data.api_key_id,
-            at=data.failed_at,
-        )
-
-    @consumer.on(JobCancelled)
-    async def job_cancelled(session: AsyncSession, event: Envelope, data: JobCancelled) -> None:
-        if (tenant_id := _tenant(event)) is None:
-            return
-        await ledger.release(
-            session,
-            tenant_id=tenant_id,
-            job_id=data.job_id,
-            reserved=data.credits_reserved,
-            user_id=data.user_id,
-            api_key_id=data.api_key_id,
-            at=data.cancelled_at,
+            at=data.failed_at if isinstance(data, JobFailed) else data.cancelled_at,
         )

@@ -103,16 +103,12 @@ def register(consumer: EventConsumer, engine: SearchEngine) -> None:
         INDEXED.labels("delete_tenant").inc()
         log.info("search.tenant_purged", images=buried)
 
+    @consumer.on(
+        SubscriptionActivated, SubscriptionChanged, SubscriptionCancelled, SubscriptionExpired
+    )
     async def subscription(session: AsyncSession, event: Envelope, data: SubscriptionState) -> None:
         applied = await repo.subscription_state(
             session, tenant_id=_tenant(event), data=data, at=event.time
         )
         if not applied:
             log.info("search.stale_subscription_state", updated_at=str(data.updated_at))
-
-    # one registration per model: each checks the handler takes that model (one call
-    # with all four would type the handler by their common base, EventData)
-    consumer.on(SubscriptionActivated)(subscription)
-    consumer.on(SubscriptionChanged)(subscription)
-    consumer.on(SubscriptionCancelled)(subscription)
-    consumer.on(SubscriptionExpired)(subscription)
