@@ -1,6 +1,6 @@
 """Render's use cases: what routes, consumers and the background loops call.
 
-- `Jobs` (`jobs.py`): accept, cancel and drive a job through its states; sweep lost ones.
+- `Jobs` (`jobs/`): accept, cancel and drive a job through its states; sweep lost ones.
 - `Dispatcher` (`dispatcher.py`): the background loop sending queued jobs to the work
   queue in weighted fair order.
 - `entitlements.py`: the tenant's entitlements projection and the purge of a deleted
