@@ -1,7 +1,7 @@
 """The rules of a job's life, as plain functions: who asked, what a worker's start, failure
 and silence lead to, what a completed job is charged, and whether its images are its own.
 
-Nothing here reads or writes: the use cases (`usecases/jobs.py`) hold the transaction and
+Nothing here reads or writes: the use cases (`usecases/jobs/`) hold the transaction and
 apply these decisions with a compare-and-set on the job's status, so each transition
 happens exactly once however often it is asked for."""
 
