@@ -75,8 +75,9 @@ import httpx
 from pingvas_render.catalog import CatalogModel, load_catalog
 from pingvas_render.engine import EngineJob, InvokeAIEngine
 from pingvas_render.engine.batched.client import BatchedEngine
+from pingvas_render.engine.environment import engine_python
 from pingvas_render.engine.process import EngineProcess
-from pingvas_render.engine.testing import engine_python, ensure_tiny_model
+from pingvas_render.engine.testing import ensure_tiny_model
 from tqdm import tqdm
 
 from pingvas_contracts import discover

@@ -23,7 +23,8 @@ from pingvas_render.adapters.db import entitlements, jobs, outbox
 from pingvas_render.app import create_app
 from pingvas_render.settings import Settings
 
-from pingvas_contracts import new_envelope
+from pingvas_contracts import EventData, envelope_of, example
+from pingvas_contracts.events.tenants import TenantCreated
 from pingvas_kit.dev.testing import ServiceHandle
 from pingvas_kit.identity import Identity, IdentityHeaders
 
@@ -121,27 +122,21 @@ class Render(ServiceHandle):
 
     # -- the bus's side ----------------------------------------------------------------
 
-    async def deliver(self, type_: str, data: dict[str, Any], *, tenant_id: str) -> None:
+    async def deliver(self, data: EventData, *, tenant_id: str) -> None:
         """Hand an event to render's consumer exactly as the bus would."""
-        source = type_.split(".")[1]
-        envelope = new_envelope(type_, data, source=source, tenant_id=tenant_id)
-        await self.runtime.consumer(envelope)
+        await self.runtime.consumer(envelope_of(data, tenant_id=tenant_id))
 
     async def tenant(self, *, credits: int | None = None, **limits: Any) -> str:
         """A new tenant on the Free plan (tenant.created), then `credits` and `limits`
         set directly."""
         tenant_id = str(uuid.uuid4())
         await self.deliver(
-            "pingvas.tenants.tenant.created.v1",
-            {
-                "name": "하늘 스튜디오",
-                "slug": f"t-{tenant_id[:8]}",
-                "owner_user_id": str(uuid.uuid4()),
-                "owner_email": "jiwoo@haneul.example",
-                "owner_display_name": "김지우",
-                "locale": "ko",
-                "created_at": datetime.now(UTC).isoformat(),
-            },
+            example(
+                TenantCreated,
+                slug=f"t-{tenant_id[:8]}",
+                owner_user_id=str(uuid.uuid4()),
+                created_at=datetime.now(UTC),
+            ),
             tenant_id=tenant_id,
         )
         values = dict(limits)

@@ -17,14 +17,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from pingvas_render.adapters.db import entitlements, jobs, metadata, workers
+from pingvas_render.adapters.progress import ProgressHub
 from pingvas_render.adapters.work_queue import WorkQueue
 from pingvas_render.app import MIGRATIONS
 from pingvas_render.catalog import load_catalog
-from pingvas_render.dispatcher import Dispatcher
-from pingvas_render.domain.jobs import Jobs
 from pingvas_render.manifest import SERVICE
-from pingvas_render.progress import ProgressHub
 from pingvas_render.settings import Settings
+from pingvas_render.usecases.dispatcher import Dispatcher
+from pingvas_render.usecases.jobs import Jobs
 
 from pingvas_kit.migrations import upgrade
 from pingvas_kit.service import ServiceRuntime

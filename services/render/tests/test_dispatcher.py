@@ -26,7 +26,7 @@ from dispatch_support import (  # noqa: E402
 from pingvas_render.adapters.db import jobs, scheduler  # noqa: E402
 from pingvas_render.adapters.work_queue import WorkQueue, WorkQueueError  # noqa: E402
 from pingvas_render.catalog import load_catalog  # noqa: E402
-from pingvas_render.dispatcher import Dispatcher, queue_positions  # noqa: E402
+from pingvas_render.usecases.dispatcher import Dispatcher, queue_positions  # noqa: E402
 
 BOTH = pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
 

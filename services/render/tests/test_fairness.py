@@ -27,7 +27,7 @@ from dispatch_support import (  # noqa: E402
     running,
 )
 from pingvas_render.adapters.db import jobs, scheduler  # noqa: E402
-from pingvas_render.dispatcher import Dispatcher  # noqa: E402
+from pingvas_render.usecases.dispatcher import Dispatcher  # noqa: E402
 
 BOTH = pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
 

@@ -16,19 +16,19 @@ from pingvas_kit.http import problem_response
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
+from . import consumers
 from .adapters.db import metadata
+from .adapters.progress import make_hub
 from .adapters.s3 import ImageStore
 from .adapters.work_queue import WorkQueue
 from .api import account, export, generations, images, internal
 from .api.deps import Context
 from .catalog import load_catalog
-from .dispatcher import Dispatcher
-from .domain import entitlements
 from .domain.errors import DomainError
-from .domain.jobs import Jobs, Refused
+from .domain.jobs import Refused
 from .manifest import SERVICE
-from .progress import make_hub
 from .settings import Settings
+from .usecases import Dispatcher, Jobs
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (generations.router, images.router, account.router, internal.router, export.router)
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog,
         poke=dispatcher.poke if settings.dispatcher_enabled else (lambda: None),
     )
-    entitlements.register(runtime.consumer, jobs, store)
+    consumers.register(runtime.consumer, jobs, store)
 
     app = create_service_app(runtime, routers=ROUTERS)
     app.state.render = Context(runtime=runtime, jobs=jobs, hub=hub, store=store, catalog=catalog)

@@ -11,15 +11,10 @@ import pytest
 import pytest_asyncio
 from pingvas_render.catalog import CatalogModel, load_catalog
 from pingvas_render.engine import EngineJob
+from pingvas_render.engine.environment import EngineEnvironmentMissing, engine_python
 from pingvas_render.engine.invokeai import InvokeAIEngine
 from pingvas_render.engine.process import EngineProcess
-from pingvas_render.engine.testing import (
-    REPO_ROOT,
-    EngineEnvironmentMissing,
-    engine_python,
-    ensure_tiny_model,
-    running_engine,
-)
+from pingvas_render.engine.testing import REPO_ROOT, ensure_tiny_model, running_engine
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pingvas_render.engine.testing import EngineEnvironmentMissing, engine_python
+from pingvas_render.engine.environment import EngineEnvironmentMissing, engine_python
 
 
 @pytest.mark.asyncio(loop_scope="session")

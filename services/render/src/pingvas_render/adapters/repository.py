@@ -6,20 +6,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
+from pingvas_kit import db as kit_db
+from pingvas_kit.db import new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
 from .db import entitlements, images, job_events, jobs, scheduler, workers
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: datetime | None) -> datetime | None: ...
+def aware(value: datetime | None) -> datetime | None:
+    """The kit's `aware` (a stored time as UTC), typed so a time in is a time out."""
+    return kit_db.aware(value)
+
 
 UNFINISHED = ("queued", "dispatched", "running")
 WAITING = ("queued", "dispatched")
 FINISHED = ("completed", "failed", "cancelled")
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def _changed(result: sa.Result[Any]) -> int:
+    """The rows an UPDATE or DELETE touched (execute() is typed as returning a plain Result)."""
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 # -- entitlements ----------------------------------------------------------------------------
@@ -31,6 +53,41 @@ async def get_entitlements(session: AsyncSession, *, tenant_id: str) -> sa.Row |
     ).first()
 
 
+async def lock_entitlements(session: AsyncSession, *, tenant_id: str) -> sa.Row | None:
+    """The tenant's entitlements row, locked for the transaction on Postgres (an event
+    handler reads, decides and writes it)."""
+    query = sa.select(entitlements).where(entitlements.c.tenant_id == tenant_id)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return (await session.execute(query)).first()
+
+
+async def insert_entitlements(session: AsyncSession, *, tenant_id: str, **values: Any) -> None:
+    await session.execute(
+        entitlements.insert().values(tenant_id=tenant_id, updated_at=now(), **values)
+    )
+
+
+async def update_entitlements(session: AsyncSession, *, tenant_id: str, **values: Any) -> None:
+    await session.execute(
+        entitlements.update()
+        .where(entitlements.c.tenant_id == tenant_id)
+        .values(updated_at=now(), **values)
+    )
+
+
+async def add_credits(
+    session: AsyncSession, *, tenant_id: str, available: int, seed: int = 0
+) -> None:
+    """Move the balance by `available` (and the seed credits by `seed`) in the database,
+    not from a value read earlier."""
+    e = entitlements.c
+    values: dict[str, Any] = {"credits_available": e.credits_available + available}
+    if seed:
+        values["seed_credits"] = e.seed_credits + seed
+    await update_entitlements(session, tenant_id=tenant_id, **values)
+
+
 async def reserve_credits(session: AsyncSession, *, tenant_id: str, credits: int) -> bool:
     """Hold `credits` if the balance covers them: one conditional UPDATE, so concurrent
     reservations can never overspend (the row lock serialises them on Postgres)."""
@@ -40,7 +97,7 @@ async def reserve_credits(session: AsyncSession, *, tenant_id: str, credits: int
         .where(e.tenant_id == tenant_id, e.credits_available - e.credits_reserved >= credits)
         .values(credits_reserved=e.credits_reserved + credits)
     )
-    return result.rowcount == 1
+    return _changed(result) == 1
 
 
 async def release_credits(session: AsyncSession, *, tenant_id: str, credits: int) -> None:
@@ -77,11 +134,12 @@ async def settle_credits(
 
 
 async def count_unfinished(session: AsyncSession, *, tenant_id: str) -> int:
-    return await session.scalar(
+    counted = await session.scalar(
         sa.select(sa.func.count())
         .select_from(jobs)
         .where(jobs.c.tenant_id == tenant_id, jobs.c.status.in_(UNFINISHED))
     )
+    return counted or 0
 
 
 async def job_by_idempotency_key(
@@ -110,7 +168,7 @@ async def get_job_for_worker(
     session: AsyncSession, job_id: str, *, lock: bool = False
 ) -> sa.Row | None:
     query = sa.select(jobs).where(jobs.c.id == job_id)
-    if lock and session.bind.dialect.name == "postgresql":
+    if lock and _is_postgres(session):
         query = query.with_for_update()
     return (await session.execute(query)).first()
 
@@ -137,7 +195,7 @@ async def update_job(
     if statuses is not None:
         query = query.where(jobs.c.status.in_(tuple(statuses)))
     result = await session.execute(query.values(**values))
-    return result.rowcount == 1
+    return _changed(result) == 1
 
 
 async def add_job_event(
@@ -215,7 +273,7 @@ async def lost_jobs(session: AsyncSession, *, older_than: datetime) -> Sequence[
 
 
 def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
+    return (pg_insert if _is_postgres(session) else sqlite_insert)(table)
 
 
 async def record_worker(session: AsyncSession, *, worker_id: str, capacity: int) -> None:
@@ -254,7 +312,7 @@ async def forget_workers(session: AsyncSession, *, seen_before: datetime) -> int
     """Drop the workers not heard from since `seen_before` (each restart may bring a new
     id); how many."""
     result = await session.execute(workers.delete().where(workers.c.seen_at < seen_before))
-    return result.rowcount or 0
+    return _changed(result) or 0
 
 
 # -- images --------------------------------------------------------------------------------
@@ -302,7 +360,7 @@ async def delete_image(session: AsyncSession, *, tenant_id: str, image_id: str) 
     result = await session.execute(
         images.delete().where(images.c.id == image_id, images.c.tenant_id == tenant_id)
     )
-    return result.rowcount == 1
+    return _changed(result) == 1
 
 
 # -- a deleted tenant ------------------------------------------------------------------------

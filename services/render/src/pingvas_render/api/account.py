@@ -6,8 +6,7 @@ from fastapi import APIRouter
 
 from ..adapters import repository as repo
 from ..domain.errors import NotReady
-from ..domain.jobs import limits_of
-from ..domain.pricing import allowed_models
+from ..domain.pricing import allowed_models, limits_of
 from .deps import AnyCaller, Context, Ctx
 from .schemas import EntitlementsOut, ModelList, ModelOut
 

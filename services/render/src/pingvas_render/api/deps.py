@@ -11,12 +11,13 @@ from fastapi import Depends, Request
 from pingvas_kit.identity import Identity, TenantIdentity
 from pingvas_kit.service import ServiceContext
 
+from ..adapters.progress import ProgressHub
 from ..adapters.s3 import ImageStore
 from ..catalog import Catalog
 from ..domain.errors import EmailNotVerified, Forbidden, NotAuthenticated
-from ..domain.jobs import Jobs, Who
-from ..progress import ProgressHub
+from ..domain.jobs import Who
 from ..settings import Settings
+from ..usecases import Jobs
 
 
 @dataclass
@@ -38,6 +39,7 @@ Ctx = Annotated[Context, Depends(_context)]
 
 def _who(identity: Identity) -> Who:
     assert identity.tenant_id is not None
+    assert identity.kind != "anonymous"  # TenantIdentity is an authenticated caller
     return Who(tenant_id=identity.tenant_id, kind=identity.kind, principal_id=identity.principal_id)
 
 

@@ -10,9 +10,8 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 
-from pingvas_kit.db import aware
-
 from ..adapters.db import images
+from ..adapters.repository import aware
 from ..domain.errors import NotAuthenticated
 from .deps import Ctx
 

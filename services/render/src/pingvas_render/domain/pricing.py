@@ -35,6 +35,17 @@ class Limits:
     allowed_models: tuple[str, ...]
 
 
+def limits_of(ent: Any) -> Limits:
+    """The limits of a tenant's entitlements (its `entitlements` row, or anything with
+    those attributes)."""
+    return Limits(
+        max_images_per_job=ent.max_images_per_job,
+        max_width=ent.max_width,
+        max_height=ent.max_height,
+        allowed_models=tuple(ent.allowed_models),
+    )
+
+
 def allowed_models(catalog: Catalog, limits: Limits, *, test_models: bool) -> list[CatalogModel]:
     return [m for m in catalog if m.key in limits.allowed_models or (m.test and test_models)]
 

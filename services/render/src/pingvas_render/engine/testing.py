@@ -1,8 +1,9 @@
 """Helpers for tests (and the local run) that use the real engine.
 
-- `engine_python()`: the InvokeAI environment's python that scripts/engine-env installs.
 - `ensure_tiny_model(models_dir)`: the tiny random-weight SD-1 model, built if missing.
 - `running_engine(root_dir)`: an EngineProcess on a free port, stopped afterwards.
+
+`engine_python()` lives in `engine/environment.py` (the worker uses it at runtime).
 """
 
 from __future__ import annotations
@@ -16,44 +17,14 @@ from typing import Any
 
 from pingvas_kit.ports import free_port
 
+from .environment import engine_python
 from .process import EngineProcess
 
-ENGINE_VERSION = "6.14.2"
-DEFAULT_ENGINE_HOME = (
-    Path.home() / ".cache" / "pingvas" / "engine" / f"invokeai-{ENGINE_VERSION}-py311"
-)
-MARKER = ".pingvas-engine-complete"
 TINY_MODEL = "tiny-sd1"
 # services/render/src/pingvas_render/engine/testing.py -> services/render
 _RENDER_DIR = Path(__file__).resolve().parents[3]
 BUILD_TINY_MODEL = _RENDER_DIR / "tools" / "build_tiny_model.py"
 REPO_ROOT = _RENDER_DIR.parents[1]
-
-
-class EngineEnvironmentMissing(RuntimeError):
-    pass
-
-
-def engine_python() -> Path:
-    """PINGVAS_ENGINE_PYTHON, or the python of the environment scripts/engine-env installs
-    (PINGVAS_ENGINE_HOME or ~/.cache/pingvas/engine/invokeai-6.14.2-py311)."""
-    explicit = os.environ.get("PINGVAS_ENGINE_PYTHON")
-    if explicit:
-        python = Path(explicit)
-        if not python.exists():
-            raise EngineEnvironmentMissing(
-                f"PINGVAS_ENGINE_PYTHON={explicit} does not exist; run scripts/engine-env "
-                "to install InvokeAI and point it at the python it prints"
-            )
-        return python
-    home = Path(os.environ.get("PINGVAS_ENGINE_HOME") or DEFAULT_ENGINE_HOME)
-    python = home / "bin" / "python"
-    if not (home / MARKER).exists() or not python.exists():
-        raise EngineEnvironmentMissing(
-            f"no complete InvokeAI {ENGINE_VERSION} environment at {home}: run scripts/engine-env "
-            "(it installs it, about 3 minutes, and builds the tiny test model)"
-        )
-    return python
 
 
 def ensure_tiny_model(models_dir: str | os.PathLike[str]) -> Path:

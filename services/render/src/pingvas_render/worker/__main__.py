@@ -21,8 +21,8 @@ from ..adapters.work_queue import WorkQueue
 from ..engine import InvokeAIEngine
 from ..engine.batched.auto import AutoEngine
 from ..engine.batched.client import BatchedEngine
+from ..engine.environment import engine_python
 from ..engine.process import EngineProcess
-from ..engine.testing import engine_python
 from .render_api import RenderApi
 from .runner import Worker
 from .settings import WorkerSettings

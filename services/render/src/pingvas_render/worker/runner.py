@@ -136,7 +136,7 @@ class Worker:
         active = _Active(job_id=job_id, message=message, rows=rows)
         self._active[job_id] = active
         active.task = asyncio.create_task(self._guarded(active))
-        active.task.add_done_callback(lambda _t, j=job_id: self._release(j))
+        active.task.add_done_callback(lambda _t: self._release(job_id))
 
     def _release(self, job_id: str) -> None:
         self._active.pop(job_id, None)
@@ -170,9 +170,9 @@ class Worker:
                 capacity=0 if self._stopping else self.capacity,
             )
             for job_id in cancel:
-                job = self._active.get(job_id)
-                if job is not None and not job.cancel:
-                    await self._cancel(job)
+                held = self._active.get(job_id)
+                if held is not None and not held.cancel:
+                    await self._cancel(held)
 
     async def _cancel(self, job: _Active) -> None:
         job.cancel = True

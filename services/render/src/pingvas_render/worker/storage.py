@@ -19,7 +19,9 @@ class ImageStore:
         self._s3: Any = None
 
     async def __aenter__(self) -> ImageStore:
-        kwargs = client_kwargs(self._settings, read_timeout=60, attempts=5)
+        # client_kwargs reads only the aws_* fields of BaseServiceSettings, which the
+        # worker's settings have; the kit types it by ServiceSettings (the services')
+        kwargs = client_kwargs(self._settings, read_timeout=60, attempts=5)  # type: ignore[arg-type]
         self._stack = AsyncExitStack()
         self._s3 = await self._stack.enter_async_context(AioSession().create_client("s3", **kwargs))
         return self

@@ -56,10 +56,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from pingvas_kit.logging import get_logger
 
-from .adapters import repository as repo
-from .adapters.db import entitlements, jobs, scheduler
-from .adapters.work_queue import WorkQueue
-from .catalog import Catalog, load_catalog
+from ..adapters import repository as repo
+from ..adapters.db import entitlements, jobs, scheduler
+from ..adapters.work_queue import WorkQueue
+from ..catalog import Catalog, load_catalog
 
 log = get_logger("pingvas.render.dispatcher")
 
@@ -132,6 +132,13 @@ class _Tenant:
     max_concurrent: int = FALLBACK_CONCURRENCY
     weight: int = FALLBACK_WEIGHT
     pass_: float | None = None  # None: no scheduler row (newly active)
+
+    @property
+    def current_pass(self) -> float:
+        """The pass, once `_start_passes` gave every active tenant one."""
+        if self.pass_ is None:
+            raise RuntimeError(f"tenant {self.tenant_id} has no pass yet")
+        return self.pass_
 
     @property
     def stride(self) -> float:
@@ -239,13 +246,13 @@ async def queue_positions(session: AsyncSession, tenant_id: str) -> dict[str, in
     me = tenants[tenant_id]
     others = [t for t in tenants.values() if t.tenant_id != tenant_id and t.queued > 0]
     for k, row in enumerate(queued):
-        due = me.pass_ + k * me.stride
+        due = me.current_pass + k * me.stride
         ahead = dispatched + k
         for other in others:
             # the other tenant's jobs due strictly earlier, plus one due at the same
             # virtual time when the tie goes to it (as in _pick)
-            before = max(0, math.ceil((due - other.pass_) / other.stride - 1e-9))
-            tie = (due - other.pass_) / other.stride
+            before = max(0, math.ceil((due - other.current_pass) / other.stride - 1e-9))
+            tie = (due - other.current_pass) / other.stride
             if tie >= 0 and abs(tie - round(tie)) < 1e-9 and _tiebreak(other) < _tiebreak(me):
                 before += 1
             ahead += min(other.queued, before)
@@ -473,7 +480,7 @@ class Dispatcher:
                     if marked.rowcount == 1:
                         break
                 tried.add(tenant.tenant_id)  # changed under us (cancelled): the next one
-            before = tenant.pass_
+            before = tenant.current_pass
             await session.execute(
                 sa.update(scheduler)
                 .where(scheduler.c.tenant_id == tenant.tenant_id)

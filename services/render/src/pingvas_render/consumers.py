@@ -1,0 +1,91 @@
+"""Every event render consumes, each handler typed by its event's contract model: the
+tenant's entitlements projection (`tenant.created` and billing's events) and the purge of
+a deleted tenant. Every handler runs in the inbox's transaction and calls one use case, so
+a redelivered event changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingvas_contracts import Envelope
+from pingvas_contracts.events.billing import (
+    CreditsExhausted,
+    CreditsExpired,
+    CreditsGranted,
+    PaymentFailed,
+    PaymentSucceeded,
+    SubscriptionActivated,
+    SubscriptionCancelled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+)
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
+from pingvas_kit.inbox import EventConsumer
+
+from .adapters.s3 import ImageStore
+from .usecases import entitlements
+from .usecases.jobs import Jobs
+
+SubscriptionState = (
+    SubscriptionActivated | SubscriptionChanged | SubscriptionCancelled | SubscriptionExpired
+)
+NothingToDo = PaymentSucceeded | PaymentFailed | CreditsExhausted
+
+
+def _tenant_of(event: Envelope) -> str:
+    """Every event render consumes is about one tenant."""
+    if event.tenantid is None:
+        raise ValueError(f"{event.type} {event.id} carries no tenantid")
+    return event.tenantid
+
+
+def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
+    @consumer.on(TenantCreated)
+    async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
+        await entitlements.open_free_plan(session, tenant_id=_tenant_of(event))
+
+    async def subscription(session: AsyncSession, event: Envelope, data: SubscriptionState) -> None:
+        await entitlements.set_plan(
+            session,
+            tenant_id=_tenant_of(event),
+            plan=data.plan,
+            entitlements=data.entitlements,
+            updated_at=data.updated_at,
+        )
+
+    # one on() a model: the kit's on(A, B) types the handler by the models' common base,
+    # which a handler typed by their union does not accept
+    consumer.on(SubscriptionActivated)(subscription)
+    consumer.on(SubscriptionChanged)(subscription)
+    consumer.on(SubscriptionCancelled)(subscription)
+    consumer.on(SubscriptionExpired)(subscription)
+
+    @consumer.on(CreditsGranted)
+    async def credits_granted(session: AsyncSession, event: Envelope, data: CreditsGranted) -> None:
+        await entitlements.grant_credits(
+            session,
+            tenant_id=_tenant_of(event),
+            plan=data.plan,
+            credits=data.credits,
+            reason=data.reason,
+        )
+
+    @consumer.on(CreditsExpired)
+    async def credits_expired(session: AsyncSession, event: Envelope, data: CreditsExpired) -> None:
+        await entitlements.expire_credits(
+            session, tenant_id=_tenant_of(event), credits=data.credits
+        )
+
+    async def nothing_to_do(session: AsyncSession, event: Envelope, data: NothingToDo) -> None:
+        # payments change nothing render enforces: their effects arrive as
+        # subscription.* (limits) and credits.granted (balance). credits.exhausted is
+        # billing's view of a balance render already tracks and enforces with 402.
+        return None
+
+    consumer.on(PaymentSucceeded)(nothing_to_do)
+    consumer.on(PaymentFailed)(nothing_to_do)
+    consumer.on(CreditsExhausted)(nothing_to_do)
+
+    @consumer.on(TenantDeleted)
+    async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:
+        await entitlements.purge_tenant(session, jobs, store, tenant_id=_tenant_of(event))
