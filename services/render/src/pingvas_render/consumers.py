@@ -44,6 +44,9 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
     async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
         await entitlements.open_free_plan(session, tenant_id=_tenant_of(event))
 
+    @consumer.on(
+        SubscriptionActivated, SubscriptionChanged, SubscriptionCancelled, SubscriptionExpired
+    )
     async def subscription(session: AsyncSession, event: Envelope, data: SubscriptionState) -> None:
         await entitlements.set_plan(
             session,
@@ -52,13 +55,6 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             entitlements=data.entitlements,
             updated_at=data.updated_at,
         )
-
-    # one on() a model: the kit's on(A, B) types the handler by the models' common base,
-    # which a handler typed by their union does not accept
-    consumer.on(SubscriptionActivated)(subscription)
-    consumer.on(SubscriptionChanged)(subscription)
-    consumer.on(SubscriptionCancelled)(subscription)
-    consumer.on(SubscriptionExpired)(subscription)
 
     @consumer.on(CreditsGranted)
     async def credits_granted(session: AsyncSession, event: Envelope, data: CreditsGranted) -> None:
@@ -76,15 +72,12 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
             session, tenant_id=_tenant_of(event), credits=data.credits
         )
 
+    @consumer.on(PaymentSucceeded, PaymentFailed, CreditsExhausted)
     async def nothing_to_do(session: AsyncSession, event: Envelope, data: NothingToDo) -> None:
         # payments change nothing render enforces: their effects arrive as
         # subscription.* (limits) and credits.granted (balance). credits.exhausted is
         # billing's view of a balance render already tracks and enforces with 402.
         return None
-
-    consumer.on(PaymentSucceeded)(nothing_to_do)
-    consumer.on(PaymentFailed)(nothing_to_do)
-    consumer.on(CreditsExhausted)(nothing_to_do)
 
     @consumer.on(TenantDeleted)
     async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:

@@ -6,29 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast, overload
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_kit import db as kit_db
-from pingvas_kit.db import new_id, now  # noqa: F401 - the callers use repo.now() and co.
+from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
 from .db import entitlements, images, job_events, jobs, scheduler, workers
-
-
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: None) -> None: ...
-@overload
-def aware(value: datetime | None) -> datetime | None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """The kit's `aware` (a stored time as UTC), typed so a time in is a time out."""
-    return kit_db.aware(value)
-
 
 UNFINISHED = ("queued", "dispatched", "running")
 WAITING = ("queued", "dispatched")

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, cast, overload
+from typing import Any, cast
 
 import sqlalchemy as sa
 
-from pingvas_kit import db as kit_db
-from pingvas_kit.db import new_id, now
+from pingvas_kit.db import aware, new_id, now
 
 __all__ = ["aware", "inserted", "new_id", "now", "rowcount"]
-
-
-@overload
-def aware(value: datetime) -> datetime: ...
-@overload
-def aware(value: datetime | None) -> datetime | None: ...
-def aware(value: datetime | None) -> datetime | None:
-    """The kit's `aware`, typed so that a stored time that is never NULL stays a datetime."""
-    return kit_db.aware(value)
 
 
 def inserted(row: sa.Row | None) -> sa.Row:
