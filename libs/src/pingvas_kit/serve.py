@@ -8,12 +8,17 @@
     if __name__ == "__main__":
         serve(Settings, create_app)
 
+`python -m pingvas_<service> migrate` migrates the service's schema to head and exits
+(the deploy's migration Job), instead of serving.
+
 Settings come from the service's environment variables; logs are structlog's (uvicorn's
 own logging and access log are off: the app's middleware logs and counts requests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import uvicorn
@@ -40,8 +45,20 @@ def server_config(
 
 
 def serve(
-    settings_type: type[S], create_app: Callable[[S], Any], *, proxy_headers: bool = True
+    settings_type: type[S],
+    create_app: Callable[[S], Any],
+    *,
+    proxy_headers: bool = True,
+    argv: Sequence[str] | None = None,
 ) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args not in ([], ["migrate"]):
+        print(f"usage: python -m pingvas_{settings_type.service_name} [migrate]", file=sys.stderr)
+        raise SystemExit(2)
     settings = settings_type()
     configure_logging(settings_type.service_name, level=settings.log_level, json=settings.log_json)
+    if args == ["migrate"]:
+        runtime = create_app(settings).state.runtime
+        asyncio.run(runtime.migrate())
+        return
     uvicorn.Server(server_config(settings, create_app, proxy_headers=proxy_headers)).run()

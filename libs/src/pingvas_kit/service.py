@@ -96,6 +96,16 @@ class ServiceRuntime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
+    async def migrate(self) -> None:
+        """Bring this service's schema to head and stop: `python -m pingvas_<service>
+        migrate`, the chart's pre-upgrade Job (the Deployments then run with
+        <SERVICE>_RUN_MIGRATIONS=false)."""
+        try:
+            if self.migrations is not None:
+                await upgrade(self.db, self.migrations)
+        finally:
+            await self.db.dispose()
+
     async def start(self, *, provision: bool = True) -> None:
         extra = set(self.consumer.types) - set(self.spec.consumes)
         if extra:
