@@ -31,7 +31,9 @@ def checkov() -> Path:
     return path
 
 
-def run_checkov(checkov: Path, args: Sequence[str], cwd: Path = REPO) -> subprocess.CompletedProcess:
+def run_checkov(
+    checkov: Path, args: Sequence[str], cwd: Path = REPO
+) -> subprocess.CompletedProcess:
     """checkov with its own offline settings: no Bridgecrew platform, no update check."""
     env = os.environ | {
         "BC_SKIP_MAPPING": "TRUE",
