@@ -198,3 +198,11 @@ async def test_the_spa_may_show_images_from_the_local_storage_emulator(settings)
     img_src = next(d for d in csp.split("; ") if d.startswith("img-src"))
     assert "http://127.0.0.1:4566" in img_src.split() and "https:" in img_src.split()
     assert "connect-src 'self'" in csp  # only images, nothing else, may come from there
+
+
+async def test_metrics_are_exposed_for_prometheus(client):
+    # the chart's ServiceMonitor scrapes this (the Ingress hides it from the internet)
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "process_cpu_seconds_total" in response.text or "python_info" in response.text

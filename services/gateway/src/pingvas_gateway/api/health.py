@@ -1,10 +1,13 @@
-"""Liveness of the gateway itself, and readiness: every upstream service answers."""
+"""Liveness of the gateway itself, readiness (every upstream service answers) and
+/metrics for Prometheus (the chart's ServiceMonitor scrapes it inside the cluster; the
+Ingress answers /metrics from outside with a 404)."""
 
 from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..adapters.upstreams import UP, upstreams_of
 from .problems import problem_response
@@ -31,3 +34,7 @@ class HealthController(Controller):
             down=down,
             upstreams=states,
         )
+
+    @get("/metrics", sync_to_thread=False)
+    def metrics(self) -> Response[bytes]:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
