@@ -161,6 +161,36 @@ def test_checkov_passes_on_the_rendered_manifests(checkov, tmp_path):
     assert "Passed checks" in result.stdout
 
 
+def test_checkov_catches_a_privileged_container(checkov, tmp_path):
+    """The check above can fail: the same manifests with one container made privileged
+    and run as root do not pass."""
+    docs = rendered("prod")
+    gateway = one(docs, "Deployment", "gateway")
+    gateway["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {
+        "privileged": True,
+        "runAsUser": 0,
+    }
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump_all([gateway]))
+    result = run_checkov(checkov, ["-d", str(tmp_path), "--framework", "kubernetes"])
+    assert result.returncode != 0
+    assert "CKV_K8S_16" in result.stdout  # "Container should not be privileged"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_checkov_skip_says_why(env):
+    skips = [
+        (f"{doc['kind']}/{doc['metadata']['name']}", value)
+        for doc in rendered(env)
+        for key, value in (doc["metadata"].get("annotations") or {}).items()
+        if key.startswith("checkov.io/skip")
+    ]
+    assert skips, "the chart documents its skips"
+    for where, value in skips:
+        check, _, reason = value.partition("=")
+        assert check.startswith("CKV_"), f"{where}: {value}"
+        assert len(reason.split()) >= 4, f"{where}: skip {check} without a reason"
+
+
 # -- pods: security, probes, the worker ---------------------------------------------------
 
 
