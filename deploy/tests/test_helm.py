@@ -10,6 +10,8 @@ import importlib
 import ipaddress
 import json
 import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -265,6 +267,62 @@ def test_keda_scales_the_workers_from_zero_on_renders_backlog(env):
     assert '"pingvas_render_jobs_pending"' in source and '"pingvas_render_jobs_in_flight"' in source
     # the worker's Deployment leaves the count to KEDA
     assert "replicas" not in one(docs, "Deployment", "render-worker")["spec"]
+
+
+def promtool_evaluates(query: str, series: dict[str, int], expected: float, tmp: Any) -> bool:
+    """Whether Prometheus's own rule tester evaluates `query` over constant `series` to
+    `expected` (promtool, from Debian's prometheus package)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: ./pingvas test installs Debian's prometheus package")
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": [
+                    {"series": name, "values": f"{value}x8"} for name, value in series.items()
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": query,
+                        "eval_time": "1m",
+                        "exp_samples": [{"labels": "{}", "value": expected}],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp / "keda-query.test.yml"
+    path.write_text(yaml.safe_dump(test))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+    return result.returncode == 0
+
+
+def test_kedas_query_counts_each_job_once_however_many_render_replicas_report_it(tmp_path):
+    """Three render replicas each report the database-wide gauges (20 queued, 5 running):
+    Prometheus evaluates the chart's query to 25, the real backlog, so KEDA asks for
+    ceil(25 / rowsPerWorker) workers; a query that summed the replicas would ask for three
+    times that (and the same check says so)."""
+    query = one(rendered("prod"), "ScaledObject", "render-worker")["spec"]["triggers"][0][
+        "metadata"
+    ]["query"]
+    series = {}
+    for pod in ("render-a", "render-b", "render-c"):
+        series[f'pingvas_render_jobs_pending{{namespace="pingvas", pod="{pod}"}}'] = 20
+        series[f'pingvas_render_jobs_in_flight{{namespace="pingvas", pod="{pod}"}}'] = 5
+    assert promtool_evaluates(query, series, 25, tmp_path)
+    summed = query.replace("max(", "sum(")
+    assert not promtool_evaluates(summed, series, 25, tmp_path)
+    # nothing queued, nothing running: zero, and KEDA scales the workers to zero
+    idle = {name: 0 for name in series}
+    assert promtool_evaluates(query, idle, 0, tmp_path)
+    # another namespace's render (a second release in the cluster) is not counted
+    other = series | {'pingvas_render_jobs_pending{namespace="staging", pod="render-x"}': 500}
+    assert promtool_evaluates(query, other, 25, tmp_path)
 
 
 def test_prod_autoscales_the_api_services_and_dev_runs_one_of_each():
