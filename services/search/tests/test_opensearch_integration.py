@@ -4,7 +4,7 @@ the strict mapping, a writer whose cached write targets went stale during a rein
 
 Runs only when OPENSEARCH_URL is set:
 
-    docker compose up -d opensearch
+    scripts/compose-secrets && docker compose up -d opensearch
     OPENSEARCH_URL=http://127.0.0.1:9200 uv run pytest services/search/tests/test_opensearch_integration.py
 
 Each test works on indexes of its own prefix (test-<random>) and deletes them, and the

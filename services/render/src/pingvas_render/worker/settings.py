@@ -21,7 +21,7 @@ from pingvas_kit.settings import (
     register_dev_secret,
 )
 
-#: DEVELOPMENT ONLY (docker-compose.yml's; public, refused in production)
+#: DEVELOPMENT ONLY (public, refused in production)
 DEV_WORKER_TOKEN = register_dev_secret("dev-render-worker-token-change-me-0123456789")
 
 
