@@ -326,6 +326,10 @@ def test_every_image_is_built_here_never_pulled(compose):
     assert set(SERVICES) | {"provision", "opensearch"} <= set(built)
     for name, service in built.items():
         assert service.get("pull_policy") == "build", name
+    # what is pulled is someone else's published image, never a pingvas/ name
+    for name, service in services(compose).items():
+        if "build" not in service:
+            assert not service["image"].startswith("pingvas/"), name
 
 
 def _from_lines(dockerfile: Path) -> list[str]:
