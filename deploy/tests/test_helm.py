@@ -6,6 +6,7 @@ to start in production, reach and be reached by."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import ipaddress
 import json
@@ -166,8 +167,7 @@ def test_checkov_passes_on_the_rendered_manifests(checkov, tmp_path):
 def test_checkov_catches_a_privileged_container(checkov, tmp_path):
     """The check above can fail: the same manifests with one container made privileged
     and run as root do not pass."""
-    docs = rendered("prod")
-    gateway = one(docs, "Deployment", "gateway")
+    gateway = copy.deepcopy(one(rendered("prod"), "Deployment", "gateway"))
     gateway["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {
         "privileged": True,
         "runAsUser": 0,
