@@ -88,6 +88,7 @@ class ServiceRuntime:
             {spec.name: spec},
             prefix=settings.bus_prefix,
             max_receive_count=settings.bus_max_receive_count,
+            visibility_timeout=settings.bus_visibility_timeout,
         )
         self.outbox = _WakingOutbox(metadata.tables["outbox"], source=spec.name)
         self.consumer = EventConsumer(spec.name, self.db, metadata.tables["inbox"])
