@@ -122,7 +122,7 @@ class ServiceRuntime:
         if self.spec.publishes or self.spec.consumes:
             self.bus = make_bus(self.settings, self.topology)
             await self.bus.start()
-            if provision:
+            if provision and self.settings.bus_provision:
                 await self.bus.provision()
         if self.bus and self.spec.publishes:
             self.relay = OutboxRelay(
