@@ -186,3 +186,15 @@ async def test_bus_provision_false_leaves_the_topology_to_terraform(
         assert provisioned == (["yes"] if bus_provision else [])
     finally:
         await runtime.stop()
+
+
+def test_bus_provision_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One PINGVAS_BUS_PROVISION=false in the chart covers every service."""
+
+    class Svc(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="SVC_", extra="ignore")
+
+    monkeypatch.setenv("PINGVAS_BUS_PROVISION", "false")
+    assert Svc().bus_provision is False
+    monkeypatch.setenv("SVC_BUS_PROVISION", "true")
+    assert Svc().bus_provision is True

@@ -30,7 +30,7 @@ KNOWN_DEV_SECRETS: set[str] = {DEV_INTERNAL_SECRET}
 #: a production secret is at least this long (an HMAC-SHA256 key: 32 bytes)
 MIN_SECRET_LENGTH = 32
 #: settings every service also reads from PINGVAS_<NAME> when its own variable is unset
-SHARED_SETTINGS = ("environment", "internal_secret")
+SHARED_SETTINGS = ("environment", "internal_secret", "bus_provision")
 
 
 def register_dev_secret(value: str) -> str:
