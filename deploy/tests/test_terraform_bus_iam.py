@@ -154,7 +154,9 @@ def instances(
     body = module.resources[address]
     if "for_each" in body:
         keys = evaluate(body["for_each"], env)
-        each_of = {k: SimpleNamespace(key=k, value=_wrap(v)) for k, v in keys.items()}
+        each_of: dict[str, SimpleNamespace | None] = {
+            k: SimpleNamespace(key=k, value=_wrap(v)) for k, v in keys.items()
+        }
     elif "count" in body:
         count = evaluate(body["count"], env)
         each_of = {str(i): None for i in range(count)}
@@ -200,7 +202,7 @@ def bus_problems(module: Module, topology: Mapping[str, Any]) -> list[str]:
     """What the module would build, over `topology`, that differs from the topology."""
     problems: list[str] = []
 
-    def names(address: tuple[str, str]) -> set[str]:
+    def names(address: tuple[str, str]) -> set[Any]:
         if address not in module.resources:
             problems.append(f"no resource {'.'.join(address)}")
             return set()
@@ -216,7 +218,7 @@ def bus_problems(module: Module, topology: Mapping[str, Any]) -> list[str]:
             return {}  # reported by names()
         return instances(module, address, topology)
 
-    def expect(what: str, got: set[str], wanted: Iterable[str]) -> None:
+    def expect(what: str, got: set[Any], wanted: Iterable[str]) -> None:
         if got != set(wanted):
             problems.append(f"{what}: module builds {sorted(got)}, topology has {sorted(wanted)}")
 
@@ -251,6 +253,9 @@ def bus_problems(module: Module, topology: Mapping[str, Any]) -> list[str]:
             problems.append(f"{address[1]}: no redrive policy to {target}")
     for key, args in built(("aws_sqs_queue", "consumer")).items():
         count = re.search(r"maxReceiveCount = ([\w.]+)", args["redrive_policy"])
+        if count is None:
+            problems.append(f"queue {key}: no maxReceiveCount")
+            continue
         scope = {"var": SimpleNamespace(topology=_Attrs(topology))}
         got = evaluate("${" + count.group(1) + "}", scope)
         if got != topology["max_receive_count"]:

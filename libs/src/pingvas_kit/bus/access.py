@@ -146,19 +146,19 @@ def _declared_statements(
     workload: str, aws: AwsAccess, queue_refs: Mapping[str, str]
 ) -> list[Statement]:
     statements = []
-    for grant in aws.queues:
-        ref = queue_refs.get(grant.queue)
+    for queue in aws.queues:
+        ref = queue_refs.get(queue.queue)
         if ref is None:
             raise ValueError(
-                f"{workload} declares access to queue {grant.queue!r}, which no service "
+                f"{workload} declares access to queue {queue.queue!r}, which no service "
                 f"declares (known: {sorted(queue_refs)})"
             )
         statements.append(
             Statement(
-                sid=_sid("queue", grant.queue, *(a.split(":")[1] for a in grant.actions[:1])),
-                actions=grant.actions,
+                sid=_sid("queue", queue.queue, *(a.split(":")[1] for a in queue.actions[:1])),
+                actions=queue.actions,
                 resources=(ref,),
-                why=grant.why,
+                why=queue.why,
             )
         )
     for grant in aws.s3:
