@@ -385,7 +385,7 @@ def test_queue_policies_allow_only_their_topics_and_ses_may_publish(bus: Module)
         "${[for context in local.topics_of[each.key] : aws_sns_topic.context[context].arn]}"
     )
     assert bus.locals["topics_of"] == (
-        "${{for consumer, _ in local.queues : consumer => distinct([for s in "
+        "${{for consumer in keys(local.queues) : consumer => distinct([for s in "
         "var.topology.subscriptions : s.context if s.consumer == consumer])}}"
     )
     ses = bus.data[("aws_iam_policy_document", "ses_events_topic")]["statement"][0]

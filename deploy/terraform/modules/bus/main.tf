@@ -24,7 +24,7 @@ locals {
 
   # the topics each consumer's queue receives from (its queue policy allows only those)
   topics_of = {
-    for consumer, _ in local.queues : consumer => distinct([
+    for consumer in keys(local.queues) : consumer => distinct([
       for s in var.topology.subscriptions : s.context if s.consumer == consumer
     ])
   }
