@@ -145,3 +145,56 @@ async def test_the_same_event_delivered_concurrently_applies_once(db_backend: di
             await session.execute(sa.select(sa.func.count()).select_from(inbox))
         ).scalar_one() == 1
     await db.dispose()
+
+
+@pytest.mark.parametrize("bus_provision", [True, False])
+async def test_bus_provision_false_leaves_the_topology_to_terraform(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, bus_provision: bool
+) -> None:
+    """On AWS (PINGVAS_BUS_PROVISION=false) a service starts without creating or changing
+    a topic, queue or subscription: its role may not (deploy/terraform/access.json)."""
+    from pingvas_kit import service as service_module
+    from pingvas_kit.bus.base import Bus
+
+    provisioned: list[str] = []
+
+    class Recording(Bus):
+        async def start(self): ...
+        async def close(self): ...
+        async def ping(self): ...
+        async def provision(self):
+            provisioned.append("yes")
+
+        async def publish(self, envelopes): ...
+        async def consume(self, consumer, handler, *, stop): ...
+        async def dead_letters(self, consumer, *, max_messages=10):
+            return []
+
+        async def purge(self, consumer): ...
+
+    monkeypatch.setattr(service_module, "make_bus", lambda settings, topology: Recording(topology))
+    md = sa.MetaData()
+    outbox_table(md)
+    inbox_table(md)
+    spec = ServiceSpec(
+        name="quiet", context="render", description="d", publishes=(JobCompleted.TYPE,)
+    )
+    settings = make_settings({"var_dir": tmp_path, "bus_provision": bus_provision})
+    runtime = ServiceRuntime(spec, settings, metadata=md, migrations=None)
+    await runtime.start()
+    try:
+        assert provisioned == (["yes"] if bus_provision else [])
+    finally:
+        await runtime.stop()
+
+
+def test_bus_provision_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One PINGVAS_BUS_PROVISION=false in the chart covers every service."""
+
+    class Svc(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="SVC_", extra="ignore")
+
+    monkeypatch.setenv("PINGVAS_BUS_PROVISION", "false")
+    assert Svc().bus_provision is False
+    monkeypatch.setenv("SVC_BUS_PROVISION", "true")
+    assert Svc().bus_provision is True

@@ -12,15 +12,32 @@ from .registry import (
     validate_data,
     validate_envelope,
 )
-from .services import ServiceSpec, discover
+from .services import (
+    AccessError,
+    AwsAccess,
+    QueueGrant,
+    S3Grant,
+    ServiceSpec,
+    SesEventsSpec,
+    Workload,
+    WorkQueueSpec,
+    discover,
+)
 
 __all__ = [
     "REGISTRY",
+    "AccessError",
+    "AwsAccess",
     "ContractError",
     "Envelope",
     "EventData",
     "InvalidEventData",
+    "QueueGrant",
+    "S3Grant",
     "ServiceSpec",
+    "SesEventsSpec",
+    "WorkQueueSpec",
+    "Workload",
     "UnknownEventType",
     "discover",
     "envelope_of",

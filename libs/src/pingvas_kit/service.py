@@ -88,6 +88,7 @@ class ServiceRuntime:
             {spec.name: spec},
             prefix=settings.bus_prefix,
             max_receive_count=settings.bus_max_receive_count,
+            visibility_timeout=settings.bus_visibility_timeout,
         )
         self.outbox = _WakingOutbox(metadata.tables["outbox"], source=spec.name)
         self.consumer = EventConsumer(spec.name, self.db, metadata.tables["inbox"])
@@ -121,7 +122,7 @@ class ServiceRuntime:
         if self.spec.publishes or self.spec.consumes:
             self.bus = make_bus(self.settings, self.topology)
             await self.bus.start()
-            if provision:
+            if provision and self.settings.bus_provision:
                 await self.bus.provision()
         if self.bus and self.spec.publishes:
             self.relay = OutboxRelay(

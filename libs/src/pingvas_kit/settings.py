@@ -30,7 +30,7 @@ KNOWN_DEV_SECRETS: set[str] = {DEV_INTERNAL_SECRET}
 #: a production secret is at least this long (an HMAC-SHA256 key: 32 bytes)
 MIN_SECRET_LENGTH = 32
 #: settings every service also reads from PINGVAS_<NAME> when its own variable is unset
-SHARED_SETTINGS = ("environment", "internal_secret")
+SHARED_SETTINGS = ("environment", "internal_secret", "bus_provision")
 
 
 def register_dev_secret(value: str) -> str:
@@ -107,6 +107,9 @@ class BaseServiceSettings(BaseSettings):
     bus_wait_seconds: int = 20
     bus_visibility_timeout: int = 30
     bus_max_receive_count: int = 5
+    #: create or update this service's topics, queues and subscriptions at start-up (local
+    #: run, tests); false on AWS, where Terraform owns them and no role may change them
+    bus_provision: bool = True
     run_consumers: bool = True
     run_relay: bool = True
     relay_batch_size: int = 100

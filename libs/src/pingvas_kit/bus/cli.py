@@ -1,8 +1,12 @@
-"""`pingvas-bus`: provision the bus, print its topology, read dead letters.
+"""`pingvas-bus`: provision the bus, print its topology or the IAM input, read dead letters.
 
     pingvas-bus provision [--prefix P] [--endpoint-url URL] [--bus sqs|amqp]
     pingvas-bus topology [--prefix P] [--out FILE]
+    pingvas-bus access [--prefix P] [--out FILE]
     pingvas-bus dead-letters CONSUMER [--max N]
+
+`topology` and `access` write deploy/terraform/bus-topology.json and access.json, which
+Terraform builds the bus and the workloads' IAM roles from.
 
 Settings come from the environment with the PINGVAS_ prefix (PINGVAS_BUS,
 PINGVAS_BUS_PREFIX, PINGVAS_AWS_ENDPOINT_URL, PINGVAS_AWS_REGION, PINGVAS_AMQP_URL...);
@@ -24,6 +28,7 @@ from pingvas_contracts import discover
 from ..logging import configure_logging
 from ..settings import ServiceSettings
 from . import make_bus
+from .access import build_access
 from .topology import Topology, build_topology
 
 
@@ -50,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     topology = commands.add_parser("topology", parents=[common], help="print the topology as JSON")
     topology.add_argument("--out", type=Path, help="write it to this file instead")
+    access = commands.add_parser(
+        "access",
+        parents=[common],
+        help="print what each workload may do on AWS (the IAM roles' input) as JSON",
+    )
+    access.add_argument("--out", type=Path, help="write it to this file instead")
     dead = commands.add_parser(
         "dead-letters",
         parents=[common, broker],
@@ -76,8 +87,21 @@ def _settings(args: argparse.Namespace) -> ServiceSettings:
 
 def _topology(settings: ServiceSettings) -> Topology:
     return build_topology(
-        discover(), prefix=settings.bus_prefix, max_receive_count=settings.bus_max_receive_count
+        discover(),
+        prefix=settings.bus_prefix,
+        max_receive_count=settings.bus_max_receive_count,
+        visibility_timeout=settings.bus_visibility_timeout,
     )
+
+
+def _write(text: str, out: Path | None) -> int:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 async def _provision(settings: ServiceSettings, topology: Topology) -> int:
@@ -121,18 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging("pingvas-bus", level="WARNING", json=settings.log_json)
     try:
         topology = _topology(settings)
+        if args.command == "access":
+            return _write(build_access(discover(), prefix=settings.bus_prefix).to_json(), args.out)
     except Exception as exc:  # a broken service spec: say which, then stop
-        print(f"cannot build the topology: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"cannot build the {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
     if args.command == "topology":
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(topology.to_json())
-            print(f"wrote {args.out}", file=sys.stderr)
-        else:
-            sys.stdout.write(topology.to_json())
-        return 0
+        return _write(topology.to_json(), args.out)
     if args.command == "provision":
         return asyncio.run(_provision(settings, topology))
     return asyncio.run(_dead_letters(settings, topology, args.consumer, args.max))

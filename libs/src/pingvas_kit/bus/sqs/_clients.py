@@ -138,11 +138,21 @@ class SqsClients(Bus):
         return self._sqs_client
 
     async def ping(self) -> None:
+        """A round trip on this topology's own resources, with no right beyond those the
+        service already has (deploy/terraform/access.json): GetQueueAttributes of its
+        queues, else CreateTopic (idempotent) of its topics; no List* on the account."""
         async with asyncio.timeout(10):
-            await asyncio.gather(
-                self._sns.list_topics(),
-                self._sqs.list_queues(QueueNamePrefix=self.topology.prefix, MaxResults=1),
-            )
+            if self.topology.consumers:
+                for consumer in self.topology.consumers:
+                    url = await self._queue_url(self.topology.queue_name(consumer))
+                    await self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            else:
+                await asyncio.gather(
+                    *(
+                        self._sns.create_topic(Name=self.topology.topic_name(c))
+                        for c in self.topology.contexts
+                    )
+                )
 
     # -- names -> ARNs / URLs (cached) ----------------------------------------------------
 

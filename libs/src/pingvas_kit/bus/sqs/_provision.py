@@ -14,10 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..base import log
-from ..topology import Subscription
+from ..topology import DLQ_RETENTION_SECONDS, Subscription
 from ._clients import SqsClients, _error_code
-
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 _NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 

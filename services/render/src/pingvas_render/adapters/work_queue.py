@@ -32,14 +32,17 @@ from pydantic import SecretStr
 
 from pingvas_kit.logging import get_logger
 
+from ..manifest import WORK_QUEUE
+
 log = get_logger("pingvas.render.work_queue")
 
-DEFAULT_QUEUE_NAME = "render-work"
-DEFAULT_VISIBILITY_S = 60
+#: declared once in the manifest (Terraform builds the same queue from it in AWS)
+DEFAULT_QUEUE_NAME = WORK_QUEUE.name
+DEFAULT_VISIBILITY_S = WORK_QUEUE.visibility_timeout_s
 #: SQS's redrive is only the last resort: render's start call counts attempts and fails a
 #: job that ran out of them (`worker_lost`) long before SQS dead-letters its message
-DEFAULT_MAX_RECEIVE_COUNT = 10
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+DEFAULT_MAX_RECEIVE_COUNT = WORK_QUEUE.max_receive_count
+DLQ_RETENTION_SECONDS = WORK_QUEUE.dlq_retention_s
 #: SQS limits: a long poll of at most 20 s, at most 10 messages a receive, a visibility
 #: timeout of at most 12 hours
 MAX_WAIT_S = 20
