@@ -97,7 +97,7 @@ def test_every_workload_is_rendered(env):
     for name in WORKLOADS:
         one(docs, "Deployment", name)
         one(docs, "Service", name)
-        one(docs, "ServiceAccount", f"pingvas-{name}")
+        one(docs, "ServiceAccount", name)
         one(docs, "ServiceMonitor", name)
         one(docs, "PodDisruptionBudget", name)
         one(docs, "ExternalSecret", f"pingvas-{name}")
@@ -459,6 +459,8 @@ def test_each_workload_starts_in_production_on_what_the_chart_gives_it(
     assert settings.port == int(one(rendered(env), "Service", workload)["spec"]["ports"][0]["port"])
     if workload in SERVICES and workload != "gateway":
         assert settings.is_postgres, f"{workload} would fall back to SQLite"
+        # Terraform made the bus; a service with a least-privilege role must not try to
+        assert settings.bus_provision is False
     # every secret is this environment's own
     assert all(ref.startswith(f"pingvas/{env}/") for ref in secret.values()), secret
 
@@ -658,8 +660,28 @@ def test_each_workload_is_scraped_and_runs_as_its_own_aws_role(env):
         service = one(docs, "Service", name)
         assert monitor["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
         assert [e["port"] for e in monitor["endpoints"]] == [service["spec"]["ports"][0]["name"]]
-        sa = one(docs, "ServiceAccount", f"pingvas-{name}")
+        sa = one(docs, "ServiceAccount", name)
         assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == (
             f"arn:aws:iam::{account}:role/pingvas-{env}-{name}"
         )
-        assert pod_spec(one(docs, "Deployment", name))["serviceAccountName"] == f"pingvas-{name}"
+        assert pod_spec(one(docs, "Deployment", name))["serviceAccountName"] == name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_chart_runs_exactly_the_workloads_terraform_makes_roles_for(env):
+    """deploy/terraform/access.json (generated from the services' manifests) lists the
+    workloads modules/iam makes a role for, each trusting system:serviceaccount:pingvas:
+    <workload>: the chart's service accounts are those names, with those roles."""
+    access = json.loads((DEPLOY / "terraform" / "access.json").read_text())["workloads"]
+    docs = rendered(env)
+    accounts = {
+        doc["metadata"]["name"]: doc
+        for doc in find(docs, "ServiceAccount")
+        if "eks.amazonaws.com/role-arn" in doc["metadata"].get("annotations", {})
+    }
+    assert set(accounts) == set(access) == set(WORKLOADS)
+    iam = (DEPLOY / "terraform" / "modules" / "iam" / "main.tf").read_text()
+    assert "system:serviceaccount:${var.namespace}:${each.key}" in iam
+    for name in access:
+        assert accounts[name]["metadata"]["namespace"] == NAMESPACE
+

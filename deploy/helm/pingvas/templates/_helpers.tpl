@@ -56,6 +56,9 @@ pingvas.io/environment: {{ include "pingvas.env" .root }}
   value: {{ .port | quote }}
 - name: {{ .prefix }}_BUS
   value: sqs
+- name: PINGVAS_BUS_PROVISION
+  # Terraform owns the topics, queues and subscriptions (modules/bus): a service only uses them
+  value: "false"
 - name: {{ .prefix }}_BUS_PREFIX
   value: {{ .root.Values.bus.prefix | quote }}
 - name: {{ .prefix }}_AWS_REGION
