@@ -684,4 +684,3 @@ def test_the_chart_runs_exactly_the_workloads_terraform_makes_roles_for(env):
     assert "system:serviceaccount:${var.namespace}:${each.key}" in iam
     for name in access:
         assert accounts[name]["metadata"]["namespace"] == NAMESPACE
-
