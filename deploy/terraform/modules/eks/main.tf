@@ -30,6 +30,9 @@ resource "aws_kms_key" "logs" {
 }
 
 data "aws_iam_policy_document" "account_key" {
+  #checkov:skip=CKV_AWS_111:a KMS key policy: "*" is this key, and the account's IAM policies decide who uses it
+  #checkov:skip=CKV_AWS_356:a KMS key policy: "*" is this key itself
+  #checkov:skip=CKV_AWS_109:a KMS key policy: the account root administers its own key (AWS's default key policy)
   statement {
     sid       = "Account"
     actions   = ["kms:*"]
@@ -110,7 +113,7 @@ resource "aws_eks_cluster" "this" {
     subnet_ids              = var.private_subnet_ids
     endpoint_private_access = true
     endpoint_public_access  = length(var.public_access_cidrs) > 0
-    public_access_cidrs     = length(var.public_access_cidrs) > 0 ? var.public_access_cidrs : ["10.255.255.255/32"]
+    public_access_cidrs     = length(var.public_access_cidrs) > 0 ? var.public_access_cidrs : null
   }
 
   encryption_config {
