@@ -228,6 +228,7 @@ resource "aws_opensearch_domain" "this" {
   log_publishing_options {
     log_type                 = "AUDIT_LOGS"
     cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["AUDIT_LOGS"].arn
+    enabled                  = true
   }
 
   access_policies = data.aws_iam_policy_document.access.json
