@@ -170,7 +170,7 @@ resource "aws_vpc_endpoint" "interface" {
   service_name        = "com.amazonaws.${local.region}.${each.value}"
   vpc_endpoint_type   = "Interface"
   private_dns_enabled = true
-  subnet_ids          = aws_subnet.private[*].id
+  subnet_ids          = slice(aws_subnet.private[*].id, 0, var.interface_endpoint_zones)
   security_group_ids  = [aws_security_group.endpoints.id]
 
   tags = merge(var.tags, { Name = "${var.name}-${each.key}" })

@@ -25,6 +25,17 @@ variable "single_nat_gateway" {
   default     = false
 }
 
+variable "interface_endpoint_zones" {
+  description = "Zones with an ENI of each interface endpoint (3 in prod; 1 in dev saves two thirds of the endpoints' hourly cost, the other zones reach it across the zone boundary)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.interface_endpoint_zones >= 1 && var.interface_endpoint_zones <= 3
+    error_message = "interface_endpoint_zones is 1, 2 or 3."
+  }
+}
+
 variable "cluster_name" {
   description = "The EKS cluster whose load balancers use these subnets (subnet discovery tags)."
   type        = string
