@@ -272,7 +272,7 @@ resource "aws_eks_node_group" "system" {
   }
 
   labels = {
-    (local.node_pool) = "system"
+    "pingvas.io/node-pool" = "system"
   }
 
   tags = var.tags
@@ -313,14 +313,15 @@ resource "aws_eks_node_group" "gpu" {
     version = aws_launch_template.gpu.latest_version
   }
 
+  # the chart's worker.nodeSelector and worker.tolerations (deploy/helm/pingvas/values.yaml)
   labels = {
-    (local.node_pool) = "gpu"
+    "pingvas.io/node-pool" = "gpu"
   }
 
   taint {
-    key    = local.gpu_taint.key
-    value  = local.gpu_taint.value
-    effect = local.gpu_taint.effect
+    key    = "nvidia.com/gpu"
+    value  = "true"
+    effect = "NO_SCHEDULE"
   }
 
   tags = var.tags
