@@ -44,15 +44,16 @@ resource "aws_security_group" "this" {
   tags = merge(var.tags, { Name = "${var.name}-aurora" })
 }
 
+# count, not for_each: the node security group's id is unknown until the cluster exists
 resource "aws_vpc_security_group_ingress_rule" "postgres" {
-  for_each = toset(var.allowed_security_group_ids)
+  count = length(var.allowed_security_group_ids)
 
   security_group_id            = aws_security_group.this.id
-  description                  = "PostgreSQL from ${each.value}"
+  description                  = "PostgreSQL from the EKS nodes (${count.index})"
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
-  referenced_security_group_id = each.value
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
 }
 
 resource "aws_rds_cluster_parameter_group" "this" {

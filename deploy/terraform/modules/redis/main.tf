@@ -51,15 +51,16 @@ resource "aws_security_group" "this" {
   tags = merge(var.tags, { Name = "${var.name}-redis" })
 }
 
+# count, not for_each: the node security group's id is unknown until the cluster exists
 resource "aws_vpc_security_group_ingress_rule" "redis" {
-  for_each = toset(var.allowed_security_group_ids)
+  count = length(var.allowed_security_group_ids)
 
   security_group_id            = aws_security_group.this.id
-  description                  = "Redis from ${each.value}"
+  description                  = "Redis from the EKS nodes (${count.index})"
   ip_protocol                  = "tcp"
   from_port                    = 6379
   to_port                      = 6379
-  referenced_security_group_id = each.value
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
 }
 
 resource "aws_elasticache_parameter_group" "this" {

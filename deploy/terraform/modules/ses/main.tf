@@ -63,35 +63,45 @@ resource "aws_sesv2_email_identity_mail_from_attributes" "domain" {
   behavior_on_mx_failure = "USE_DEFAULT_VALUE"
 }
 
+# keyed by fixed names: the DKIM tokens are unknown until the identity exists
 locals {
-  dns_records = concat(
-    [for token in aws_sesv2_email_identity.domain.dkim_signing_attributes[0].tokens : {
-      name   = "${token}._domainkey.${var.domain}"
+  dkim_tokens = aws_sesv2_email_identity.domain.dkim_signing_attributes[0].tokens
+  dns_records = {
+    dkim-0 = {
+      name   = "${local.dkim_tokens[0]}._domainkey.${var.domain}"
       type   = "CNAME"
-      record = "${token}.dkim.amazonses.com"
-    }],
-    [
-      {
-        name   = local.mail_from_domain
-        type   = "MX"
-        record = "10 feedback-smtp.${local.region}.amazonses.com"
-      },
-      {
-        name   = local.mail_from_domain
-        type   = "TXT"
-        record = "v=spf1 include:amazonses.com -all"
-      },
-      {
-        name   = "_dmarc.${var.domain}"
-        type   = "TXT"
-        record = var.dmarc_policy
-      },
-    ],
-  )
+      record = "${local.dkim_tokens[0]}.dkim.amazonses.com"
+    }
+    dkim-1 = {
+      name   = "${local.dkim_tokens[1]}._domainkey.${var.domain}"
+      type   = "CNAME"
+      record = "${local.dkim_tokens[1]}.dkim.amazonses.com"
+    }
+    dkim-2 = {
+      name   = "${local.dkim_tokens[2]}._domainkey.${var.domain}"
+      type   = "CNAME"
+      record = "${local.dkim_tokens[2]}.dkim.amazonses.com"
+    }
+    mail-from-mx = {
+      name   = local.mail_from_domain
+      type   = "MX"
+      record = "10 feedback-smtp.${local.region}.amazonses.com"
+    }
+    mail-from-spf = {
+      name   = local.mail_from_domain
+      type   = "TXT"
+      record = "v=spf1 include:amazonses.com -all"
+    }
+    dmarc = {
+      name   = "_dmarc.${var.domain}"
+      type   = "TXT"
+      record = var.dmarc_policy
+    }
+  }
 }
 
 resource "aws_route53_record" "this" {
-  for_each = var.route53_zone_id == null ? {} : { for r in local.dns_records : "${r.type} ${r.name}" => r }
+  for_each = var.route53_zone_id == null ? {} : local.dns_records
 
   zone_id = var.route53_zone_id
   name    = each.value.name
