@@ -25,8 +25,6 @@ TERRAFORM = DEPLOY / "terraform"
 MODULES = TERRAFORM / "modules"
 ENVS = TERRAFORM / "envs"
 CHART_VALUES = DEPLOY / "helm" / "pingvas" / "values.yaml"
-#: modules another part of the work writes (they may be absent from a branch)
-OPTIONAL_MODULES = {"bus", "iam"}
 OWN_MODULES = [
     "network",
     "eks",
@@ -38,6 +36,9 @@ OWN_MODULES = [
     "ses",
     "ecr",
     "secrets",
+    "bus",
+    "iam",
+    "release",
 ]
 META_ARGUMENTS = {"source", "version", "providers", "depends_on", "count", "for_each"}
 ENDPOINT_SERVICES = {"sqs", "sns", "ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs"}
@@ -272,7 +273,7 @@ def bucket_problems(storage: Path) -> list[str]:
 def module_call_problems(env: Path, modules: Path = MODULES) -> list[str]:
     """Every module an env calls: each argument is a variable the module declares, each
     variable without a default is passed, and each module.X.Y the env reads is an output
-    of X. Modules in OPTIONAL_MODULES that are absent are skipped."""
+    of X."""
     parsed = parse_dir(env)
     calls = named(parsed.get("module", []))
     problems = []
@@ -280,8 +281,6 @@ def module_call_problems(env: Path, modules: Path = MODULES) -> list[str]:
     for name, call in calls.items():
         source = (env / call["source"]).resolve()
         if not source.is_dir():
-            if source.name in OPTIONAL_MODULES:
-                continue
             problems.append(f"module {name}: {call['source']} does not exist")
             continue
         module = parse_dir(source)
@@ -578,12 +577,11 @@ def test_envs_call_modules_with_declared_variables(env: str) -> None:
     assert module_call_problems(ENVS / env) == []
 
 
-def test_bus_and_iam_are_checked_when_present() -> None:
-    present = [m for m in OPTIONAL_MODULES if (MODULES / m / "variables.tf").is_file()]
-    if not present:
-        pytest.skip("modules bus and iam are not in this tree yet")
-    calls = named(parse_dir(ENVS / "prod").get("module", []))
-    assert set(present) <= set(calls)
+def test_every_env_uses_every_module() -> None:
+    for env in ("dev", "prod"):
+        calls = named(parse_dir(ENVS / env).get("module", []))
+        sources = {Path(call["source"]).name for call in calls.values()}
+        assert sources == set(OWN_MODULES), env
 
 
 def test_an_undeclared_or_missing_variable_is_caught(tmp_path: Path) -> None:

@@ -47,8 +47,20 @@ variable "gpu_instance_types" {
   type        = list(string)
 }
 
+variable "github_repository" {
+  description = "owner/name of the repository whose .github/workflows/release.yml pushes the images."
+  type        = string
+  default     = "pingvas/pingvas"
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider (false where the account has one)."
+  type        = bool
+  default     = true
+}
+
 variable "ci_push_principal_arns" {
-  description = "Principals allowed to push to ECR (the release workflow's role)."
+  description = "Other principals allowed to push to ECR (the release workflow's own role needs no entry)."
   type        = list(string)
   default     = []
 }

@@ -149,6 +149,17 @@ module "ecr" {
   push_principal_arns = var.ci_push_principal_arns
 }
 
+module "release" {
+  source = "../../modules/release"
+
+  environment                 = local.environment
+  github_repository           = var.github_repository
+  create_github_oidc_provider = var.create_github_oidc_provider
+  repository_arns             = values(module.ecr.repository_arns)
+  ecr_kms_key_arn             = module.ecr.kms_key_arn
+  tags                        = var.tags
+}
+
 module "bus" {
   source = "../../modules/bus"
 

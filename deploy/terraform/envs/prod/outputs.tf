@@ -81,3 +81,8 @@ output "opensearch_endpoint" {
 output "secret_names" {
   value = module.secrets.secret_names
 }
+
+output "release_role_arn" {
+  description = "The GitHub environment's secret AWS_RELEASE_ROLE_ARN (release.yml)."
+  value       = module.release.role_arn
+}

@@ -10,3 +10,8 @@ output "repository_urls" {
 output "repository_arns" {
   value = { for name, repo in aws_ecr_repository.this : name => repo.arn }
 }
+
+output "kms_key_arn" {
+  description = "The repositories' key (the release role encrypts the layers it pushes with it)."
+  value       = aws_kms_key.this.arn
+}
