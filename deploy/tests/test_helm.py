@@ -390,7 +390,7 @@ def test_the_bootstrap_job_gives_every_service_with_a_schema_its_password():
     wanted = {f"PINGVAS_DB_BOOTSTRAP_{s.upper()}_PASSWORD" for s in SERVICES if s != "gateway"}
     assert set(template) - {"ADMIN_DATABASE_URL"} == wanted
     remote = {d["remoteRef"]["key"] for d in secret["data"]}
-    assert remote == {"pingvas/prod/db-admin"} | {
+    assert remote == {values_of("prod")["secrets"]["databaseAdmin"]} | {
         f"pingvas/prod/{s}/database" for s in SERVICES if s != "gateway"
     }
 
