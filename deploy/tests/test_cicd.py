@@ -342,8 +342,6 @@ def test_bump_refuses_what_it_cannot_do_and_changes_nothing(tmp_path, values, en
 
 
 def test_bump_keeps_the_chart_rendering(tmp_path):
-    if not (CHART / "Chart.yaml").exists():
-        pytest.skip("the chart (deploy/helm/pingvas) is not on this branch")
     import helm_python
 
     helm_python.disable_logging()
@@ -493,8 +491,6 @@ def test_the_project_allows_only_pingvas_namespace_and_this_repository():
 
 
 def test_the_project_allows_every_kind_the_chart_renders():
-    if not (CHART / "Chart.yaml").exists():
-        pytest.skip("the chart (deploy/helm/pingvas) is not on this branch")
     import helm_python
 
     helm_python.disable_logging()

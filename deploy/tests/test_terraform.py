@@ -18,7 +18,7 @@ from typing import Any
 import hcl2
 import pytest
 import yaml
-from deploy_support import DEPLOY, REPO, run_checkov
+from deploy_support import DEPLOY, run_checkov
 from hcl2.utils import SerializationOptions
 
 TERRAFORM = DEPLOY / "terraform"
@@ -465,7 +465,10 @@ def test_a_skip_without_reason_is_caught(tmp_path: Path) -> None:
 def _terraform() -> str:
     found = shutil.which("terraform")
     if not found:
-        pytest.skip("no terraform binary here: python-hcl2 parses the files instead")
+        pytest.skip(
+            "terraform fmt needs a terraform binary and none is on PATH; python-hcl2 still"
+            " parses every file and checkov still checks them"
+        )
     return found
 
 
@@ -500,8 +503,6 @@ def test_a_missing_endpoint_is_caught(tmp_path: Path) -> None:
 
 
 def _chart_values() -> dict[str, Any]:
-    if not CHART_VALUES.is_file():
-        pytest.skip(f"the chart is not in this tree ({CHART_VALUES.relative_to(REPO)})")
     return yaml.safe_load(CHART_VALUES.read_text())
 
 
