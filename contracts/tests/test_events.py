@@ -29,6 +29,7 @@ EXPECTED = {
         "member.removed",
         "apikey.created",
         "apikey.revoked",
+        "webhook.disabled",
     },
     "billing": {
         "subscription.activated",
@@ -44,6 +45,7 @@ EXPECTED = {
     "render": {
         "job.queued",
         "job.started",
+        "job.progressed",
         "job.completed",
         "job.failed",
         "job.cancelled",

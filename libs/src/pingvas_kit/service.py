@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -45,6 +46,12 @@ def _drop_after_commit_hooks(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
 
 
+def after_commit(session: AsyncSession, hook: Callable[[], None]) -> None:
+    """Run `hook()` once the session's transaction commits (never after a rollback): to
+    wake a local worker for what the transaction staged."""
+    session.sync_session.info.setdefault(_AFTER_COMMIT, set()).add(hook)
+
+
 class _WakingOutbox(Outbox):
     """An outbox that wakes the local relay as soon as the writing transaction commits."""
 
@@ -65,7 +72,7 @@ class _WakingOutbox(Outbox):
             session, data, tenant_id=tenant_id, subject=subject, event_id=event_id
         )
         if self.relay is not None:
-            session.sync_session.info.setdefault(_AFTER_COMMIT, set()).add(self.relay.wake)
+            after_commit(session, self.relay.wake)
         return envelope
 
 

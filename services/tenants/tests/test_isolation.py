@@ -55,6 +55,9 @@ class World:
     b_key: dict
     #: what must never appear in an answer given to tenant B
     a_markers: list[str] = field(default_factory=list)
+    #: A's webhook endpoint and a delivery to it
+    webhook_id: str = ""
+    delivery_id: str = ""
 
     @property
     def a_tenant(self) -> str:
@@ -192,6 +195,59 @@ POLICIES: dict[str, Policy] = {
         "admin", lambda w: (f"/api/v1/api-keys/{w.key['id']}", None), cross=404
     ),
     "GET /api/v1/audit-log": Policy("admin", no_body("/api/v1/audit-log"), cross=200),
+    # webhooks: owners and admins (API keys with webhooks:write, which no key here has)
+    "GET /api/v1/webhooks/event-types": Policy(
+        "admin", no_body("/api/v1/webhooks/event-types"), cross=200
+    ),
+    "GET /api/v1/webhooks/endpoints": Policy(
+        "admin", no_body("/api/v1/webhooks/endpoints"), cross=200
+    ),
+    "POST /api/v1/webhooks/endpoints": Policy(
+        "admin",
+        lambda w: (
+            "/api/v1/webhooks/endpoints",
+            {"url": "http://127.0.0.1:9/matrix", "event_types": ["image.created"]},
+        ),
+        cross=201,
+    ),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}": Policy(
+        "admin", lambda w: (f"/api/v1/webhooks/endpoints/{w.webhook_id}", None), cross=404
+    ),
+    "PATCH /api/v1/webhooks/endpoints/{endpoint_id}": Policy(
+        "admin",
+        lambda w: (f"/api/v1/webhooks/endpoints/{w.webhook_id}", {"description": "matrix"}),
+        cross=404,
+    ),
+    "DELETE /api/v1/webhooks/endpoints/{endpoint_id}": Policy(
+        "admin", lambda w: (f"/api/v1/webhooks/endpoints/{w.webhook_id}", None), cross=404
+    ),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": Policy(
+        "admin",
+        lambda w: (f"/api/v1/webhooks/endpoints/{w.webhook_id}/rotate-secret", None),
+        cross=404,
+    ),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/test": Policy(
+        "admin", lambda w: (f"/api/v1/webhooks/endpoints/{w.webhook_id}/test", None), cross=404
+    ),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": Policy(
+        "admin",
+        lambda w: (f"/api/v1/webhooks/endpoints/{w.webhook_id}/deliveries", None),
+        cross=404,
+    ),
+    "GET /api/v1/webhooks/deliveries/{delivery_id}": Policy(
+        "admin", lambda w: (f"/api/v1/webhooks/deliveries/{w.delivery_id}", None), cross=404
+    ),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/redeliver": Policy(
+        "admin",
+        lambda w: (f"/api/v1/webhooks/deliveries/{w.delivery_id}/redeliver", None),
+        cross=404,
+    ),
+    "GET /api/v1/webhooks/callback-secret": Policy(
+        "admin", no_body("/api/v1/webhooks/callback-secret"), cross=200
+    ),
+    "POST /api/v1/webhooks/callback-secret/rotate": Policy(
+        "admin", no_body("/api/v1/webhooks/callback-secret/rotate"), cross=200
+    ),
     # owners: B's owner naming A's team confirms nothing of B's (422) and cannot reach A
     "DELETE /api/v1/tenant": Policy(
         "owner", lambda w: ("/api/v1/tenant", {"confirm": A_TEAM}), cross=422
@@ -234,6 +290,9 @@ async def world(
         bus_prefix=f"t{uuid.uuid4().hex[:10]}",
         var_dir=tmp_path_factory.mktemp("isolation"),
         bus_wait_seconds=1,
+        # A's endpoint is on a closed local port and nothing is sent meanwhile
+        webhook_allow_private=True,
+        run_webhook_sender=False,
         **FAST_HASHING,
     )
     app = create_app(settings)
@@ -276,7 +335,21 @@ async def world(
         )
         assert r.status_code == 201, r.text
         b_key = r.json()
+        r = await gw.post(
+            "/api/v1/webhooks/endpoints",
+            {"url": "http://127.0.0.1:9/alpha-hooks", "event_types": ["image.created"]},
+            as_=gw.user(a_owner),
+        )
+        assert r.status_code == 201, r.text
+        webhook = r.json()
+        r = await gw.post(f"/api/v1/webhooks/endpoints/{webhook['id']}/test", as_=gw.user(a_owner))
+        assert r.status_code == 202, r.text
+        delivery_id = r.json()["id"]
         markers = [
+            webhook["id"],
+            webhook["secret"],
+            "alpha-hooks",
+            delivery_id,
             A_TEAM,
             a_owner["tenant"]["id"],
             *(p["user"]["id"] for p in (a_owner, a_admin, a_member)),
@@ -300,6 +373,8 @@ async def world(
             b_owner=b_owner,
             b_key=b_key,
             a_markers=markers,
+            webhook_id=webhook["id"],
+            delivery_id=delivery_id,
         )
 
 

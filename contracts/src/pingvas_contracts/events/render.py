@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import EventData, event
-from ..types import Id, ModelKey, Timestamp
+from ..types import Id, ModelKey, Timestamp, Url
 
 Prompt = Annotated[str, Field(min_length=1, max_length=2000)]
 NegativePrompt = Annotated[str, Field(max_length=2000)]
@@ -82,6 +82,25 @@ class GenerationRequest(BaseModel):
         default=None, description="seed of the first image; null for a random one"
     )
 
+
+CallbackEvent = Literal["started", "progress", "completed"]
+
+
+class Callback(BaseModel):
+    """A per-request webhook: where the job's own lifecycle is posted, signed with the
+    team's callback secret (tenants delivers it)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    url: Url = Field(description="the caller's https URL (checked against private addresses)")
+    events: list[CallbackEvent] = Field(
+        min_length=1,
+        description="what to post: started, progress, completed (completed also covers "
+        "failed and cancelled)",
+    )
+
+
+_CALLBACK = {"url": "https://partner.example.com/pingvas/callback", "events": ["completed"]}
 
 _REQUEST = {
     "prompt": "한옥 마당에 내리는 첫눈, 따뜻한 등불, 시네마틱 조명",
@@ -164,6 +183,34 @@ class JobStarted(EventData):
     attempt: int = Field(ge=1, description="attempt number; >1 after a worker was lost")
     queue_wait_ms: int = Field(ge=0, description="time spent queued, in milliseconds")
     started_at: Timestamp = Field(description="when the worker started the job")
+    callback: Callback | None = Field(
+        default=None, description="the job's per-request webhook, if the request named one"
+    )
+
+
+@event(
+    "pingvas.render.job.progressed.v1",
+    examples=[
+        {
+            "job_id": _JOB,
+            "progress": 0.5,
+            "callback": {
+                "url": "https://partner.example.com/pingvas/callback",
+                "events": ["progress", "completed"],
+            },
+            "at": "2026-11-26T10:14:27Z",
+        }
+    ],
+)
+class JobProgressed(EventData):
+    """A running job got further. Published only for a job whose per-request webhook asked
+    for `progress`, and at most every few seconds per job (the live progress of the SPA
+    goes through render's own stream, not the bus)."""
+
+    job_id: Id = Field(description="render job id")
+    progress: float = Field(ge=0.0, le=1.0, description="fraction done, 0..1")
+    callback: Callback = Field(description="the job's per-request webhook")
+    at: Timestamp = Field(description="when the worker reported it")
 
 
 @event(
@@ -193,6 +240,9 @@ class JobCompleted(EventData):
     credits_used: Credits = Field(description="credits to charge (at most the reservation)")
     duration_ms: int | None = Field(default=None, ge=0, description="GPU run time in milliseconds")
     completed_at: Timestamp = Field(description="when the job finished")
+    callback: Callback | None = Field(
+        default=None, description="the job's per-request webhook, if the request named one"
+    )
 
 
 @event(
@@ -236,6 +286,9 @@ class JobFailed(EventData):
     credits_reserved: Credits = Field(description="credits held when the job was queued")
     credits_released: Credits = Field(description="credits to give back to the tenant")
     failed_at: Timestamp = Field(description="when the job was declared failed")
+    callback: Callback | None = Field(
+        default=None, description="the job's per-request webhook, if the request named one"
+    )
 
 
 @event(
@@ -271,6 +324,9 @@ class JobCancelled(EventData):
     credits_reserved: Credits = Field(description="credits held when the job was queued")
     credits_released: Credits = Field(description="credits to give back to the tenant")
     cancelled_at: Timestamp = Field(description="when the job was cancelled")
+    callback: Callback | None = Field(
+        default=None, description="the job's per-request webhook, if the request named one"
+    )
 
 
 @event(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import EventData, event
 from ..types import SENSITIVE, DisplayName, Email, Id, Locale, Role, Timestamp, Url
@@ -339,3 +339,42 @@ class ApiKeyRevoked(EventData):
         "user", "expired", "compromised", "member_removed", "tenant_deleted", "password_reset"
     ] = Field(description="why the key was revoked (`password_reset`: the team owner's reset)")
     revoked_at: Timestamp = Field(description="when the key was revoked")
+
+
+class Recipient(BaseModel):
+    """A person to tell, in their language."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    email: Email = Field(description="their address")
+    display_name: DisplayName = Field(description="their name, for the greeting")
+    locale: Locale = Field(description="language of the mail")
+
+
+@event(
+    "pingvas.tenants.webhook.disabled.v1",
+    examples=[
+        {
+            "endpoint_id": "0d3f5a7b-9c1e-4f2a-8b6d-1e3f5a7b9c2d",
+            "url": "https://partner.example.com/pingvas/webhooks",
+            "reason": "failing",
+            "failing_since": "2026-11-28T09:00:00Z",
+            "consecutive_failures": 41,
+            "owners": [{"email": "owner@example.com", "display_name": "김하늘", "locale": "ko"}],
+            "settings_url": "https://app.pingvas.dev/settings/webhooks",
+            "disabled_at": "2026-12-03T09:00:00Z",
+        }
+    ],
+)
+class WebhookDisabled(EventData):
+    """Pingvas stopped sending to a team's webhook endpoint: the receiver answered 410 Gone
+    (`gone`), or every delivery failed for 5 days (`failing`). Mail tells the owners."""
+
+    endpoint_id: Id = Field(description="webhook endpoint id")
+    url: Url = Field(description="the endpoint's URL")
+    reason: Literal["gone", "failing"] = Field(description="why it was disabled")
+    failing_since: Timestamp | None = Field(description="first failure of the streak")
+    consecutive_failures: int = Field(ge=0, description="attempts failed in a row")
+    owners: list[Recipient] = Field(description="the team's owners, to be told")
+    settings_url: Url = Field(description="where to look at it and enable it again")
+    disabled_at: Timestamp = Field(description="when it was disabled")

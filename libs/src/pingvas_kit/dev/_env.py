@@ -108,6 +108,9 @@ def service_env(
         "DEV_INBOX": "true",
         # a local run: the services accept its generated secrets (never in production)
         "ENVIRONMENT": "development",
+        # ... and send webhooks to receivers on this machine (tenants, render; production
+        # refuses loopback and private addresses)
+        "WEBHOOK_ALLOW_PRIVATE": "true",
     }
     if base.get("DATABASE_URL"):
         defaults["DATABASE_URL"] = base["DATABASE_URL"]
@@ -128,6 +131,12 @@ def service_env(
     if name != service and service in urls:
         # a worker: where its service answers (e.g. RENDER_WORKER_RENDER_URL)
         values[service.upper() + "_URL"] = urls[service]
+    elif name == service:
+        # a service: where the others answer (tenants reads render's and billing's public
+        # objects for webhook payloads: TENANTS_RENDER_URL, TENANTS_BILLING_URL)
+        for other, url in urls.items():
+            if other not in (name, GATEWAY) and "-" not in other:
+                values[other.upper() + "_URL"] = url
     if name == GATEWAY:
         # where the gateway routes to: exactly the services of this run, on their ports
         values["UPSTREAMS"] = json.dumps({n: u for n, u in urls.items() if n != GATEWAY})

@@ -74,6 +74,7 @@ SERVICE = ServiceSpec(
     publishes=(
         "pingvas.render.job.queued.v1",
         "pingvas.render.job.started.v1",
+        "pingvas.render.job.progressed.v1",
         "pingvas.render.job.completed.v1",
         "pingvas.render.job.failed.v1",
         "pingvas.render.job.cancelled.v1",

@@ -1,6 +1,9 @@
 """Wiring, in one place: the tenants service's runtime (database, bus, outbox relay, event
 consumer), its domain services and its web app."""
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -11,13 +14,16 @@ from pingvas_kit.http import problem_response
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
 
+from . import consumers
 from .adapters.db import metadata
-from .api import api_keys, audit, auth, invitations, me, members, revocation, tenant
+from .adapters.public_api import PublicApi
+from .api import api_keys, audit, auth, invitations, me, members, revocation, tenant, webhooks
 from .domain.errors import DomainError
 from .domain.passwords import Passwords
 from .manifest import SERVICE
 from .settings import DEV_JWT_SECRET, Settings
 from .usecases import Context
+from .usecases.webhooks import WebhookSender
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (
@@ -30,6 +36,7 @@ ROUTERS = (
     revocation.internal,
     audit.router,
     tenant.router,
+    webhooks.router,
 )
 
 log = get_logger("pingvas.tenants")
@@ -44,19 +51,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         log.warning("tenants.dev_jwt_secret", hint="set TENANTS_JWT_SECRET outside development")
     runtime = build_runtime(settings)
+    public_api = PublicApi(
+        {"render": settings.render_url, "billing": settings.billing_url},
+        settings.internal_secret.get_secret_value(),
+    )
     app = create_service_app(runtime, routers=ROUTERS)
-    app.state.tenants = Context(
+    ctx = app.state.tenants = Context(
         runtime=runtime,
         passwords=Passwords(
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
         ),
+        public_api=public_api,
     )
+    sender = app.state.webhook_sender = WebhookSender(ctx)
+    ctx.wake_sender = sender.wake
+    consumers.register(runtime.consumer, public_api, sender.wake)
+    if settings.webhook_allow_private:
+        log.warning(
+            "tenants.webhooks_to_private_addresses",
+            hint="local run: webhooks may go to loopback and private addresses "
+            "(TENANTS_WEBHOOK_ALLOW_PRIVATE); production refuses them",
+        )
+
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        async with inner(app_):
+            task = None
+            if settings.run_webhook_sender:
+                task = asyncio.create_task(sender.run(stop), name="webhook-sender")
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await asyncio.gather(task, return_exceptions=True)
+                await public_api.close()
+
+    app.router.lifespan_context = lifespan
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        response = problem_response(exc.status, exc.title, type_=exc.kind, detail=exc.detail)
+        extra = {}
+        if exc.field:
+            extra["errors"] = [{"field": exc.field, "message": exc.detail, "code": exc.kind}]
+        response = problem_response(
+            exc.status, exc.title, type_=exc.kind, detail=exc.detail, code=exc.kind, **extra
+        )
         response.headers.update(exc.headers)
         return response
 

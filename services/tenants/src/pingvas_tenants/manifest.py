@@ -17,6 +17,7 @@ SERVICE = ServiceSpec(
         "pingvas.tenants.member.removed.v1",
         "pingvas.tenants.apikey.created.v1",
         "pingvas.tenants.apikey.revoked.v1",
+        "pingvas.tenants.webhook.disabled.v1",
     ),
     consumes=(
         # the plan shown on the tenant
@@ -24,7 +25,14 @@ SERVICE = ServiceSpec(
         "pingvas.billing.subscription.changed.v1",
         "pingvas.billing.subscription.cancelled.v1",
         "pingvas.billing.subscription.expired.v1",
-        # partner webhooks
+        # partner webhooks (and the plan events above)
+        "pingvas.render.job.started.v1",
+        "pingvas.render.job.progressed.v1",
+        "pingvas.render.job.completed.v1",
+        "pingvas.render.job.failed.v1",
+        "pingvas.render.job.cancelled.v1",
         "pingvas.render.image.created.v1",
+        "pingvas.render.image.deleted.v1",
+        "pingvas.billing.credits.exhausted.v1",
     ),
 )

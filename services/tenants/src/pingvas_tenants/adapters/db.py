@@ -20,6 +20,8 @@ tenants = sa.Table(
     sa.Column("slug", sa.String(40), nullable=False, unique=True),
     sa.Column("locale", sa.String(8), nullable=False),
     sa.Column("plan", sa.String(32), nullable=False, server_default="free"),
+    # billing's time for the plan shown (its events may arrive out of order)
+    sa.Column("plan_updated_at", When, nullable=True),
     sa.Column("created_at", When, nullable=False),
     sa.Column("deleted_at", When, nullable=True),
 )
@@ -134,4 +136,81 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON(), nullable=True),
     sa.Column("created_at", When, nullable=False),
     sa.Index("ix_audit_log_tenant_id_id", "tenant_id", "id"),
+)
+
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("tenant_id", Id, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("event_types", sa.JSON(), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    # gone (the receiver answered 410) | failing (5 days of failures) | manual
+    sa.Column("disabled_reason", sa.String(16), nullable=True),
+    # the signing secret, needed in the clear to sign (HMAC); never returned after creation
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("previous_secret", sa.String(128), nullable=True),
+    sa.Column("previous_secret_expires_at", When, nullable=True),
+    sa.Column("created_by", sa.String(64), nullable=True),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("updated_at", When, nullable=False),
+    sa.Column("last_attempt_at", When, nullable=True),
+    sa.Column("last_success_at", When, nullable=True),
+    # the first failure after the last success; null while the endpoint answers
+    sa.Column("failing_since", When, nullable=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_webhook_endpoints_tenant_id", "tenant_id"),
+)
+
+#: the team's secret for per-request callbacks (one per tenant, made on first use)
+webhook_callback_secrets = sa.Table(
+    "webhook_callback_secrets",
+    metadata,
+    sa.Column("tenant_id", Id, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("previous_secret", sa.String(128), nullable=True),
+    sa.Column("previous_secret_expires_at", When, nullable=True),
+    sa.Column("created_at", When, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    # the webhook-id: derived from the endpoint (or callback) and the event
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", Id, nullable=False),
+    # one of the two: an endpoint, or a per-request callback's URL
+    sa.Column("endpoint_id", Id, nullable=True),
+    sa.Column("callback_url", sa.String(2048), nullable=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    # the exact bytes signed and sent, the same on every attempt
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempt_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", When, nullable=True),
+    # a sender holds the delivery until then (another replica skips it)
+    sa.Column("locked_until", When, nullable=True),
+    sa.Column("created_at", When, nullable=False),
+    sa.Column("delivered_at", When, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.String(40), nullable=False),
+    sa.Column("tenant_id", Id, nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("attempted_at", When, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(200), nullable=True),
+    sa.Column("response_body", sa.Text, nullable=False, server_default=""),
+    sa.Index("ix_webhook_attempts_delivery", "delivery_id", "number"),
 )

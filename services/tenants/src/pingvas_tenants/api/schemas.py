@@ -15,7 +15,12 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Locale = Literal["ko", "en"]
 AssignableRole = Literal["owner", "admin", "member"]
 Scope = Literal[
-    "generations:read", "generations:write", "images:read", "images:write", "search:read"
+    "generations:read",
+    "generations:write",
+    "images:read",
+    "images:write",
+    "search:read",
+    "webhooks:write",
 ]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 

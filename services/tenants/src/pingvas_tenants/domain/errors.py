@@ -6,10 +6,21 @@ class DomainError(Exception):
     title = "Bad Request"
     kind = "bad-request"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+        field: str | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        if code:  # a more precise stable code than the class's
+            self.kind = code
+        #: the request field the error is about, for problem+json `errors`
+        self.field = field
 
 
 class NotAuthenticated(DomainError):

@@ -21,7 +21,14 @@ REFRESH_PREFIX = "pvr_"
 API_KEY_PREFIX = "pvk_"
 API_KEY_PATTERN = re.compile(r"^pvk_([A-Za-z0-9]{8})_[A-Za-z0-9]{32}$")
 SCOPES = frozenset(
-    {"generations:read", "generations:write", "images:read", "images:write", "search:read"}
+    {
+        "generations:read",
+        "generations:write",
+        "images:read",
+        "images:write",
+        "search:read",
+        "webhooks:write",
+    }
 )
 _BASE62 = string.ascii_letters + string.digits
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..db import (
     tenants,
 )
-from ._common import inserted, new_id, now
+from ._common import inserted, new_id, now, rowcount
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
@@ -42,3 +42,16 @@ async def get_tenant(session: AsyncSession, *, tenant_id: str) -> sa.Row | None:
 
 async def mark_tenant_deleted(session: AsyncSession, *, tenant_id: str, at: datetime) -> None:
     await session.execute(tenants.update().where(tenants.c.id == tenant_id).values(deleted_at=at))
+
+
+async def set_plan(session: AsyncSession, *, tenant_id: str, plan: str, at: datetime) -> bool:
+    """The plan billing reported at `at`, unless a later report is shown already."""
+    result = await session.execute(
+        tenants.update()
+        .where(
+            tenants.c.id == tenant_id,
+            sa.or_(tenants.c.plan_updated_at.is_(None), tenants.c.plan_updated_at <= at),
+        )
+        .values(plan=plan, plan_updated_at=at)
+    )
+    return rowcount(result) > 0
