@@ -10,7 +10,12 @@ from pingvas_mail.adapters.db import memberships, tenant_plans
 from pingvas_contracts import example
 from pingvas_contracts.events.billing import SubscriptionActivated
 from pingvas_contracts.events.render import JobCompleted
-from pingvas_contracts.events.tenants import MemberInvited, MemberRemoved, TenantDeleted
+from pingvas_contracts.events.tenants import (
+    MemberInvited,
+    MemberRemoved,
+    TenantDeleted,
+    WebhookDisabled,
+)
 
 from .conftest import iso
 
@@ -217,3 +222,29 @@ async def test_member_removed_stops_their_team_mail(mail):
     )
     rows = await mail.settled(await mail.credits_exhausted(team))
     assert [r.to_email for r in rows] == ["o2@example.com"]
+
+
+async def test_a_disabled_webhook_is_told_to_the_owners_in_their_language(mail):
+    owner = await mail.user(email="owner@example.com", locale="ko", name="김지우")
+    admin = await mail.user(email="admin@example.com")
+    team = await mail.team(owner)
+    await mail.join(team, admin, "admin")
+    event = await mail.deliver(
+        example(
+            WebhookDisabled,
+            endpoint_id=str(uuid.uuid4()),
+            url="https://hooks.partner.example/pingvas",
+            reason="gone",
+            failing_since=iso(),
+            consecutive_failures=1,
+            owners=[{"email": "owner@example.com", "display_name": "김지우", "locale": "ko"}],
+            settings_url="https://app.pingvas.dev/settings/webhooks",
+            disabled_at=iso(),
+        ),
+        tenant_id=team,
+    )
+    (row,) = await mail.settled(event)
+    assert row.to_email == "owner@example.com" and row.status == "sent"
+    assert row.locale == "ko"
+    assert "410 Gone" in row.text and "https://hooks.partner.example/pingvas" in row.text
+    assert "https://app.pingvas.dev/settings/webhooks" in row.text

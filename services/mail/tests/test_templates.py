@@ -50,6 +50,7 @@ MAIN_LINK = {
     "subscription_cancelled": "/billing",
     "payment_failed": "update_payment_method_url",
     "credits_exhausted": "/billing",
+    "webhook_disabled": "settings_url",
     "job_completed": "gallery_url",
     "newsletter": "cta_url",
 }

@@ -33,6 +33,7 @@ from pingvas_contracts.events.tenants import (
     UserPasswordResetRequested,
     UserRegistered,
     UserVerificationRequested,
+    WebhookDisabled,
 )
 from pingvas_kit.inbox import EventConsumer
 from pingvas_kit.logging import get_logger
@@ -350,6 +351,23 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
             plan=data.plan,
             next_grant_at=data.next_grant_at,
             billing_url=f"{settings.public_url.rstrip('/')}/billing",
+        )
+
+    @consumer.on(WebhookDisabled)
+    async def webhook_disabled(
+        session: AsyncSession, event: Envelope, data: WebhookDisabled
+    ) -> None:
+        await to_members(
+            session,
+            event,
+            "webhook_disabled",
+            TRANSACTIONAL,
+            ("owner",),
+            url=data.url,
+            reason=data.reason,
+            failing_since=data.failing_since,
+            consecutive_failures=data.consecutive_failures,
+            settings_url=data.settings_url,
         )
 
     # -- opt-in notifications ------------------------------------------------------------------

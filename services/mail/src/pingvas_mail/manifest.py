@@ -34,6 +34,7 @@ SERVICE = ServiceSpec(
         "pingvas.billing.subscription.cancelled.v1",
         "pingvas.billing.payment.failed.v1",
         "pingvas.billing.credits.exhausted.v1",
+        "pingvas.tenants.webhook.disabled.v1",
         # only for users who opted in
         "pingvas.render.job.completed.v1",
     ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pingvas_kit.settings import ServiceSettings
@@ -55,6 +55,21 @@ class Settings(ServiceSettings):
     #: the queue position)
     sse_keepalive_s: float = 15.0
     sse_poll_s: float = 2.0
+
+    #: per-request webhooks may name loopback and private addresses: the local run and the
+    #: tests only (their receivers run on 127.0.0.1); refused in production
+    webhook_allow_private: bool = False
+    #: a job's per-request webhook gets a progress event at most this often
+    callback_progress_every_s: float = 2.0
+
+    @model_validator(mode="after")
+    def _no_private_webhooks_in_production(self) -> Settings:
+        if self.is_production and self.webhook_allow_private:
+            raise ValueError(
+                "RENDER_WEBHOOK_ALLOW_PRIVATE=true is for the local run only: production "
+                "never sends webhooks to loopback or private addresses"
+            )
+        return self
 
     @property
     def work_queue_full_name(self) -> str:

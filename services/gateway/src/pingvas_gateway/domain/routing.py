@@ -13,6 +13,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/members": "tenants",
     "/api/v1/invitations": "tenants",
     "/api/v1/api-keys": "tenants",
+    "/api/v1/webhooks": "tenants",
     "/api/v1/audit-log": "tenants",
     "/api/v1/tenant": "tenants",
     "/api/v1/generations": "render",

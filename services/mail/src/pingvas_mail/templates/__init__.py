@@ -51,6 +51,7 @@ TEMPLATES: dict[str, Category] = {
     "subscription_cancelled": "transactional",
     "payment_failed": "transactional",
     "credits_exhausted": "notification",
+    "webhook_disabled": "transactional",
     "job_completed": "notification",
     "newsletter": "marketing",
 }
@@ -68,6 +69,15 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "subscription_cancelled": (*_COMMON, "plan", "ends_at", "tenant_name"),
     "payment_failed": (*_COMMON, "plan", "tenant_name"),
     "credits_exhausted": (*_COMMON, "plan", "tenant_name", "unsubscribe_url"),
+    "webhook_disabled": (
+        *_COMMON,
+        "tenant_name",
+        "url",
+        "reason",
+        "failing_since",
+        "consecutive_failures",
+        "settings_url",
+    ),
     "job_completed": (*_COMMON, "image_count", "gallery_url", "unsubscribe_url"),
     "newsletter": (
         *_COMMON,
@@ -371,6 +381,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "next_grant_at": "2027-01-01T00:00:00Z",
         "tenant_name": "Acme Studio",
         "unsubscribe_url": _UNSUBSCRIBE + "usage_notices",
+    },
+    "webhook_disabled": {
+        **_SAMPLE_BASE,
+        "tenant_name": "Acme Studio",
+        "url": "https://hooks.acme.example/pingvas",
+        "reason": "failing",
+        "failing_since": "2026-11-28T09:00:00Z",
+        "consecutive_failures": 41,
+        "settings_url": "https://app.pingvas.com/settings/webhooks",
     },
     "job_completed": {
         **_SAMPLE_BASE,

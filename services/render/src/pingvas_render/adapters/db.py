@@ -45,6 +45,10 @@ jobs = sa.Table(
     sa.Column("started_at", When, nullable=True),
     sa.Column("heartbeat_at", When, nullable=True),
     sa.Column("finished_at", When, nullable=True),
+    # the per-request webhook: {"url", "events"}; tenants delivers it
+    sa.Column("callback", sa.JSON(), nullable=True),
+    # when the last job.progressed went out for it (at most one per few seconds)
+    sa.Column("callback_progress_at", When, nullable=True),
     sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
     sa.Index("ix_jobs_status_created_at", "status", "created_at"),
     sa.Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),

@@ -5,7 +5,7 @@ identity; the worker-facing ones (`*_for_worker`) address a job by id alone."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -217,6 +217,24 @@ async def job_events_after(
             .order_by(job_events.c.seq)
         )
     ).all()
+
+
+async def claim_progress_callback(
+    session: AsyncSession, job_id: str, *, at: datetime, every: timedelta
+) -> bool:
+    """True when no progress event went out for the job's webhook in the last `every`
+    (and now it has the turn)."""
+    result = await session.execute(
+        jobs.update()
+        .where(
+            jobs.c.id == job_id,
+            sa.or_(
+                jobs.c.callback_progress_at.is_(None), jobs.c.callback_progress_at <= at - every
+            ),
+        )
+        .values(callback_progress_at=at)
+    )
+    return _changed(result) > 0
 
 
 async def heartbeat(session: AsyncSession, *, job_ids: Sequence[str], worker_id: str) -> None:

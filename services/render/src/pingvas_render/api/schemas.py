@@ -25,6 +25,21 @@ class GenerationIn(BaseModel):
     scheduler: Scheduler | None = None
     seed: int | None = Field(default=None, ge=0, le=4294967295)
     num_images: int = Field(default=1, ge=1, le=16)
+    webhook: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=2048,
+        description="a per-request webhook: this job's lifecycle is POSTed there, signed "
+        "with the team's callback secret (GET /api/v1/webhooks/callback-secret); https in "
+        "production, never a private address",
+        examples=["https://partner.example.com/pingvas/callback"],
+    )
+    webhook_events_filter: list[Literal["started", "progress", "completed"]] | None = Field(
+        default=None,
+        min_length=1,
+        description="what the webhook gets (default all three); completed also covers "
+        "failed and cancelled",
+    )
 
 
 class JobError(BaseModel):
@@ -48,6 +63,8 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    webhook: str | None = None
+    webhook_events_filter: list[str] | None = None
 
 
 class JobPage(BaseModel):

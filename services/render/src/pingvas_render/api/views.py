@@ -42,6 +42,8 @@ def job_out(row: sa.Row, *, queue_position: int | None, progress: float | None) 
         created_at=repo.aware(row.created_at),
         started_at=repo.aware(row.started_at),
         finished_at=repo.aware(row.finished_at),
+        webhook=row.callback["url"] if row.callback else None,
+        webhook_events_filter=list(row.callback["events"]) if row.callback else None,
     )
 
 

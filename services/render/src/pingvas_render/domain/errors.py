@@ -60,3 +60,17 @@ class Invalid(DomainError):
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("See errors.", errors=errors)
+
+
+class InvalidField(Invalid):
+    """One field is wrong in a way the schema could not catch, with a precise stable code:
+    InvalidField("...", code="webhook_url_forbidden", field="webhook")."""
+
+    def __init__(self, detail: str, *, code: str, field: str) -> None:
+        DomainError.__init__(
+            self,
+            detail,
+            code=code,
+            errors=[{"field": field, "message": detail, "code": code}],
+        )
+        self.kind = code

@@ -10,12 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts.events.render import JobQueued
+from pingvas_kit.egress import UnsafeUrl, resolve_target
 from pingvas_kit.logging import get_logger
 
 from ...adapters import repository as repo
 from ...domain.errors import (
     Conflict,
     IdempotencyConflict,
+    InvalidField,
     NotFound,
     NotReady,
     OutOfCredits,
@@ -30,7 +32,7 @@ from ...domain.jobs import (
     unfinished_limit,
 )
 from ...domain.pricing import limits_of, price, resolve_request
-from ._base import JobsBase, _Notes, _present
+from ._base import CALLBACK_EVENTS, JobsBase, _Notes, _present
 
 log = get_logger("pingvas.render.jobs")
 
@@ -38,12 +40,37 @@ log = get_logger("pingvas.render.jobs")
 class Accepting(JobsBase):
     # -- the public side ---------------------------------------------------------------------
 
+    async def _callback(self, url: str | None, events: list[str] | None) -> dict[str, Any] | None:
+        """The job's per-request webhook as stored, or Invalid (problem+json) for a URL no
+        webhook may go to."""
+        if url is None:
+            if events is not None:
+                raise InvalidField(
+                    "webhook_events_filter needs a webhook.",
+                    code="webhook_missing",
+                    field="webhook",
+                )
+            return None
+        try:
+            await resolve_target(
+                url,
+                allow_private=self.settings.webhook_allow_private,
+                require_https=self.settings.is_production,
+            )
+        except UnsafeUrl as exc:
+            raise InvalidField(exc.message, code=exc.code, field="webhook") from None
+        return {"url": url, "events": sorted(set(events or CALLBACK_EVENTS))}
+
     async def create(
         self, who: Who, body: dict[str, Any], idempotency_key: str | None
     ) -> tuple[sa.Row, bool]:
         """Accept a generation: (job, True), or (the first job, False) for a repeated
         Idempotency-Key with the same body."""
-        digest = request_hash(body)
+        body = dict(body)
+        url, events = body.pop("webhook", None), body.pop("webhook_events_filter", None)
+        # the webhook is part of what a repeated Idempotency-Key must repeat
+        digest = request_hash(body if url is None else {**body, "webhook": [url, events]})
+        callback = await self._callback(url, events)
         if idempotency_key:
             async with self.db.sessionmaker() as session:
                 first = await repo.job_by_idempotency_key(
@@ -107,6 +134,7 @@ class Accepting(JobsBase):
                         "attempts": 0,
                         "event_seq": 0,
                         "created_at": at,
+                        "callback": callback,
                     },
                 )
                 job = await _present(repo.get_job(session, tenant_id=who.tenant_id, job_id=job_id))

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_contracts.events.render import JobCancelled, JobFailed
+from pingvas_contracts.events.render import Callback, JobCancelled, JobFailed
 from pingvas_kit.db import Database
 from pingvas_kit.logging import get_logger
 from pingvas_kit.service import ServiceRuntime
@@ -28,6 +28,16 @@ from ...domain.jobs import (
 )
 from ...settings import Settings
 from ..dispatcher import queue_positions
+
+#: what a per-request webhook gets when the request names no filter
+CALLBACK_EVENTS = ("completed", "progress", "started")
+
+
+def callback_of(job: Any) -> Callback | None:
+    """The job's per-request webhook, for its events."""
+    stored = getattr(job, "callback", None)
+    return Callback.model_validate(stored) if stored else None
+
 
 log = get_logger("pingvas.render.jobs")
 
@@ -159,6 +169,7 @@ class JobsBase:
                 credits_reserved=job.credits_reserved,
                 credits_released=job.credits_reserved,
                 cancelled_at=at,
+                callback=callback_of(job),
             ),
         )
 
@@ -184,6 +195,7 @@ class JobsBase:
                 credits_reserved=job.credits_reserved,
                 credits_released=job.credits_reserved,
                 failed_at=at,
+                callback=callback_of(job),
             ),
         )
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingvas_contracts.events.render import ImageCreated, JobCompleted, JobStarted
+from pingvas_contracts.events.render import ImageCreated, JobCompleted, JobProgressed, JobStarted
 from pingvas_kit.logging import get_logger
 
 from ...adapters import repository as repo
@@ -26,7 +26,7 @@ from ...domain.jobs import (
     start_decision,
 )
 from ..dispatcher import work_item
-from ._base import JobsBase, _Notes, _present
+from ._base import JobsBase, _Notes, _present, callback_of
 
 log = get_logger("pingvas.render.jobs")
 
@@ -105,6 +105,7 @@ class Driving(JobsBase):
                         attempt=attempt,
                         queue_wait_ms=max(int((at - created).total_seconds() * 1000), 0),
                         started_at=at,
+                        callback=callback_of(job),
                     ),
                     tenant_id=job.tenant_id,
                     subject=job.id,
@@ -142,11 +143,37 @@ class Driving(JobsBase):
                 },
             },
         )
+        await self._progress_callback(job, float(body["progress"]))
         beat = repo.aware(job.heartbeat_at)
         if beat is None or repo.now() - beat > HEARTBEAT_EVERY:
             async with self.db.transaction() as session:
                 await repo.heartbeat(session, job_ids=[job_id], worker_id=job.worker_id)
         return bool(job.cancel_requested)
+
+    async def _progress_callback(self, job: sa.Row, progress: float) -> None:
+        """A job.progressed for a per-request webhook that asked for progress, at most one
+        per `callback_progress_every_s` per job (across replicas: the claim is a
+        conditional UPDATE of the job's `callback_progress_at`)."""
+        callback = callback_of(job)
+        if callback is None or "progress" not in callback.events:
+            return
+        at = repo.now()
+        async with self.db.transaction() as session:
+            if not await repo.claim_progress_callback(
+                session,
+                job.id,
+                at=at,
+                every=timedelta(seconds=self.settings.callback_progress_every_s),
+            ):
+                return
+            await self.runtime.outbox.add(
+                session,
+                JobProgressed(
+                    job_id=job.id, progress=min(max(progress, 0.0), 1.0), callback=callback, at=at
+                ),
+                tenant_id=job.tenant_id,
+                subject=job.id,
+            )
 
     async def heartbeat(
         self, *, worker_id: str, job_ids: list[str], capacity: int = 0
@@ -277,6 +304,7 @@ class Driving(JobsBase):
                 credits_used=used,
                 duration_ms=body.get("duration_ms"),
                 completed_at=at,
+                callback=callback_of(job),
             ),
             tenant_id=job.tenant_id,
             subject=job.id,

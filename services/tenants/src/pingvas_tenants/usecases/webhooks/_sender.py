@@ -23,6 +23,7 @@ from pingvas_kit.logging import get_logger
 from ...adapters import repository as repo
 from ...domain import webhooks as rules
 from .._context import Context
+from ._endpoints import callback_secret
 from ._notices import announce_disabled
 
 log = get_logger("pingvas.tenants.webhooks")
@@ -107,8 +108,13 @@ class WebhookSender:
                     repo.aware(endpoint.previous_secret_expires_at),
                     now,
                 )
+            if not row.callback_url:
+                return "the delivery has no URL"
+        # the team's callback secret, made now if nobody has asked for it yet
+        await callback_secret(self.ctx, tenant_id=row.tenant_id)
+        async with self.ctx.db.sessionmaker() as session:
             secret = await repo.get_callback_secret(session, tenant_id=row.tenant_id)
-            if secret is None or not row.callback_url:
+            if secret is None:
                 return "the team has no callback secret"
             return row.callback_url, rules.signing_secrets(
                 secret.secret,
