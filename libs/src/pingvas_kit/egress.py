@@ -76,9 +76,11 @@ def forbidden_reason(address: IP) -> str | None:
         return "an unspecified address"
     if isinstance(address, ipaddress.IPv4Address) and address in _SHARED:
         return "a carrier-grade NAT address"
+    if address.is_reserved:
+        return "a reserved address"
     if address.is_private:
         return "a private address"
-    if address.is_reserved or not address.is_global:
+    if not address.is_global:
         return "a reserved address"
     return None
 
