@@ -630,9 +630,14 @@ def test_network_policies_allow_only_the_paths_the_product_uses():
     assert net.can(lb, "gateway", 8080)
     assert not any(net.can(lb, n, ports[n]) for n in SERVICES if n != "gateway")
     assert not net.can(internet, "gateway", 8080)
-    # the gateway reaches every service; the services do not reach each other
+    # the gateway reaches every service; the services do not reach each other, but for
+    # tenants reading webhook payloads from render and billing (never the other way)
     assert all(net.can("gateway", n, ports[n]) for n in SERVICES if n != "gateway")
-    assert not net.can("tenants", "billing", ports["billing"])
+    assert net.can("tenants", "billing", ports["billing"])
+    assert net.can("tenants", "render", ports["render"])
+    assert not net.can("billing", "tenants", ports["tenants"])
+    assert not net.can("mail", "billing", ports["billing"])
+    assert not net.can("tenants", "mail", ports["mail"])
     # render's worker and export APIs: from the workers and search; nobody else but the gateway
     assert net.can("render-worker", "render", 8103) and net.can("search", "render", 8103)
     assert not net.can("billing", "render", 8103)
