@@ -299,3 +299,28 @@ async def test_production_refuses_private_addresses(gateway_for, url: str):
 def test_production_cannot_allow_private_addresses():
     with pytest.raises(ValueError, match="local run only"):
         Settings(**PRODUCTION, webhook_allow_private=True)
+
+
+async def test_the_delivery_log_forgets_finished_deliveries_after_the_retention(hooks: Any):
+    from pingvas_tenants.adapters.db import webhook_deliveries
+
+    owner = await hooks.signup("owner@example.com")
+    with WebhookReceiver() as receiver:
+        created = await make_endpoint(hooks, owner, receiver.url)
+        url = f"/api/v1/webhooks/endpoints/{created['id']}"
+        old = (await hooks.post(url + "/test", as_=hooks.user(owner))).json()
+        await receiver.wait(lambda q: True)
+
+        async def delivered():
+            d = await hooks.get(f"/api/v1/webhooks/deliveries/{old['id']}", as_=hooks.user(owner))
+            return d.json()["status"] == "delivered"
+
+        assert await wait_for(delivered)
+    await hooks.execute(
+        webhook_deliveries.update()
+        .where(webhook_deliveries.c.id == old["id"])
+        .values(created_at=now() - timedelta(days=31))
+    )
+    assert await hooks.service.app.state.webhook_sender.prune() == 1
+    r = await hooks.get(f"/api/v1/webhooks/deliveries/{old['id']}", as_=hooks.user(owner))
+    assert r.status_code == 404 and r.json()["code"] == "webhook_delivery_not_found"

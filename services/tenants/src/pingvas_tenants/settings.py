@@ -56,6 +56,8 @@ class Settings(ServiceSettings):
     #: deliveries a replica sends at once
     webhook_concurrency: int = Field(16, ge=1, le=256)
     run_webhook_sender: bool = True
+    #: the delivery log keeps finished deliveries this long
+    webhook_log_retention_days: int = Field(30, ge=1)
 
     @model_validator(mode="after")
     def _no_private_webhooks_in_production(self) -> "Settings":

@@ -285,3 +285,16 @@ async def get_endpoint_any(session: AsyncSession, *, endpoint_id: str) -> sa.Row
             sa.select(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
         )
     ).first()
+
+
+async def prune_deliveries(session: AsyncSession, *, before: datetime) -> int:
+    """Finished deliveries (delivered or given up) made before `before`, with their
+    attempts; pending ones stay whatever their age."""
+    d = webhook_deliveries.c
+    old = sa.select(d.id).where(d.created_at < before, d.status != "pending")
+    await session.execute(webhook_attempts.delete().where(webhook_attempts.c.delivery_id.in_(old)))
+    return rowcount(
+        await session.execute(
+            webhook_deliveries.delete().where(d.created_at < before, d.status != "pending")
+        )
+    )

@@ -30,6 +30,7 @@ log = get_logger("pingvas.tenants.webhooks")
 
 ATTEMPTS = Counter("pingvas_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 LATENCY = Histogram("pingvas_webhook_attempt_seconds", "Time a receiver took to answer")
+PRUNE_EVERY_S = 3600.0
 USER_AGENT = "Pingvas-Webhooks/1 (+https://pingvas.dev/docs/webhooks)"
 
 
@@ -53,7 +54,14 @@ class WebhookSender:
             if self.settings.webhook_allow_private
             else "refused",
         )
+        pruned_at = 0.0
         while not stop.is_set():
+            if time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                pruned_at = time.monotonic()
+                try:
+                    await self.prune()
+                except Exception as exc:
+                    log.warning("webhooks.prune_failed", error=type(exc).__name__)
             try:
                 sent = await self.send_due()
             except Exception as exc:  # the database is away: try again shortly
@@ -69,6 +77,15 @@ class WebhookSender:
             for waiter in waits:
                 waiter.cancel()
         await self.client.aclose()
+
+    async def prune(self) -> int:
+        """Drop finished deliveries older than the retention; how many."""
+        before = repo.now() - timedelta(days=self.settings.webhook_log_retention_days)
+        async with self.ctx.db.transaction() as session:
+            dropped = await repo.prune_deliveries(session, before=before)
+        if dropped:
+            log.info("webhooks.log_pruned", deliveries=dropped)
+        return dropped
 
     async def send_due(self) -> int:
         """Claim what is due, send it all; how many were sent."""
