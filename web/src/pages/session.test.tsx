@@ -109,7 +109,7 @@ describe('sessions and mail links', () => {
           { tenant_id: 't1', tenant_name: 'Acme', role: 'owner' },
           { tenant_id: 't2', tenant_name: 'Globex', role: 'member' },
         ],
-        tenant: tenant === 't1' ? { id: 't1', name: 'Acme' } : { id: 't2', name: 'Globex' },
+        tenant: tenant === 't1' ? { id: 't1', name: 'Acme', slug: 'acme' } : { id: 't2', name: 'Globex', slug: 'globex' },
         role: tenant === 't1' ? 'owner' : 'member',
       }),
     })
