@@ -112,6 +112,8 @@ class Browser:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
         options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+        # the console (CSP violations, failed loads) for the API reference's checks
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.name = name
         self.base_url = base_url
         self.shots = shots
@@ -459,4 +461,24 @@ def test_sign_up_verify_invite_accept_and_api_keys(
         30,
     )
     a.shot("operator-tenants")
+
+    # the API reference: the bundled viewer on the merged document, nothing from elsewhere
+    # (the CSP would block it; no internet is needed)
+    a.driver.get_log("browser")  # what the app logged so far is not the reference's
+    a.open("/api/docs")
+    a.text("h1", "Pingvas API")
+    a.until(
+        lambda d: any("/api/v1/" in m.text for m in d.find_elements("css selector", "main")),
+        "the operations (/api/v1/...) in the reference",
+    )
+    a.shot("api-docs")
+    console = a.driver.get_log("browser")
+    bad = [
+        entry["message"]
+        for entry in console
+        if entry["level"] == "SEVERE"
+        or "content security policy" in entry["message"].lower()
+        or "not found in configList" in entry["message"]  # a second, empty viewer
+    ]
+    assert not bad, f"the API reference's console: {bad}"
     print(f"\nbrowser flow took {time.monotonic() - started:.1f} s after the stack was up")

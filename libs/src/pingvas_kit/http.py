@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .logging import bound_contextvars, get_logger
-from .problems import PROBLEM_JSON, problem
+from .problems import PROBLEM_JSON, document_problems, problem
+from .problems import problem_responses as problem_responses
 from .service import ServiceRuntime
 from .tracing import child_of, current_traceparent, trace_id_of
 
@@ -101,6 +103,15 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+
+    fastapi_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(fastapi_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

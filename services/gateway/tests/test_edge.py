@@ -3,6 +3,9 @@ the docs page and the SPA."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+from pathlib import Path
+
 from gateway_support import GOOD_KEY, access_token, bearer, gateway
 
 from pingvas_kit.problems import PROBLEM_JSON
@@ -151,12 +154,98 @@ async def test_one_openapi_document_for_every_service(settings):
     assert doc["info"]["x-pingvas-unavailable"] == ["search"]
 
 
-async def test_the_docs_page_loads_the_merged_document(client):
-    response = await client.get("/api/docs")
+class _Page(HTMLParser):
+    """The URLs a page loads: scripts, stylesheets, icons, images, frames."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[str] = []
+        self.inline_scripts = 0
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script":
+            if values.get("src"):
+                self.loads.append(values["src"] or "")
+            else:
+                self._in_script = True
+        elif tag == "link" and values.get("href"):
+            self.loads.append(values["href"] or "")
+        elif tag in ("img", "iframe", "embed", "source") and values.get("src"):
+            self.loads.append(values["src"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = self._in_script and tag != "script"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_scripts += 1
+
+
+def _docs_build(root: Path) -> Path:
+    dist = root / "dist"
+    (dist / "api-docs").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><div id=root>spa</div>")
+    (dist / "api-docs" / "scalar.js").write_text("window.Scalar = {createApiReference() {}}")
+    (dist / "api-docs" / "init.js").write_text("window.Scalar.createApiReference('#x', {})")
+    (dist / "api-docs" / "pingvas.css").write_text(":root{}")
+    return dist
+
+
+async def test_the_docs_page_loads_only_same_origin_files_under_a_csp_without_hosts(
+    settings, tmp_path
+):
+    settings.web_dist = _docs_build(tmp_path)
+    async with gateway(settings) as client:
+        response = await client.get("/api/docs")
+        page = _Page()
+        page.feed(response.text)
+        files = {url: await client.get(url) for url in page.loads if url.startswith("/")}
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert 'data-url="/api/openapi.json"' in response.text
-    assert "cdn.jsdelivr.net" in response.headers["content-security-policy"]
+    # the viewer mounts on its own element: Scalar's bundle would put a second, empty viewer
+    # in front of any element with id="api-reference"
+    assert '<div id="pingvas-api-reference">' in response.text
+    assert 'id="api-reference"' not in response.text
+    assert page.inline_scripts == 0  # script-src 'self' would block them anyway
+    assert set(page.loads) == {
+        "data:,",
+        "/api-docs/pingvas.css",
+        "/api-docs/scalar.js",
+        "/api-docs/init.js",
+    }
+    for url, answer in files.items():  # the web build serves them
+        assert answer.status_code == 200, url
+    csp = response.headers["content-security-policy"]
+    directives = dict(d.split(" ", 1) for d in csp.split("; "))
+    assert directives["script-src"] == "'self'"
+    assert directives["connect-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    for directive, sources in directives.items():
+        for source in sources.split():
+            # keywords, schemes (data:, blob:) and nothing else: no host, no https:
+            assert source.startswith("'") or source in ("data:", "blob:"), (directive, source)
+
+
+async def test_the_docs_page_without_a_web_build_says_how_to_build_it(settings, tmp_path):
+    dist = _docs_build(tmp_path)
+    (dist / "api-docs" / "scalar.js").unlink()  # e.g. a build from before the viewer
+    settings.web_dist = dist
+    async with gateway(settings) as client:
+        partial = await client.get("/api/docs")
+        settings.web_dist = tmp_path / "nothing"
+    async with gateway(settings) as client:
+        none = await client.get("/api/docs")
+        document = await client.get("/api/openapi.json")
+    for response in (partial, none):
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("text/html")
+        assert "npm run build" in response.text
+        assert "The API reference is not built" in response.text
+        assert "API 문서가 빌드되지 않았습니다" in response.text
+        assert "<script" not in response.text
+    assert document.status_code == 200  # the document itself needs no build
 
 
 async def test_the_spa_is_served_with_history_fallback(settings, tmp_path):

@@ -49,7 +49,7 @@ describe('base query', () => {
     })
     const store = makeStore()
     const result = await store.dispatch(sessionApi.endpoints.getMe.initiate())
-    expect(result.data?.tenant.name).toBe('Acme')
+    expect(result.data?.tenant?.name).toBe('Acme')
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET me', 'POST auth/refresh', 'GET me'])
     expect(calls[1].headers.get('X-CSRF-Token')).toBe('csrf-3')
     expect(calls[1].headers.get('X-Pingvas-Client')).toBe('web')

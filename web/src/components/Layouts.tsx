@@ -2,7 +2,7 @@ import type { ReactNode } from 'react'
 import { Link, NavLink, Navigate, Outlet, useLocation } from 'react-router-dom'
 import { useGetMeQuery } from '../features/session/sessionApi'
 import { httpStatus } from '../api/problem'
-import { hasRole, isOperator, type Me } from '../features/session/types'
+import { hasRole, inTeam, isOperator, type TeamMe } from '../features/session/types'
 import { useI18n } from '../i18n/I18nProvider'
 import { LanguagePicker } from './LanguagePicker'
 import { TenantSwitcher } from './TenantSwitcher'
@@ -57,7 +57,7 @@ function NavItem({ to, section, children }: { to: string; section?: string; chil
   )
 }
 
-function AppHeader({ me }: { me: Me }) {
+function AppHeader({ me }: { me: TeamMe }) {
   const { t } = useI18n()
   const isAdmin = hasRole(me.role, 'admin')
   return (
@@ -109,6 +109,15 @@ export function AppLayout() {
       <div className="mx-auto max-w-md space-y-4 px-4 py-16">
         <ErrorBanner message={message ?? t('error.generic')} />
         <Button onClick={() => me.refetch()}>{t('common.retry')}</Button>
+      </div>
+    )
+  }
+  if (!inTeam(me.data)) {
+    // `GET me` answers no tenant for a person who acts in no team (e.g. after leaving it)
+    return (
+      <div className="mx-auto max-w-md space-y-4 px-4 py-16" data-testid="no-team">
+        <h1 className="text-2xl font-semibold text-slate-900">{t('error.noTeamTitle')}</h1>
+        <ErrorBanner message={t('error.noTeam')} />
       </div>
     )
   }

@@ -1,12 +1,12 @@
 import { useId } from 'react'
 import { useNavigate } from 'react-router-dom'
 import { useSwitchTenantMutation } from '../features/session/sessionApi'
-import type { Me } from '../features/session/types'
+import type { TeamMe } from '../features/session/types'
 import { useI18n } from '../i18n/I18nProvider'
 import { useErrorMessage } from './useFormErrors'
 
 /** Shows the current team; with several memberships, switching re-issues the session for the chosen one. */
-export function TenantSwitcher({ me }: { me: Me }) {
+export function TenantSwitcher({ me }: { me: TeamMe }) {
   const { t } = useI18n()
   const id = useId()
   const navigate = useNavigate()

@@ -1,7 +1,7 @@
 import { useOutletContext } from 'react-router-dom'
-import type { Me } from '../features/session/types'
+import type { TeamMe } from '../features/session/types'
 
-/** The signed-in user, as AppLayout loaded it; only inside AppLayout's routes. */
-export function useMe(): Me {
-  return useOutletContext<Me>()
+/** The signed-in user in their team, as AppLayout loaded it; only inside AppLayout's routes. */
+export function useMe(): TeamMe {
+  return useOutletContext<TeamMe>()
 }

@@ -23,6 +23,8 @@ export const en = {
   'error.forbidden': 'Your role in this team does not allow this.',
   'error.emailNotVerified': 'Verify your email address first: use the link we sent you. Until then you cannot invite people or create API keys.',
   'error.forbiddenTitle': 'Not allowed',
+  'error.noTeamTitle': 'No team',
+  'error.noTeam': 'You are not a member of any team now. Ask a team admin for a new invitation.',
   'error.sessionRevoked': 'Your session has ended (your password was reset, you were removed from the team, or the team was deleted). Please log in again.',
 
   'role.owner': 'Owner',

@@ -25,6 +25,8 @@ export const ko: Record<MessageKey, string> = {
   'error.forbidden': '이 팀에서의 역할로는 이 작업을 할 수 없습니다.',
   'error.emailNotVerified': '먼저 보내 드린 링크로 이메일 주소를 인증해 주세요. 인증 전에는 팀원을 초대하거나 API 키를 만들 수 없습니다.',
   'error.forbiddenTitle': '권한 없음',
+  'error.noTeamTitle': '팀 없음',
+  'error.noTeam': '지금 속한 팀이 없습니다. 팀 관리자에게 새 초대를 요청하세요.',
   'error.sessionRevoked': '세션이 종료되었습니다(비밀번호가 재설정되었거나, 팀에서 제외되었거나, 팀이 삭제되었습니다). 다시 로그인해 주세요.',
 
   'role.owner': '소유자',

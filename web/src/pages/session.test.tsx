@@ -109,7 +109,7 @@ describe('sessions and mail links', () => {
           { tenant_id: 't1', tenant_name: 'Acme', role: 'owner' },
           { tenant_id: 't2', tenant_name: 'Globex', role: 'member' },
         ],
-        tenant: tenant === 't1' ? { id: 't1', name: 'Acme' } : { id: 't2', name: 'Globex' },
+        tenant: tenant === 't1' ? { id: 't1', name: 'Acme', slug: 'acme' } : { id: 't2', name: 'Globex', slug: 'globex' },
         role: tenant === 't1' ? 'owner' : 'member',
       }),
     })
@@ -129,5 +129,46 @@ describe('sessions and mail links', () => {
     expect(await screen.findByText('Team: Globex')).toBeInTheDocument()
     expect(callsTo('POST auth/switch-tenant')[0].body).toEqual({ tenant_id: 't2' })
     await waitFor(() => expect(screen.queryByRole('link', { name: 'API keys' })).not.toBeInTheDocument())
+  })
+})
+
+describe('a person in no team', () => {
+  it('gets a notice instead of the app (GET me answers no tenant and no role)', async () => {
+    mockApi({ 'GET me': { body: meFixture('owner', { memberships: [], tenant: null, role: null }) } })
+    renderApp('/team')
+    expect(await screen.findByRole('heading', { name: 'No team' })).toBeInTheDocument()
+    expect(screen.getByTestId('no-team')).toHaveTextContent('You are not a member of any team now.')
+    expect(screen.queryByRole('navigation')).not.toBeInTheDocument()
+  })
+})
+
+describe('the audit log', () => {
+  it('shows who did each thing: the actor id and kind the server sends', async () => {
+    mockApi({
+      'GET me': { body: meFixture('admin') },
+      'GET audit-log': {
+        body: {
+          items: [
+            {
+              id: 7,
+              action: 'api_key.created',
+              actor_id: 'u-ada',
+              actor_kind: 'user',
+              target_type: 'api_key',
+              target_id: 'k1',
+              ip: '203.0.113.9',
+              details: null,
+              created_at: '2025-03-01T09:00:00Z',
+            },
+          ],
+          next_cursor: null,
+        },
+      },
+    })
+    renderApp('/audit-log')
+    const row = (await screen.findByText('api_key.created')).closest('li')
+    expect(row).toHaveTextContent('u-ada')
+    expect(row).toHaveTextContent('(user)')
+    expect(row).toHaveTextContent('203.0.113.9')
   })
 })

@@ -51,6 +51,7 @@ export function job(overrides: Partial<Job> = {}): Job {
   return {
     id: 'job1',
     status: 'queued',
+    cancel_requested: false,
     request: {
       prompt: '바다 위의 등대',
       negative_prompt: '',

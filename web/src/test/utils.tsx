@@ -73,8 +73,9 @@ export function meFixture(role: Role = 'owner', overrides: Partial<Me> = {}): Me
   return {
     user: { id: 'u1', email: 'ada@example.com', name: 'Ada', locale: 'en', email_verified: true },
     memberships: [{ tenant_id: 't1', tenant_name: 'Acme', role }],
-    tenant: { id: 't1', name: 'Acme' },
+    tenant: { id: 't1', name: 'Acme', slug: 'acme' },
     role,
+    platform_roles: [],
     ...overrides,
   }
 }

@@ -39,7 +39,9 @@ export function AuditRows({ cursor, isLast, onMore }: { cursor: string | null; i
         <li key={entry.id} className="grid gap-1 py-3 text-sm sm:grid-cols-[12rem_1fr_auto] sm:gap-4">
           <span className="font-mono text-xs text-slate-900">{entry.action}</span>
           <span className="min-w-0 text-slate-700">
-            {show(entry.actor)}
+            {/* who: the actor's id and kind (user, api_key, ...) as tenants records them */}
+            {show(entry.actor_id)}
+            {entry.actor_kind && <span className="ml-1 text-xs text-slate-500">({entry.actor_kind})</span>}
             {entry.details != null && <span className="block truncate text-xs text-slate-500">{show(entry.details)}</span>}
           </span>
           <span className="text-xs text-slate-500">

@@ -1,14 +1,7 @@
-/** The tenant's audit log. */
-export interface AuditEntry {
-  id: string
-  action: string
-  actor: unknown
-  ip: string | null
-  created_at: string
-  details: unknown
-}
+/** The tenant's audit log: the public API's shapes, generated from docs/api/openapi.json. */
+import type { components } from '../../api/schema'
 
-export interface AuditPage {
-  items: AuditEntry[]
-  next_cursor: string | null
-}
+type S = components['schemas']
+
+export type AuditEntry = S['AuditEntry']
+export type AuditPage = S['AuditPage']

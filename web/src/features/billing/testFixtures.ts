@@ -61,14 +61,18 @@ export const PLANS: Plan[] = [
 
 export function subscription(overrides: Partial<Subscription> = {}): Subscription {
   return {
+    subscription_id: null,
     plan: 'free',
+    plan_name: 'Free',
     status: 'active',
     interval: null,
     current_period_start: null,
     current_period_end: null,
     trial_ends_at: null,
     ends_at: null,
+    past_due_since: null,
     entitlements_reduced: false,
+    entitlements: {},
     guidance: null,
     update_payment_method_url: null,
     ...overrides,
@@ -101,6 +105,7 @@ export function credits(overrides: Partial<Credits> = {}): Credits {
 export function payment(id: string, overrides: Partial<Payment> = {}): Payment {
   return {
     id,
+    reference: `order-${id}`,
     kind: 'subscription',
     status: 'paid',
     plan: 'pro',
@@ -108,6 +113,7 @@ export function payment(id: string, overrides: Partial<Payment> = {}): Payment {
     currency: 'USD',
     receipt_url: `https://pingvas.lemonsqueezy.com/receipt/${id}`,
     created_at: '2025-03-01T09:00:00Z',
+    updated_at: '2025-03-01T09:00:00Z',
     ...overrides,
   }
 }

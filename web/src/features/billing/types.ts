@@ -1,7 +1,12 @@
 /**
- * Billing's public API shapes (docs/billing.md, "API"). Every billing type the app uses lives
- * here, so that adjusting to the backend as it lands is one file.
+ * Billing's public API shapes (docs/billing.md, "API"), generated from docs/api/openapi.json,
+ * with the codes the document types as strings narrowed to the values billing answers. `Plan`
+ * and `Price` are the app's view of `PlanOut` (normalize.ts); `Usage` is spelled out because
+ * its route documents no schema (it may answer CSV).
  */
+import type { components } from '../../api/schema'
+
+type S = components['schemas']
 
 export const PLAN_CODES = ['free', 'starter', 'pro', 'team'] as const
 export type PlanCode = (typeof PLAN_CODES)[number]
@@ -43,33 +48,16 @@ export const SUBSCRIPTION_STATUSES = [
 ] as const
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number]
 
-/** `GET billing/subscription`. A tenant that never paid is on `free` (status `active`). */
-export interface Subscription {
+/** `GET billing/subscription`. A tenant that never paid is on `free` (status `active`).
+ * `entitlements_reduced`: past due beyond the grace period, generation is limited to Free. */
+export type Subscription = Omit<S['SubscriptionOut'], 'plan' | 'status' | 'interval'> & {
   plan: PlanCode
   status: SubscriptionStatus
   interval: Interval | null
-  current_period_start: string | null
-  current_period_end: string | null
-  trial_ends_at: string | null
-  /** When a cancelled subscription stops (access lasts until then). */
-  ends_at: string | null
-  /** Past due beyond the grace period: generation is limited to the Free plan. */
-  entitlements_reduced: boolean
-  /** What to do next, in words from the server (e.g. "update the payment method"). */
-  guidance: string | null
-  /** Lemon Squeezy's page to change the card; the portal when absent. */
-  update_payment_method_url: string | null
 }
 
 /** `GET billing/credits`. `available` = `balance` − `reserved`. */
-export interface Credits {
-  balance: number
-  reserved: number
-  available: number
-  plan: PlanCode
-  next_grant_at: string | null
-  next_grant_credits: number | null
-}
+export type Credits = Omit<S['CreditsOut'], 'plan'> & { plan: PlanCode }
 
 export type UsageGroup = 'day' | 'user' | 'api_key'
 
@@ -98,24 +86,12 @@ export interface Usage {
 export type PaymentStatus = 'paid' | 'failed' | 'refunded'
 
 /** `GET billing/payments` → `{items: Payment[]}`, newest first. */
-export interface Payment {
-  id: string
-  /** e.g. `subscription`, `renewal`, `order`. */
-  kind: string
+export type Payment = Omit<S['PaymentOut'], 'status' | 'plan'> & {
   status: PaymentStatus
   plan: PlanCode | null
-  amount_minor: number
-  currency: string
-  receipt_url: string | null
-  created_at: string
 }
 
-export interface CheckoutRequest {
-  plan: PlanCode
-  interval: Interval
-}
+export type CheckoutRequest = Omit<S['CheckoutIn'], 'plan'> & { plan: PlanCode }
 
 /** `POST billing/checkout` and `GET billing/portal`: a Lemon Squeezy page to send the owner to. */
-export interface RedirectUrl {
-  url: string
-}
+export type RedirectUrl = S['UrlOut']

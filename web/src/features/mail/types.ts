@@ -1,10 +1,11 @@
-/** The mail service's public API shapes (docs/mail.md), normalised as the pages use them. */
+/** The mail service's public API shapes (docs/mail.md; generated from docs/api/openapi.json),
+ * normalised as the pages use them. */
+import type { components } from '../../api/schema'
+
+type S = components['schemas']
+
 /** Which optional mail the person gets; account and billing mail always arrives. */
-export interface NotificationPreferences {
-  job_completed: boolean
-  usage_notices: boolean
-  newsletter: boolean
-}
+export type NotificationPreferences = S['Preferences']
 
 export const NOTIFICATION_KEYS = ['job_completed', 'usage_notices', 'newsletter'] as const
 export type NotificationKey = (typeof NOTIFICATION_KEYS)[number]
@@ -17,9 +18,9 @@ export interface UnsubscribeInfo {
   subscribed: boolean
 }
 
-/** Also takes the mail service's own names for the fields (`preference`, `email`). */
+/** From the mail service's `UnsubscribeOut` (`preference`, `email`); the older names too. */
 export function unsubscribeInfo(value: unknown): UnsubscribeInfo {
-  const data = (value ?? {}) as Record<string, unknown>
+  const data = (value ?? {}) as Partial<S['UnsubscribeOut']> & Record<string, unknown>
   const text = (x: unknown) => (typeof x === 'string' && x ? x : null)
   return {
     category: text(data.category) ?? text(data.preference) ?? '',

@@ -1,8 +1,16 @@
-/** Render's public API shapes (docs/render.md, "Public API"). */
+/** Render's public API shapes (docs/render.md, "Public API"), generated from docs/api/openapi.json. */
+import type { components } from '../../api/schema'
 
-export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
+type S = components['schemas']
+
+export type JobStatus = S['JobOut']['status']
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled']
 
+/**
+ * A job's parameters as the job carries them (every default filled in). The document types
+ * `JobOut.request` as an open object, so its fields are spelled out here; what the app sends
+ * to create a job is `GenerationIn`.
+ */
 export interface GenerationRequest {
   prompt: string
   negative_prompt: string
@@ -16,59 +24,14 @@ export interface GenerationRequest {
   seed?: number
   num_images: number
 }
+export type GenerationIn = S['GenerationIn']
 
-export interface JobError {
-  code: string
-  reason: string
-}
-
-export interface Job {
-  id: string
-  status: JobStatus
-  request: GenerationRequest
-  seed: number
-  credits_reserved: number
-  credits_used: number | null
-  queue_position: number | null
-  progress: number
-  image_ids: string[]
-  error: JobError | null
-  attempts: number
-  created_at: string
-  started_at: string | null
-  finished_at: string | null
-}
-
-export interface JobPage {
-  items: Job[]
-  next_cursor: string | null
-}
-
-export interface Image {
-  id: string
-  job_id: string
-  index: number
-  prompt: string
-  negative_prompt: string
-  model: string
-  width: number
-  height: number
-  seed: number
-  steps: number
-  cfg_scale: number
-  scheduler: string
-  size_bytes: number
-  created_at: string
-  /** Presigned PNG URL, valid for about 5 minutes. */
-  url: string
-  /** Presigned WebP URL. */
-  thumbnail_url: string
-}
-
-export interface ImagePage {
-  items: Image[]
-  next_cursor: string | null
-}
+export type JobError = S['JobError']
+export type Job = Omit<S['JobOut'], 'request'> & { request: GenerationRequest }
+export type JobPage = Omit<S['JobPage'], 'items'> & { items: Job[] }
+/** Presigned URLs: `url` (PNG) and `thumbnail_url` (WebP), valid for about 5 minutes. */
+export type Image = S['ImageOut']
+export type ImagePage = S['ImagePage']
 
 /** Gallery filters; empty strings mean "any". Dates are `YYYY-MM-DD` (the browser's day). */
 export interface ImageFilter {
@@ -77,35 +40,10 @@ export interface ImageFilter {
   to: string
 }
 
-export interface Model {
-  key: string
-  name: string
-  base: string
-  default_width: number
-  default_height: number
-  /** Already capped by the plan. */
-  max_width: number
-  max_height: number
-  default_steps: number
-  max_steps: number
-  default_cfg_scale: number
-  default_scheduler: string
-  credit_factor: number
-  test: boolean
-}
-
-export interface Entitlements {
-  plan: string
-  /** The reservations are already taken off. */
-  credits_available: number
-  credits_reserved: number
-  max_concurrent_jobs: number
-  max_images_per_job: number
-  max_width: number
-  max_height: number
-  allowed_models: string[]
-  priority_weight: number
-}
+/** `max_*` are already capped by the plan. */
+export type Model = S['ModelOut']
+/** `credits_available`: the reservations are already taken off. */
+export type Entitlements = S['EntitlementsOut']
 
 // --- server-sent events on GET generations/{id}/events ------------------------
 export interface QueuedEvent {

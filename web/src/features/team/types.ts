@@ -1,25 +1,10 @@
-/** The team's members and invitations. */
+/** The team's members and invitations, generated from docs/api/openapi.json (the document
+ * types roles as strings; these are the values tenants answers). */
+import type { components } from '../../api/schema'
 import type { Role } from '../session/types'
 
-export interface Member {
-  user_id: string
-  email: string
-  name: string
-  role: Role
-  joined_at: string
-}
+type S = components['schemas']
 
-export interface Invitation {
-  id?: string
-  email: string
-  role: Role
-  created_at?: string
-  expires_at?: string
-}
-
-export interface InvitationInfo {
-  tenant_name: string
-  role: Role
-  email: string
-  expired: boolean
-}
+export type Member = Omit<S['MemberOut'], 'role'> & { role: Role }
+export type Invitation = Omit<S['InvitationOut'], 'role'> & { role: Role }
+export type InvitationInfo = Omit<S['InvitationPreview'], 'role'> & { role: Role }

@@ -19,14 +19,18 @@ import { CreditsCard } from '../../features/billing/CreditsCard'
 
 /** A team that never paid may have no subscription row yet: that is Free. */
 const FREE: Subscription = {
+  subscription_id: null,
   plan: 'free',
+  plan_name: 'Free',
   status: 'active',
   interval: null,
   current_period_start: null,
   current_period_end: null,
   trial_ends_at: null,
   ends_at: null,
+  past_due_since: null,
   entitlements_reduced: false,
+  entitlements: {},
   guidance: null,
   update_payment_method_url: null,
 }

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from pingvas_kit.http import problem_response
+from pingvas_kit.http import problem_response, problem_responses
 from pingvas_kit.identity import Identity, require_role
 from pingvas_kit.logging import get_logger
 
@@ -77,7 +77,8 @@ async def _subscription(request: Request, tenant_id: str) -> Any:
 @router.post(
     "/checkout",
     response_model=UrlOut,
-    responses={422: {"description": "free or unknown plan"}, 503: {"description": NOT_CONFIGURED}},
+    summary="Start a checkout",
+    responses=problem_responses(403, 409, 422, 503),
 )
 async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> Any:
     """A Lemon Squeezy checkout for a paid plan; the owner pays there and comes back to
@@ -142,7 +143,8 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
 @router.get(
     "/portal",
     response_model=UrlOut,
-    responses={404: {"description": "no paid subscription"}},
+    summary="Open the customer portal",
+    responses=problem_responses(403, 404, 503),
 )
 async def customer_portal(request: Request, owner: Owner) -> Any:
     """Lemon Squeezy's customer portal for the tenant's subscription (payment method,

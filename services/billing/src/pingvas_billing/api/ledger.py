@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from pingvas_contracts.plans import PLANS
 from pingvas_kit.db import Database, aware, now
+from pingvas_kit.http import problem_responses
 from pingvas_kit.identity import Identity, require_role
 
 from ..adapters import ledger as store
@@ -79,7 +80,16 @@ def _invalid(field: str, message: str) -> RequestValidationError:
     )
 
 
-@router.get("/credits", response_model=CreditsOut)
+@router.get(
+    "/credits",
+    response_model=CreditsOut,
+    summary="The credit balance",
+    description=(
+        "The team's credits this period: its plan's allowance, what is spent and what is left, "
+        "and when the period renews."
+    ),
+    responses=problem_responses(403),
+)
 async def get_credits(request: Request, me: Member) -> CreditsOut:
     tenant_id = me.tenant_id
     assert tenant_id is not None
@@ -154,7 +164,17 @@ def _wants_csv(request: Request, format_: str | None) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-@router.get("/usage", response_model=None)
+@router.get(
+    "/usage",
+    response_model=None,
+    summary="Usage by day and model",
+    description=(
+        "What the team spent its credits on between `from` and `to` (dates or ISO times, UTC, at "
+        "most 366 days; the last 30 days by default), grouped by `group_by` (day, user or API "
+        "key), as JSON or, with `format=csv` or `Accept: text/csv`, as CSV. Owners and admins."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def get_usage(
     request: Request,
     me: Admin,

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from pingvas_kit.http import problem_responses
+
 from ..adapters import repository as repo
 from ..adapters.repository import aware
 from ..domain.subscriptions import entitlements_of, guidance
@@ -72,7 +74,12 @@ class PaymentList(BaseModel):
     items: list[PaymentOut]
 
 
-@router.get("/plans")
+@router.get(
+    "/plans",
+    summary="List the plans",
+    description="The plans on sale with their price and what each allows (credits, concurrency, models).",
+    responses=problem_responses(403),
+)
 async def list_plans(_me: SignedIn, ctx: Ctx) -> PlanList:
     items = []
     for plan in ctx.plans:
@@ -98,7 +105,15 @@ async def list_plans(_me: SignedIn, ctx: Ctx) -> PlanList:
     return PlanList(items=items)
 
 
-@router.get("/subscription")
+@router.get(
+    "/subscription",
+    summary="The team's subscription",
+    description=(
+        "The current plan, its status (active, on trial, past due, cancelled) and the period, "
+        "with what the team may do about it (upgrade, manage, resume)."
+    ),
+    responses=problem_responses(403),
+)
 async def get_subscription(me: Member, ctx: Ctx) -> SubscriptionOut:
     assert me.tenant_id is not None
     async with ctx.db.sessionmaker() as session:
@@ -142,7 +157,12 @@ async def get_subscription(me: Member, ctx: Ctx) -> SubscriptionOut:
     )
 
 
-@router.get("/payments")
+@router.get(
+    "/payments",
+    summary="List payments",
+    description="The team's payments, newest first. Owners only.",
+    responses=problem_responses(403, 422),
+)
 async def list_payments(me: Owner, ctx: Ctx, limit: int = Query(50, ge=1, le=200)) -> PaymentList:
     assert me.tenant_id is not None
     async with ctx.db.sessionmaker() as session:

@@ -2,8 +2,9 @@
 
 Only /api paths are kept (a service's /healthz, /internal/... are nobody's business). A
 component two services define differently is renamed `<service>_<Name>` in the later
-service's document, its $refs rewritten. The gateway's security schemes are added, and the
-public routes are marked as needing none."""
+service's document, its $refs rewritten. The gateway's security schemes are added, the
+public routes are marked as needing none, and the errors the gateway itself answers with
+(problem+json, like the services') are added to each operation."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from pingvas_kit.identity import HEADER as IDENTITY_HEADER
+from pingvas_kit.problems import problem_responses
 
 from .routing import is_public
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_UNSAFE = ("post", "put", "patch", "delete")
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "accessToken": {
@@ -125,10 +128,28 @@ def _public_api_item(path: str, item: dict[str, Any]) -> dict[str, Any]:
                 if not (isinstance(p, dict) and str(p.get("name", "")).lower() == IDENTITY_HEADER)
             ]
         operation.pop("security", None)
-        if is_public(method.upper(), _concrete(path)):
+        public = is_public(method.upper(), _concrete(path))
+        if public:
             operation["security"] = []
+        operation["responses"] = {**_edge_errors(method, operation, public=public)} | dict(
+            operation.get("responses") or {}
+        )
         item[method] = operation
     return item
+
+
+def _edge_errors(method: str, operation: dict[str, Any], *, public: bool) -> dict[str, Any]:
+    """What the gateway may answer before (or instead of) the service: rate limits (429),
+    an unreachable or slow service (502, 504); without credentials 401, and for a session's
+    unsafe request without its CSRF token 403; a body over the limit 413."""
+    statuses = [429, 502, 504]
+    if not public:
+        statuses.append(401)
+        if method in _UNSAFE:
+            statuses.append(403)
+    if "requestBody" in operation:
+        statuses.append(413)
+    return {str(status): response for status, response in problem_responses(*statuses).items()}
 
 
 def _concrete(path: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from pingvas_kit.http import problem_responses
+
 from ..usecases.preferences import change_preferences, preferences_of
 from .deps import Ctx, Person
 
@@ -31,12 +33,30 @@ class PreferencesIn(BaseModel):
     newsletter: bool | None = None
 
 
-@router.get("", response_model=Preferences)
+@router.get(
+    "",
+    response_model=Preferences,
+    summary="Your notification preferences",
+    description=(
+        "Which kinds of mail the caller gets (product news, billing notices, ...). Security mail "
+        "(verification, reset, invitations) cannot be turned off."
+    ),
+    responses=problem_responses(403),
+)
 async def get_preferences(ctx: Ctx, me: Person) -> Preferences:
     return Preferences(**await preferences_of(ctx.db, me.principal_id))
 
 
-@router.put("", response_model=Preferences)
+@router.put(
+    "",
+    response_model=Preferences,
+    summary="Change your notification preferences",
+    description=(
+        "The same shape as the answer of GET; kinds left out keep their value, unknown kinds are "
+        "refused (422)."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def put_preferences(body: PreferencesIn, ctx: Ctx, me: Person) -> Preferences:
     values = body.model_dump(exclude_none=True)
     return Preferences(**await change_preferences(ctx.db, me.principal_id, values))

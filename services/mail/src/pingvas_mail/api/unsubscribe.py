@@ -11,6 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from pingvas_kit.http import problem_responses
+
 from ..domain.unsubscribe import BadToken
 from ..usecases import preferences as usecase
 from .deps import Ctx
@@ -43,7 +45,16 @@ def _answer(done: usecase.Unsubscription) -> UnsubscribeOut:
 _BAD_LINK = "This unsubscribe link is not valid."
 
 
-@router.get("/unsubscribe", response_model=UnsubscribeOut)
+@router.get(
+    "/unsubscribe",
+    response_model=UnsubscribeOut,
+    summary="Look at an unsubscribe link",
+    description=(
+        "What the signed token of an unsubscribe link would turn off, and for which (masked) "
+        "address; no credentials needed. 400 for a link that is not valid."
+    ),
+    responses=problem_responses(400, 422),
+)
 async def describe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)) -> UnsubscribeOut:
     try:
         return _answer(await usecase.describe_unsubscribe(ctx.db, ctx.settings, token))
@@ -51,7 +62,17 @@ async def describe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)) -
         raise HTTPException(400, _BAD_LINK) from None
 
 
-@router.post("/unsubscribe", response_model=UnsubscribeOut)
+@router.post(
+    "/unsubscribe",
+    response_model=UnsubscribeOut,
+    summary="Unsubscribe (one click)",
+    description=(
+        "Turns off the kind of mail the token names (RFC 8058 one-click; doing it twice is "
+        "harmless). No credentials needed: the signed token is the credential. 400 for a link "
+        "that is not valid."
+    ),
+    responses=problem_responses(400, 422),
+)
 async def unsubscribe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)) -> UnsubscribeOut:
     try:
         return _answer(await usecase.unsubscribe(ctx.db, ctx.settings, token))

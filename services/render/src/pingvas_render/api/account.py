@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pingvas_kit.http import problem_responses
+
 from ..adapters import repository as repo
 from ..domain.errors import NotReady
 from ..domain.pricing import allowed_models, limits_of
@@ -24,7 +26,15 @@ async def _entitlements(ctx: Context, tenant_id: str):
     return row
 
 
-@router.get("/models")
+@router.get(
+    "/models",
+    summary="List the models",
+    description=(
+        "The models the team's plan may use, with each one's default and largest size and steps, "
+        "default guidance and scheduler, and credit factor."
+    ),
+    responses=problem_responses(403, 503),
+)
 async def list_models(me: AnyCaller, ctx: Ctx) -> ModelList:
     ent = await _entitlements(ctx, me.tenant_id)
     models = allowed_models(ctx.catalog, limits_of(ent), test_models=ctx.settings.test_models)
@@ -43,7 +53,15 @@ async def list_models(me: AnyCaller, ctx: Ctx) -> ModelList:
     )
 
 
-@router.get("/entitlements")
+@router.get(
+    "/entitlements",
+    summary="What the team may do",
+    description=(
+        "The team's plan limits as render applies them: credits, concurrent jobs, models. 503 "
+        "`entitlements-pending` for a brand-new team until billing's first event arrives."
+    ),
+    responses=problem_responses(403, 503),
+)
 async def get_entitlements(me: AnyCaller, ctx: Ctx) -> EntitlementsOut:
     ent = await _entitlements(ctx, me.tenant_id)
     return EntitlementsOut(

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
+from pingvas_kit.http import problem_responses
+
 from ..adapters import repository as repo
 from ..domain.errors import NotFound
 from .deps import Context, Creator, Ctx, JobReader, JobWriter
@@ -29,7 +31,18 @@ async def _out(ctx: Context, row) -> JobOut:
     return job_out(row, queue_position=position, progress=progress)
 
 
-@router.post("", status_code=202)
+@router.post(
+    "",
+    status_code=202,
+    summary="Queue a generation",
+    description=(
+        "Queues a job for a prompt on a model; the answer (202) is the job, and its progress "
+        "comes as server-sent events from `.../events`. Send `Idempotency-Key` to make retries "
+        "safe: the same key with the same body answers the same job, with another body 409. 402 "
+        "when the credits are spent, 429 when the plan's concurrent jobs are running."
+    ),
+    responses=problem_responses(402, 403, 409, 422, 429, 503),
+)
 async def create_generation(
     body: GenerationIn,
     me: Creator,
@@ -44,7 +57,15 @@ async def create_generation(
     return await _out(ctx, job)
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List generations",
+    description=(
+        "The team's jobs, newest first, a page at a time (`cursor` from `next_cursor`, up to "
+        "`limit`)."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def list_generations(
     me: JobReader,
     ctx: Ctx,
@@ -74,12 +95,26 @@ async def _job(ctx: Context, tenant_id: str, job_id: str):
     return row
 
 
-@router.get("/{job_id}")
+@router.get(
+    "/{job_id}",
+    summary="Get a generation",
+    description="One job: its status, progress, parameters and, once completed, its images.",
+    responses=problem_responses(403, 404),
+)
 async def get_generation(job_id: str, me: JobReader, ctx: Ctx) -> JobOut:
     return await _out(ctx, await _job(ctx, me.tenant_id, job_id))
 
 
-@router.post("/{job_id}/cancel", status_code=202)
+@router.post(
+    "/{job_id}/cancel",
+    status_code=202,
+    summary="Cancel a generation",
+    description=(
+        "Asks the job to stop: a queued job is cancelled at once, a running one at its next step;"
+        " its credits are given back. 409 when it has already ended."
+    ),
+    responses=problem_responses(403, 404, 409),
+)
 async def cancel_generation(job_id: str, me: JobWriter, ctx: Ctx) -> JobOut:
     return await _out(ctx, await ctx.jobs.cancel(me, job_id))
 
@@ -97,7 +132,17 @@ def _sse(event_id: str, event: str, data: dict[str, Any]) -> str:
     return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-@router.get("/{job_id}/events", response_class=StreamingResponse)
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    summary="Follow a generation (SSE)",
+    description=(
+        "`text/event-stream` of the job's events: `status`, `progress` (step of steps), "
+        "`completed` (with the images), `failed`, `cancelled`. Each event has an id: reconnect "
+        "with `Last-Event-ID` to get what was missed. The stream ends when the job does."
+    ),
+    responses=problem_responses(403, 404, 429),
+)
 async def generation_events(
     job_id: str,
     me: JobReader,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from pingvas_contracts.events.render import ImageDeleted
+from pingvas_kit.http import problem_responses
 
 from ..adapters import repository as repo
 from ..domain.errors import NotFound
@@ -42,7 +43,15 @@ async def _out(ctx: Context, row) -> ImageOut:
     )
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List images",
+    description=(
+        "The team's gallery, newest first, a page at a time (`cursor` from `next_cursor`), each "
+        "with presigned URLs of the image and its thumbnail."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def list_images(
     me: ImageReader,
     ctx: Ctx,
@@ -81,7 +90,15 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-@router.get("/{image_id}")
+@router.get(
+    "/{image_id}",
+    summary="Get an image",
+    description=(
+        "One image with its generation's parameters and presigned URLs (valid for a limited time:"
+        " ask again for fresh ones)."
+    ),
+    responses=problem_responses(403, 404),
+)
 async def get_image(image_id: str, me: ImageReader, ctx: Ctx) -> ImageOut:
     async with ctx.db.sessionmaker() as session:
         row = await repo.get_image(session, tenant_id=me.tenant_id, image_id=image_id)
@@ -90,7 +107,13 @@ async def get_image(image_id: str, me: ImageReader, ctx: Ctx) -> ImageOut:
     return await _out(ctx, row)
 
 
-@router.delete("/{image_id}", status_code=204)
+@router.delete(
+    "/{image_id}",
+    status_code=204,
+    summary="Delete an image",
+    description="Deletes the image and its files; search forgets it too.",
+    responses=problem_responses(403, 404),
+)
 async def delete_image(image_id: str, me: ImageWriter, ctx: Ctx) -> Response:
     async with ctx.db.transaction() as session:
         row = await repo.get_image(session, tenant_id=me.tenant_id, image_id=image_id)

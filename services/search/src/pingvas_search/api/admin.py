@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from pingvas_kit.db import aware
+from pingvas_kit.http import problem_responses
 
 from ..adapters import repository as repo
 from .deps import Ctx, Operator
@@ -33,7 +34,16 @@ class TenantPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/tenants")
+@router.get(
+    "/tenants",
+    summary="List every team (operators)",
+    description=(
+        "The platform's teams with their plan, subscription status, owner and state, filtered by "
+        "`q`, `plan`, `status` and `subscription_status`, a page at a time; for Pingvas's own "
+        "staff (platform operators) only."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def list_tenants(
     op: Operator,
     ctx: Ctx,

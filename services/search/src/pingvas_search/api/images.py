@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
+from pingvas_kit.http import problem_responses
+
 from ..engine import EngineUnavailable, ImageHit, ImageQuery, InvalidCursor, Segment
 from .deps import Context, Ctx, Searcher
 
@@ -106,7 +108,17 @@ def _unavailable() -> HTTPException:
     )
 
 
-@router.get("/images")
+@router.get(
+    "/images",
+    summary="Search the team's images",
+    description=(
+        "Images whose prompt matches `q`, by relevance or newest first (`sort`), optionally of "
+        "one `model` and within `from`/`to`, a page at a time (`cursor` from `next_cursor`); each"
+        " result marks the matching words. 400 when `from` is after `to`; 503 when the search "
+        "index is not reachable."
+    ),
+    responses=problem_responses(400, 403, 422, 503),
+)
 async def search_images(
     me: Searcher,
     ctx: Ctx,
@@ -150,7 +162,15 @@ async def search_images(
     )
 
 
-@router.get("/suggest")
+@router.get(
+    "/suggest",
+    summary="Suggest prompts",
+    description=(
+        "Prompts of the team's images that match what was typed so far (`q`), the matching part "
+        "marked, up to `limit`, for a search box."
+    ),
+    responses=problem_responses(403, 422, 503),
+)
 async def suggest(
     me: Searcher,
     ctx: Ctx,

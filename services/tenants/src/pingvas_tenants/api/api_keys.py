@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
 
+from pingvas_kit.http import problem_responses
 from pingvas_kit.identity import CurrentIdentity
 
 from .. import usecases
@@ -28,12 +29,30 @@ def _out(row: sa.Row) -> ApiKeyOut:
     )
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List API keys",
+    description=(
+        "The team's API keys, revoked ones included: name, prefix, scopes, when each was created "
+        "and last used. The secret itself is never shown again. Owners and admins."
+    ),
+    responses=problem_responses(403),
+)
 async def list_api_keys(me: Admin, ctx: Ctx) -> list[ApiKeyOut]:
     return [_out(r) for r in await usecases.list_api_keys(ctx, tenant_id=me.tenant_id)]
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an API key",
+    description=(
+        "A new key with the scopes given. The answer's `key` (`pvk_<prefix>_<secret>`) is shown "
+        "this once only: store it; Pingvas keeps only its hash. Owners and admins, with a "
+        "verified address."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def create_api_key(body: ApiKeyIn, me: Admin, ctx: Ctx) -> NewApiKeyOut:
     new = await usecases.create_api_key(
         ctx,
@@ -55,7 +74,16 @@ async def create_api_key(body: ApiKeyIn, me: Admin, ctx: Ctx) -> NewApiKeyOut:
     )
 
 
-@router.delete("/{api_key_id}", status_code=204)
+@router.delete(
+    "/{api_key_id}",
+    status_code=204,
+    summary="Revoke an API key",
+    description=(
+        "The key stops working at once (the gateway checks each request). It stays in the list, "
+        "marked revoked. Owners and admins."
+    ),
+    responses=problem_responses(403, 404),
+)
 async def revoke_api_key(api_key_id: str, me: Admin, ctx: Ctx) -> Response:
     await usecases.revoke_api_key(
         ctx, tenant_id=me.tenant_id, api_key_id=api_key_id, actor_id=me.user_id, ip=me.ip

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from pingvas_kit.http import problem_responses
+
 from ..adapters import repository as repo
 from ..domain.errors import Invalid
 from .deps import Admin, Ctx
@@ -14,7 +16,16 @@ from .schemas import AuditEntry, AuditPage
 router = APIRouter(prefix="/api/v1/audit-log", tags=["audit-log"])
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="The audit log",
+    description=(
+        "The team's security events (log-ins, keys, members, roles, invitations), newest first, a"
+        " page of `limit` at a time: pass `next_cursor` as `cursor` for the next page. Owners and"
+        " admins."
+    ),
+    responses=problem_responses(403, 422),
+)
 async def audit_log(
     me: Admin,
     ctx: Ctx,

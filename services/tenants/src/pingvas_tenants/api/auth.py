@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Response
 
+from pingvas_kit.http import problem_responses
 from pingvas_kit.identity import CurrentIdentity
 from pingvas_kit.logging import get_logger
 
@@ -41,7 +42,12 @@ SIGNUP_ACCEPTED = SignupAccepted(
 )
 
 
-@router.post("/signup", status_code=202)
+@router.post(
+    "/signup",
+    status_code=202,
+    summary="Sign up",
+    responses=problem_responses(422),
+)
 async def signup(
     body: SignupIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
 ) -> SignupAccepted:
@@ -76,13 +82,30 @@ async def _after_answer(
         log.exception(f"auth.{what}_failed")
 
 
-@router.post("/verify-email")
+@router.post(
+    "/verify-email",
+    summary="Verify an email address",
+    description=(
+        "Confirms the address with the token from the verification mail's link. The link works "
+        "once; an expired or used one is 400 `invalid-link` (ask for a new one)."
+    ),
+    responses=problem_responses(400, 422),
+)
 async def verify_email(body: TokenIn, identity: CurrentIdentity, ctx: Ctx) -> dict[str, bool]:
     await usecases.verify_email(ctx, token=body.token)
     return {"email_verified": True}
 
 
-@router.post("/verify-email/resend", status_code=202)
+@router.post(
+    "/verify-email/resend",
+    status_code=202,
+    summary="Send the verification mail again",
+    description=(
+        "A new verification link to the caller's address (the older ones stop working). Limited "
+        "to a few a day: 429 with `Retry-After` beyond that."
+    ),
+    responses=problem_responses(403, 429),
+)
 async def resend_verification(identity: Person, ctx: Ctx) -> dict[str, str]:
     await usecases.resend_verification(
         ctx, user_id=identity.principal_id, tenant_id=identity.tenant_id
@@ -90,7 +113,17 @@ async def resend_verification(identity: Person, ctx: Ctx) -> dict[str, str]:
     return {"status": "accepted"}
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    summary="Log in",
+    description=(
+        "Email and password for an access token (15 minutes) and a refresh token. `tenant_id` "
+        "picks the team to act in (else the person's first). A wrong address or password is the "
+        "same 401 either way; repeated failures make each further attempt wait (429 "
+        "`login_delayed`)."
+    ),
+    responses=problem_responses(401, 422),
+)
 async def login(body: LoginIn, identity: CurrentIdentity, ctx: Ctx) -> TokenPair:
     return token_pair(
         await usecases.log_in(
@@ -103,12 +136,26 @@ async def login(body: LoginIn, identity: CurrentIdentity, ctx: Ctx) -> TokenPair
     )
 
 
-@router.post("/refresh")
+@router.post(
+    "/refresh",
+    summary="Renew the tokens",
+    description=(
+        "A refresh token for a new pair; the old refresh token is used up (rotation). An ended "
+        "session (log-out, password reset, removal) is 401."
+    ),
+    responses=problem_responses(401, 422),
+)
 async def refresh(body: RefreshIn, identity: CurrentIdentity, ctx: Ctx) -> TokenPair:
     return token_pair(await usecases.refresh_session(ctx, refresh_token=body.refresh_token))
 
 
-@router.post("/logout", status_code=204)
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="Log out",
+    description="Ends the session: its refresh token and, at the gateway, its access token stop working.",
+    responses=problem_responses(422),
+)
 async def logout(identity: CurrentIdentity, ctx: Ctx, body: LogoutIn | None = None) -> Response:
     await usecases.log_out(
         ctx,
@@ -119,7 +166,12 @@ async def logout(identity: CurrentIdentity, ctx: Ctx, body: LogoutIn | None = No
     return Response(status_code=204)
 
 
-@router.post("/switch-tenant")
+@router.post(
+    "/switch-tenant",
+    summary="Act in another team",
+    description="A new token pair for the same session in another team the person belongs to.",
+    responses=problem_responses(403, 404, 422),
+)
 async def switch_tenant(body: SwitchTenantIn, identity: Person, ctx: Ctx) -> TokenPair:
     return token_pair(
         await usecases.switch_tenant(
@@ -131,7 +183,12 @@ async def switch_tenant(body: SwitchTenantIn, identity: Person, ctx: Ctx) -> Tok
     )
 
 
-@router.post("/password-reset", status_code=202)
+@router.post(
+    "/password-reset",
+    status_code=202,
+    summary="Ask for a password reset",
+    responses=problem_responses(422),
+)
 async def password_reset(
     body: PasswordResetIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
 ) -> dict[str, str]:
@@ -143,7 +200,17 @@ async def password_reset(
     return {"status": "accepted"}
 
 
-@router.post("/password-reset/confirm", status_code=204)
+@router.post(
+    "/password-reset/confirm",
+    status_code=204,
+    summary="Set a new password",
+    description=(
+        "The token from the reset mail's link and the new password. Every session of the account "
+        "ends; `revoke_api_keys` also revokes the API keys the person created. A used or expired "
+        "link is 400 `invalid-link`."
+    ),
+    responses=problem_responses(400, 422),
+)
 async def password_reset_confirm(
     body: PasswordResetConfirmIn, identity: CurrentIdentity, ctx: Ctx
 ) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from pingvas_kit.http import problem_responses
 from pingvas_kit.identity import CurrentIdentity
 
 from .. import usecases
@@ -17,7 +18,15 @@ from .sessions import token_pair
 router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"])
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List open invitations",
+    description=(
+        "Invitations sent and not yet accepted or revoked, with when each expires. Owners and "
+        "admins."
+    ),
+    responses=problem_responses(403),
+)
 async def list_invitations(me: Admin, ctx: Ctx) -> list[InvitationOut]:
     rows = await usecases.list_invitations(ctx, tenant_id=me.tenant_id)
     at = repo.now()
@@ -34,7 +43,17 @@ async def list_invitations(me: Admin, ctx: Ctx) -> list[InvitationOut]:
     ]
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    summary="Invite someone",
+    description=(
+        "Sends an invitation mail to the address, for the role given (an admin cannot invite an "
+        "owner). 409 when the person is already a member. Owners and admins, with a verified "
+        "address."
+    ),
+    responses=problem_responses(403, 404, 409, 422),
+)
 async def invite(body: InvitationIn, me: Admin, ctx: Ctx) -> InvitationOut:
     sent = await usecases.invite(
         ctx,
@@ -56,7 +75,13 @@ async def invite(body: InvitationIn, me: Admin, ctx: Ctx) -> InvitationOut:
     )
 
 
-@router.delete("/{invitation_id}", status_code=204)
+@router.delete(
+    "/{invitation_id}",
+    status_code=204,
+    summary="Revoke an invitation",
+    description="Its link stops working. Owners and admins.",
+    responses=problem_responses(403, 404),
+)
 async def revoke_invitation(invitation_id: str, me: Admin, ctx: Ctx) -> Response:
     await usecases.revoke_invitation(
         ctx, tenant_id=me.tenant_id, invitation_id=invitation_id, actor_id=me.user_id, ip=me.ip
@@ -64,7 +89,15 @@ async def revoke_invitation(invitation_id: str, me: Admin, ctx: Ctx) -> Response
     return Response(status_code=204)
 
 
-@router.get("/{token}")
+@router.get(
+    "/{token}",
+    summary="Look at an invitation",
+    description=(
+        "What the invitation's link is for (team, address, role), for its accept page; no "
+        "credentials needed, the token is the credential."
+    ),
+    responses=problem_responses(404),
+)
 async def preview_invitation(token: str, identity: CurrentIdentity, ctx: Ctx) -> InvitationPreview:
     row = await usecases.find_invitation(ctx, token=token)
     return InvitationPreview(
@@ -76,7 +109,16 @@ async def preview_invitation(token: str, identity: CurrentIdentity, ctx: Ctx) ->
     )
 
 
-@router.post("/{token}/accept")
+@router.post(
+    "/{token}/accept",
+    summary="Accept an invitation",
+    description=(
+        "Joins the team. Logged in: the account joins (the invitation must be for its address). "
+        "Not logged in: give `name` and `password` to create the account at once. Answers a token"
+        " pair acting in that team. 410 when the invitation is used or expired."
+    ),
+    responses=problem_responses(403, 404, 409, 410, 422),
+)
 async def accept_invitation(
     token: str, identity: CurrentIdentity, ctx: Ctx, body: AcceptInvitationIn | None = None
 ) -> TokenPair:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pingvas_kit.http import problem_responses
+
 from ..adapters import repository as repo
 from ..domain.errors import NotAuthenticated
 from ..domain.roles import platform_roles
@@ -14,7 +16,12 @@ from .sessions import user_out
 router = APIRouter(prefix="/api/v1", tags=["me"])
 
 
-@router.get("/me")
+@router.get(
+    "/me",
+    summary="Who am I",
+    description="The caller's account, the teams they belong to, and the team and role they act in now.",
+    responses=problem_responses(403),
+)
 async def me(identity: Person, ctx: Ctx) -> MeOut:
     async with ctx.db.sessionmaker() as session:
         user = await repo.get_user(session, user_id=identity.principal_id)
