@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 
 from pingvas_kit.identity import Identity, TenantIdentity
+from pingvas_kit.problems import problem_responses
 
 from ..adapters import repository as repo
 from ..domain import webhooks as rules
@@ -137,7 +138,7 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         ) from None
 
 
-@router.get("/event-types", summary="List the event types")
+@router.get("/event-types", summary="List the event types", responses=problem_responses(403))
 async def list_event_types(_me: Manager) -> EventTypeList:
     """The event types an endpoint can subscribe to, and what each one's `data` is. A
     `ping` (from the test action) goes to every endpoint whatever it subscribes to."""
@@ -146,7 +147,12 @@ async def list_event_types(_me: Manager) -> EventTypeList:
     )
 
 
-@router.post("/endpoints", status_code=201, summary="Create a webhook endpoint")
+@router.post(
+    "/endpoints",
+    status_code=201,
+    summary="Create a webhook endpoint",
+    responses=problem_responses(403, 422),
+)
 async def create_endpoint(body: EndpointIn, me: Manager, ctx: Ctx) -> EndpointWithSecret:
     """Registers a URL for the chosen event types and answers its signing secret
     (`whsec_...`), shown only here. The URL must be https in production and resolve to a
@@ -162,7 +168,7 @@ async def create_endpoint(body: EndpointIn, me: Manager, ctx: Ctx) -> EndpointWi
     return _with_secret(view)
 
 
-@router.get("/endpoints", summary="List webhook endpoints")
+@router.get("/endpoints", summary="List webhook endpoints", responses=problem_responses(403))
 async def list_endpoints(me: Manager, ctx: Ctx) -> EndpointList:
     """The team's endpoints with their health over the last 24 hours (never their
     secrets)."""
@@ -170,7 +176,11 @@ async def list_endpoints(me: Manager, ctx: Ctx) -> EndpointList:
     return EndpointList(items=[_endpoint(v) for v in views])
 
 
-@router.get("/endpoints/{endpoint_id}", summary="Get a webhook endpoint")
+@router.get(
+    "/endpoints/{endpoint_id}",
+    summary="Get a webhook endpoint",
+    responses=problem_responses(403, 404),
+)
 async def get_endpoint(endpoint_id: str, me: Manager, ctx: Ctx) -> EndpointOut:
     """One endpoint and its health."""
     return _endpoint(
@@ -178,7 +188,11 @@ async def get_endpoint(endpoint_id: str, me: Manager, ctx: Ctx) -> EndpointOut:
     )
 
 
-@router.patch("/endpoints/{endpoint_id}", summary="Change a webhook endpoint")
+@router.patch(
+    "/endpoints/{endpoint_id}",
+    summary="Change a webhook endpoint",
+    responses=problem_responses(403, 404, 422),
+)
 async def update_endpoint(
     endpoint_id: str, body: EndpointPatch, me: Manager, ctx: Ctx
 ) -> EndpointOut:
@@ -190,14 +204,23 @@ async def update_endpoint(
     )
 
 
-@router.delete("/endpoints/{endpoint_id}", status_code=204, summary="Delete a webhook endpoint")
+@router.delete(
+    "/endpoints/{endpoint_id}",
+    status_code=204,
+    summary="Delete a webhook endpoint",
+    responses=problem_responses(403, 404),
+)
 async def delete_endpoint(endpoint_id: str, me: Manager, ctx: Ctx) -> Response:
     """Deletes the endpoint with its delivery log; nothing more is sent to it."""
     await webhooks.delete_endpoint(ctx, me, endpoint_id=endpoint_id)
     return Response(status_code=204)
 
 
-@router.post("/endpoints/{endpoint_id}/rotate-secret", summary="Rotate the signing secret")
+@router.post(
+    "/endpoints/{endpoint_id}/rotate-secret",
+    summary="Rotate the signing secret",
+    responses=problem_responses(403, 404),
+)
 async def rotate_secret(endpoint_id: str, me: Manager, ctx: Ctx) -> EndpointWithSecret:
     """Answers a new secret (shown only here). For 24 hours both the new and the old secret
     sign every delivery (two signatures in `webhook-signature`), so a receiver can switch
@@ -205,14 +228,23 @@ async def rotate_secret(endpoint_id: str, me: Manager, ctx: Ctx) -> EndpointWith
     return _with_secret(await webhooks.rotate_secret(ctx, me, endpoint_id=endpoint_id))
 
 
-@router.post("/endpoints/{endpoint_id}/test", status_code=202, summary="Send a test event")
+@router.post(
+    "/endpoints/{endpoint_id}/test",
+    status_code=202,
+    summary="Send a test event",
+    responses=problem_responses(403, 404),
+)
 async def send_test(endpoint_id: str, me: Manager, ctx: Ctx) -> DeliveryOut:
     """Sends a `ping` to the endpoint now, signed like every delivery; follow it in the
     delivery log."""
     return _delivery(await webhooks.send_test(ctx, me, endpoint_id=endpoint_id))
 
 
-@router.get("/endpoints/{endpoint_id}/deliveries", summary="List an endpoint's deliveries")
+@router.get(
+    "/endpoints/{endpoint_id}/deliveries",
+    summary="List an endpoint's deliveries",
+    responses=problem_responses(403, 404, 422),
+)
 async def list_deliveries(
     endpoint_id: str,
     me: Manager,
@@ -236,7 +268,11 @@ async def list_deliveries(
     )
 
 
-@router.get("/deliveries/{delivery_id}", summary="Get a delivery and its attempts")
+@router.get(
+    "/deliveries/{delivery_id}",
+    summary="Get a delivery and its attempts",
+    responses=problem_responses(403, 404),
+)
 async def get_delivery(delivery_id: str, me: Manager, ctx: Ctx) -> DeliveryDetail:
     """One message with every attempt: when, the answer's status, how long it took, and the
     first KiB of what the receiver said."""
@@ -259,21 +295,30 @@ async def get_delivery(delivery_id: str, me: Manager, ctx: Ctx) -> DeliveryDetai
     )
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", status_code=202, summary="Redeliver")
+@router.post(
+    "/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    summary="Redeliver",
+    responses=problem_responses(403, 404),
+)
 async def redeliver(delivery_id: str, me: Manager, ctx: Ctx) -> DeliveryOut:
     """Sends the same message (same `webhook-id`, same body) again now, whatever its
     state; the receiver's deduplication by webhook-id still holds."""
     return _delivery(await webhooks.redeliver(ctx, me, delivery_id=delivery_id))
 
 
-@router.get("/callback-secret", summary="Get the callback secret")
+@router.get("/callback-secret", summary="Get the callback secret", responses=problem_responses(403))
 async def get_callback_secret(me: Manager, ctx: Ctx) -> CallbackSecretOut:
     """The team's secret that signs per-request webhooks (`webhook` on POST
     /api/v1/generations), made on first use."""
     return CallbackSecretOut(secret=await webhooks.callback_secret(ctx, tenant_id=me.tenant_id))
 
 
-@router.post("/callback-secret/rotate", summary="Rotate the callback secret")
+@router.post(
+    "/callback-secret/rotate",
+    summary="Rotate the callback secret",
+    responses=problem_responses(403),
+)
 async def rotate_callback_secret(me: Manager, ctx: Ctx) -> CallbackSecretOut:
     """A new callback secret; the old one keeps signing beside it for 24 hours."""
     secret, expires = await webhooks.rotate_callback_secret(ctx, me)
