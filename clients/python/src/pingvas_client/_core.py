@@ -98,14 +98,18 @@ class SSEParser:
     retry_ms: int | None = None
     _event: str = ""
     _data: list[str] = field(default_factory=list)
+    #: an id line counts once its event is complete (the blank line)
+    _id: str | None = None
 
     def restart(self) -> None:
         """A new connection: a half-received event of the last one is dropped (its id was not
         seen either, so Last-Event-ID asks for it again)."""
-        self._event, self._data = "", []
+        self._event, self._data, self._id = "", [], None
 
     def feed(self, line: str) -> ServerEvent | None:
         if line == "":
+            if self._id is not None:
+                self.last_event_id, self._id = self._id, None
             if not self._data:
                 self._event = ""
                 return None
@@ -122,7 +126,7 @@ class SSEParser:
         elif name == "data":
             self._data.append(value)
         elif name == "id" and "\0" not in value:
-            self.last_event_id = value
+            self._id = value
         elif name == "retry" and value.isdigit():
             self.retry_ms = int(value)
         return None
