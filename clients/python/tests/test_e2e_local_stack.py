@@ -100,7 +100,7 @@ def test_generate_stream_list_and_a_verified_webhook(stack: Stack):
         assert replay[-1].event == "completed" and all(e.id != first for e in replay)
 
         # the webhook Pingvas sent, verified as a partner would
-        got = receiver.wait_for(lambda r: r.json["type"] == "generation.completed", timeout=60)
+        [got] = receiver.wait_for(lambda r: r.json["type"] == "generation.completed", timeout=60)
         body = verify_webhook(got.body, got.headers, endpoint.secret)
         assert body["data"]["id"] == job.id and body["data"]["status"] == "completed"
         assert body["data"] == client.request("GET", f"/generations/{job.id}").json()
