@@ -4,9 +4,8 @@ Retry-After, errors, pagination, SSE reconnect, generate()."""
 from __future__ import annotations
 
 import pytest
-from fakeapi import FakeAPI, Reply, Seen, image, job
+from fakeapi import FakeAPI, Reply, Seen, image, job, pages, sse_job
 from pingvas_client import APIError, AsyncPingvas, models
-from test_client import pages, sse_job
 
 
 def client(api: FakeAPI, **kw) -> tuple[AsyncPingvas, list[float]]:

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from fakeapi import FakeAPI, Reply, Seen, image, job
+from fakeapi import FakeAPI, Reply, Seen, image, job, pages, sse_job
 from pingvas_client import APIConnectionError, APIError, Pingvas, models
 
 
@@ -122,23 +122,6 @@ def test_no_server_is_a_connection_error():
         c.generations.get("job_1")
 
 
-def pages(path: str, items: list[dict], size: int):
-    """A handler paging `items` by an opaque cursor (the index, base-16)."""
-
-    def handle(seen: Seen, reply: Reply) -> None:
-        if seen.path != path:
-            return reply.json(404)
-        start = int(seen.query.get("cursor", "0"), 16)
-        page = items[start : start + size]
-        more = start + size < len(items)
-        extra = {"total": len(items), "engine": "x", "took_ms": 1} if "search" in path else {}
-        reply.json(
-            200, {"items": page, "next_cursor": f"{start + size:x}" if more else None, **extra}
-        )
-
-    return handle
-
-
 def test_images_generations_and_search_follow_next_cursor():
     imgs = [image(f"img_{i}") for i in range(7)]
     with FakeAPI(pages("/api/v1/images", imgs, 3)) as api:
@@ -166,44 +149,6 @@ def test_images_generations_and_search_follow_next_cursor():
         assert [first.id] + [h.id for h in found] == [f"img_{i}" for i in range(4)]
         assert api.seen[0].query == {"q": "cat", "sort": "relevance", "limit": "3"}
         assert api.seen[1].query["cursor"] == "3"
-
-
-def sse_job(drops: int):
-    """A generation whose event stream breaks `drops` times after two events each; each
-    reconnect must resume after the Last-Event-ID it sent."""
-    events = [
-        ("1", "queued", {"job_id": "job_1", "queue_position": 0}),
-        ("2", "started", {"job_id": "job_1"}),
-        ("2.1", "progress", {"step": 1, "steps": 4}),
-        ("2.2", "progress", {"step": 2, "steps": 4}),
-        ("2.3", "progress", {"step": 3, "steps": 4}),
-        ("3", "completed", {"job_id": "job_1", "image_ids": ["img_1"]}),
-    ]
-    state = {"drops": drops}
-
-    def handle(seen: Seen, reply: Reply) -> None:
-        if seen.path == "/api/v1/generations":
-            return reply.json(202, job())
-        if seen.path == "/api/v1/generations/job_1":
-            return reply.json(200, job(status="completed", image_ids=["img_1"], progress=1.0))
-        if seen.path != "/api/v1/generations/job_1/events":
-            return reply.json(404)
-        last = seen.headers.get("last-event-id")
-        ids = [e[0] for e in events]
-        rest = events[ids.index(last) + 1 :] if last else events
-        drop = state["drops"] > 0
-        state["drops"] -= 1
-        send = rest[:2] if drop else rest
-        lines = ["retry: 7", ": keep-alive", ""]
-        for eid, name, data in send:
-            import json
-
-            lines += [f"id: {eid}", f"event: {name}", f"data: {json.dumps(data)}", ""]
-        if drop:
-            lines += ["id: 99", "event: progress", 'data: {"half": ']  # cut mid-event
-        reply.sse(lines, drop=drop)
-
-    return handle
 
 
 def test_events_reconnect_with_last_event_id_and_miss_nothing():
