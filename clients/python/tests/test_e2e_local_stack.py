@@ -7,7 +7,8 @@ signs up, verifies its e-mail and logs in (kit's Team), makes an API key through
 from then on only the client talks to the stack, with that key: it registers a webhook
 endpoint for generation.completed pointing at a real HTTP receiver on 127.0.0.1, generates
 with the tiny model while streaming the progress, lists the images, and the receiver's
-delivery passes verify_webhook() (a tampered copy does not).
+delivery passes verify_webhook() (a tampered or late copy does not); so does the
+per-request callback (`webhook=` on the generation), with the team's callback secret.
 
 SLOW: about a minute, most of it the engine starting."""
 
@@ -68,7 +69,11 @@ def until(check: Any, what: str, timeout: float = 30) -> Any:
 def test_generate_stream_list_and_a_verified_webhook(stack: Stack):
     team = Team(stack, "pyclient")
     key = api_key(team)
-    with Pingvas(api_key=key, base_url=stack.url) as client, WebhookReceiver() as receiver:
+    with (
+        Pingvas(api_key=key, base_url=stack.url) as client,
+        WebhookReceiver() as receiver,
+        WebhookReceiver() as callback,
+    ):
         endpoint = client.webhooks.create(
             url=receiver.url, event_types=["generation.completed"], description="pyclient e2e"
         )
@@ -76,7 +81,14 @@ def test_generate_stream_list_and_a_verified_webhook(stack: Stack):
         assert [e.id for e in client.webhooks.list()] == [endpoint.id]
 
         stream = until(
-            lambda: client.generate("a lighthouse at dusk", "tiny-sd1", stream=True, **SMALL),
+            lambda: client.generate(
+                "a lighthouse at dusk",
+                "tiny-sd1",
+                stream=True,
+                webhook=callback.url,
+                webhook_events_filter=["completed"],
+                **SMALL,
+            ),
             "the first generation",
         )
         job = stream.job
@@ -111,6 +123,14 @@ def test_generate_stream_list_and_a_verified_webhook(stack: Stack):
             )
         with pytest.raises(WebhookVerificationError):
             verify_webhook(got.body, got.headers, endpoint.secret, now=time.time() + 600)
+
+        # the per-request callback, signed with the team's callback secret
+        callback_secret = client.webhooks.callback_secret()
+        [call] = callback.wait_for(lambda r: r.json["type"] == "generation.completed", timeout=60)
+        assert verify_webhook(call.body, call.headers, callback_secret)["data"]["id"] == job.id
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(call.body, call.headers, endpoint.secret)
+        assert {r.json["type"] for r in callback.received} == {"generation.completed"}
 
         log = list(client.webhooks.deliveries(endpoint.id))
         assert [d.id for d in log if d.event_type == "generation.completed"] == [
