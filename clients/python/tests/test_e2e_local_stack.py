@@ -157,3 +157,48 @@ def test_errors_are_problem_json_with_a_stable_code(stack: Stack):
         with pytest.raises(APIError) as missing:
             until(lambda: client.generations.get("job_missing"), "render to know the team", 5)
     assert missing.value.status == 404 and missing.value.code and missing.value.title
+
+
+def wait_for_log(get: Any, status: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while (found := get()).status != status:
+        assert time.monotonic() < deadline, f"the delivery stayed {found.status}"
+        time.sleep(0.2)
+    return found
+
+
+def test_webhook_endpoint_calls_ping_rotation_update_and_delete(stack: Stack):
+    team = Team(stack, "pyclient-hooks")
+    with (
+        Pingvas(api_key=api_key(team), base_url=stack.url) as client,
+        WebhookReceiver() as receiver,
+    ):
+        assert "generation.completed" in {t.type for t in client.webhooks.event_types()}
+        endpoint = client.webhooks.create(url=receiver.url, event_types=["image.created"])
+        ping = client.webhooks.test(endpoint.id)
+        assert ping.event_type == "ping"
+        [got] = receiver.wait_for(lambda r: r.headers["webhook-id"] == ping.id, timeout=30)
+        assert verify_webhook(got.body, got.headers, endpoint.secret)["type"] == "ping"
+
+        rotated = client.webhooks.rotate_secret(endpoint.id)
+        assert rotated.secret != endpoint.secret and rotated.previous_secret_expires_at
+        second = client.webhooks.test(endpoint.id)
+        [got] = receiver.wait_for(lambda r: r.headers["webhook-id"] == second.id, timeout=30)
+        assert len(got.headers["webhook-signature"].split(" ")) == 2
+        for secret in (endpoint.secret, rotated.secret):  # both, during the overlap
+            assert verify_webhook(got.body, got.headers, secret)["type"] == "ping"
+
+        # (the log records the attempt once the answer is in: it may lag the receiver a little)
+        detail = wait_for_log(lambda: client.webhooks.delivery(second.id), "delivered")
+        assert detail.id == second.id and detail.attempts[-1].status_code == 200
+        again = client.webhooks.redeliver(second.id)
+        assert again.id == second.id
+        receiver.wait_for(lambda r: r.headers["webhook-id"] == second.id, count=2, timeout=30)
+
+        changed = client.webhooks.update(endpoint.id, enabled=False, description="paused")
+        assert (changed.enabled, changed.description) == (False, "paused")
+        client.webhooks.delete(endpoint.id)
+        with pytest.raises(APIError) as caught:
+            client.webhooks.get(endpoint.id)
+        assert caught.value.status == 404 and caught.value.code == "webhook_endpoint_not_found"
+        assert client.webhooks.list() == []
