@@ -77,7 +77,7 @@ class Backoff:
 
 @dataclass(frozen=True)
 class ServerEvent:
-    """One server-sent event of a generation: `event` is queued, status, started, progress,
+    """One server-sent event of a generation: `event` is queued, started, progress,
     completed, failed or cancelled; `data` its JSON payload; `id` what Last-Event-ID resumes
     after."""
 
