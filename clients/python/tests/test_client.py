@@ -114,12 +114,16 @@ def test_a_dropped_connection_is_retried_with_the_same_key():
 
 
 def test_no_server_is_a_connection_error():
-    with FakeAPI(lambda s, r: r.json(200)) as api:
-        url = api.url
-    c = Pingvas(api_key="pvk_x", base_url=url, max_retries=1)
-    c._sleep = lambda s: None
-    with pytest.raises(APIConnectionError):
-        c.generations.get("job_1")
+    import socket
+
+    with socket.socket() as held:  # bound, never listening: every connection is refused
+        held.bind(("127.0.0.1", 0))
+        c = Pingvas(api_key="pvk_x", base_url=f"http://127.0.0.1:{held.getsockname()[1]}")
+        sleeps: list[float] = []
+        c._sleep = sleeps.append
+        with pytest.raises(APIConnectionError):
+            c.generations.get("job_1")
+        assert sleeps == [0.5, 1.0, 2.0]  # three retries, then the error
 
 
 def test_images_generations_and_search_follow_next_cursor():
