@@ -29,14 +29,23 @@ export function DeliveryLog({ endpointId }: { endpointId: string }) {
   const message = useErrorMessage(useLocalizedError(page.error))
   const items = page.data?.items
   const anyPending = (items ?? []).some((d) => d.status === 'pending')
-  const wasPending = useRef(false)
+  // Which deliveries have settled how: when that changes, so has the endpoint's health.
+  const settled = (items ?? [])
+    .filter((d) => d.status !== 'pending')
+    .map((d) => `${d.id}:${d.status}:${d.attempt_count}`)
+    .join(',')
+  const lastSettled = useRef<string | null>(null)
 
   useEffect(() => {
     setPending(anyPending)
-    // A delivery settled: the endpoint's health changed too.
-    if (wasPending.current && !anyPending) dispatch(api.util.invalidateTags(['Webhooks' as never]))
-    wasPending.current = anyPending
-  }, [anyPending, dispatch])
+  }, [anyPending])
+
+  useEffect(() => {
+    if (!items || settled === lastSettled.current) return
+    const first = lastSettled.current === null
+    lastSettled.current = settled
+    if (!first || settled) dispatch(api.util.invalidateTags(['Webhooks' as never]))
+  }, [items, settled, dispatch])
 
   return (
     <div className="rounded-lg border border-slate-200 bg-slate-50 p-3" data-testid="delivery-log">
