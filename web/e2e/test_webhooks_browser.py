@@ -30,6 +30,7 @@ from pingvas_kit.dev.stack import PASSWORD, Stack, Team
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_browser as _base  # noqa: E402 - the shared browser fixtures, by path
+from test_browser import Browser  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -37,7 +38,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 stack = _base.stack
 shots = _base.shots
 browsers = _base.browsers
-Browser = _base.Browser
 
 
 def _log_in(browser: Browser, email: str) -> None:
