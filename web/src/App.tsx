@@ -23,6 +23,7 @@ import { TeamPage } from './pages/TeamPage'
 import { NotificationSettingsPage } from './pages/settings/NotificationSettingsPage'
 import { UnsubscribePage } from './pages/UnsubscribePage'
 import { VerifyEmailPage } from './pages/VerifyEmailPage'
+import { WebhooksPage } from './pages/WebhooksPage'
 
 /** Hides a page from lower roles; the API refuses them anyway (403). */
 function RequireRole({ role, children }: { role: Role; children: ReactNode }) {
@@ -64,6 +65,14 @@ export function App() {
           element={
             <RequireRole role="admin">
               <ApiKeysPage />
+            </RequireRole>
+          }
+        />
+        <Route
+          path="/webhooks"
+          element={
+            <RequireRole role="admin">
+              <WebhooksPage />
             </RequireRole>
           }
         />

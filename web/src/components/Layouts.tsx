@@ -71,6 +71,7 @@ function AppHeader({ me }: { me: TeamMe }) {
           <NavItem to="/team">{t('nav.team')}</NavItem>
           <NavItem to="/billing">{t('nav.billing')}</NavItem>
           {isAdmin && <NavItem to="/api-keys">{t('nav.apiKeys')}</NavItem>}
+          {isAdmin && <NavItem to="/webhooks">{t('nav.webhooks')}</NavItem>}
           {isAdmin && <NavItem to="/audit-log">{t('nav.auditLog')}</NavItem>}
           {isOperator(me) && <NavItem to="/admin/tenants">{t('nav.tenants')}</NavItem>}
           <NavItem to="/account" section="/settings">

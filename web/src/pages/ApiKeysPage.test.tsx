@@ -89,6 +89,51 @@ describe('API keys page', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
   })
 
+  it('links the API reference and shows curl and Python examples for this origin', async () => {
+    mockApi({
+      'GET me': { body: meFixture('admin') },
+      'GET api-keys': [{ body: [] }, { body: [LISTED] }],
+      'POST api-keys': { status: 201, body: { ...LISTED, key: SECRET } },
+    })
+    renderApp('/api-keys')
+    const user = userEvent.setup()
+    const origin = window.location.origin
+    expect(await screen.findByRole('link', { name: 'API reference' })).toHaveAttribute('href', '/api/docs')
+    const page = screen.getByTestId('api-snippets')
+    const curl = within(page).getByTestId('snippet-curl').textContent!
+    expect(curl).toContain('curl -H "Authorization: Bearer $PINGVAS_API_KEY"')
+    expect(curl).toContain(`${origin}/api/v1/generations`)
+    expect(curl).toContain(`-d '{"prompt":"a lighthouse at dawn","model":"sdxl-turbo"}'`)
+    const python = within(page).getByTestId('snippet-python').textContent!
+    expect(python).toContain('from pingvas_client import Pingvas')
+    expect(python).toContain(`client = Pingvas(api_key=os.environ["PINGVAS_API_KEY"], base_url="${origin}")`)
+    expect(python).toContain('image = client.generate(prompt="a lighthouse at dawn", model="sdxl-turbo")')
+
+    const writeText = vi.fn().mockResolvedValue(undefined)
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    await user.click(within(page).getByRole('button', { name: 'Copy the curl example' }))
+    expect(writeText).toHaveBeenCalledWith(curl)
+
+    // once created, the dialog's examples carry the new key (and only the dialog)
+    await user.type(screen.getByLabelText('Key name'), 'CI')
+    await user.click(screen.getByRole('checkbox', { name: /images:read/ }))
+    await user.click(screen.getByRole('button', { name: 'Create key' }))
+    const dialog = await screen.findByRole('dialog', { name: 'Your new API key' })
+    expect(within(dialog).getByTestId('snippet-curl')).toHaveTextContent(`export PINGVAS_API_KEY='${SECRET}'`)
+    expect(within(dialog).getByTestId('snippet-python')).toHaveTextContent(`Pingvas(api_key="${SECRET}", base_url="${origin}")`)
+    expect(within(page).getByTestId('snippet-curl')).not.toHaveTextContent(SECRET)
+    await user.click(within(dialog).getByRole('button', { name: 'Done' }))
+    expect(document.body.innerHTML).not.toContain(SECRET)
+  })
+
+  it('offers the examples in Korean too', async () => {
+    mockApi({ 'GET me': { body: meFixture('owner') }, 'GET api-keys': { body: [] } })
+    renderApp('/api-keys', { locale: 'ko' })
+    expect(await screen.findByRole('link', { name: 'API 레퍼런스' })).toHaveAttribute('href', '/api/docs')
+    expect(screen.getByRole('heading', { name: 'API 사용하기' })).toBeInTheDocument()
+    expect(screen.getByTestId('snippet-python')).toHaveTextContent('prompt="새벽의 등대"')
+  })
+
   it('is not offered to members', async () => {
     mockApi({ 'GET me': { body: meFixture('member') } })
     renderApp('/api-keys')

@@ -5,6 +5,7 @@ import { useI18n } from '../i18n/I18nProvider'
 import { CreateKeyCard } from '../features/apiKeys/CreateKeyCard'
 import { CreatedKeyDialog } from '../features/apiKeys/CreatedKeyDialog'
 import { KeysCard } from '../features/apiKeys/KeysCard'
+import { ApiReferenceCard } from '../features/apiKeys/ApiReferenceCard'
 
 export function ApiKeysPage() {
   const { t } = useI18n()
@@ -15,6 +16,7 @@ export function ApiKeysPage() {
       <PageTitle subtitle={t('keys.intro')}>{t('keys.title')}</PageTitle>
       <CreateKeyCard onCreated={setCreated} />
       <KeysCard />
+      <ApiReferenceCard />
       {created && <CreatedKeyDialog apiKey={created} onClose={() => setCreated(null)} />}
     </>
   )

@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import { ApiSnippets } from './ApiSnippets'
 import { type CreatedApiKey } from './types'
 import { Button, Dialog } from '../../components/ui'
 import { useI18n } from '../../i18n/I18nProvider'
@@ -47,6 +48,8 @@ export function CreatedKeyDialog({ apiKey, onClose }: { apiKey: CreatedApiKey; o
         {copied === true && t('keys.copiedHelp')}
         {copied === false && t('keys.copyFailed')}
       </p>
+      <p className="text-slate-600">{t('keys.tryIt')}</p>
+      <ApiSnippets apiKey={apiKey.key} />
     </Dialog>
   )
 }

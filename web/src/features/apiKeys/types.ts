@@ -5,6 +5,7 @@ export const SCOPES = [
   'images:read',
   'images:write',
   'search:read',
+  'webhooks:write',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 
