@@ -238,7 +238,7 @@ async def test_a_disabled_webhook_is_told_to_the_owners_in_their_language(mail):
             failing_since=iso(),
             consecutive_failures=1,
             owners=[{"email": "owner@example.com", "display_name": "김지우", "locale": "ko"}],
-            settings_url="https://app.pingvas.dev/settings/webhooks",
+            settings_url="https://app.pingvas.dev/webhooks",
             disabled_at=iso(),
         ),
         tenant_id=team,
@@ -247,4 +247,4 @@ async def test_a_disabled_webhook_is_told_to_the_owners_in_their_language(mail):
     assert row.to_email == "owner@example.com" and row.status == "sent"
     assert row.locale == "ko"
     assert "410 Gone" in row.text and "https://hooks.partner.example/pingvas" in row.text
-    assert "https://app.pingvas.dev/settings/webhooks" in row.text
+    assert "https://app.pingvas.dev/webhooks" in row.text

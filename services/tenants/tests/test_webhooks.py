@@ -200,7 +200,7 @@ async def test_five_days_of_failures_disable_it_and_tell_the_owners(hooks: Any):
     assert event["data"]["owners"] == [
         {"email": "owner@example.com", "display_name": "Jiwoo Kim", "locale": "ko"}
     ]
-    assert event["data"]["settings_url"].endswith("/settings/webhooks")
+    assert event["data"]["settings_url"].endswith("/webhooks")
 
 
 async def test_only_owners_admins_and_scoped_keys_manage_webhooks(hooks: Any):

@@ -44,7 +44,7 @@ async def announce_disabled(
             failing_since=repo.aware(endpoint.failing_since) or at,
             consecutive_failures=endpoint.consecutive_failures + 1,
             owners=owners,
-            settings_url=ctx.link("/settings/webhooks"),
+            settings_url=ctx.link("/webhooks"),
             disabled_at=at,
         ),
         tenant_id=endpoint.tenant_id,
