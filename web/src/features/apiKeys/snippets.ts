@@ -24,7 +24,8 @@ export function apiSnippets(origin: string, prompt: string, key?: string): Snipp
     (key ? '' : 'import os\n\n') +
     'from pingvas_client import Pingvas\n\n' +
     `client = Pingvas(api_key=${keyArg}, base_url=${JSON.stringify(base)})\n` +
-    `image = client.generate(prompt=${JSON.stringify(prompt)}, model=${JSON.stringify(EXAMPLE_MODEL)})\n` +
-    'print(image.url)'
+    `job = client.generate(prompt=${JSON.stringify(prompt)}, model=${JSON.stringify(EXAMPLE_MODEL)})\n` +
+    'for image_id in job.image_ids:\n' +
+    '    print(client.images.get(image_id).url)'
   return { curl, python }
 }
