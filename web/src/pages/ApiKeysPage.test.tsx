@@ -107,7 +107,8 @@ describe('API keys page', () => {
     const python = within(page).getByTestId('snippet-python').textContent!
     expect(python).toContain('from pingvas_client import Pingvas')
     expect(python).toContain(`client = Pingvas(api_key=os.environ["PINGVAS_API_KEY"], base_url="${origin}")`)
-    expect(python).toContain('image = client.generate(prompt="a lighthouse at dawn", model="sdxl-turbo")')
+    expect(python).toContain('job = client.generate(prompt="a lighthouse at dawn", model="sdxl-turbo")')
+    expect(python).toContain('print(client.images.get(image_id).url)')
 
     const writeText = vi.fn().mockResolvedValue(undefined)
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
