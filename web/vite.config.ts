@@ -24,5 +24,7 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // the interaction tests take ~1 s alone; on a 2-core machine under load they need more
+    testTimeout: 20000,
   },
 })
