@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
 from pingvas_kit.metrics import LATENCY, REQUESTS, ROUTE_HEADER, UNMATCHED
 
@@ -62,7 +62,7 @@ def metered(app: Litestar) -> Litestar:
             await inner(scope, receive, watch)
         finally:
             route = route_label(scope)
-            method = scope["method"]
+            method = cast("HTTPScope", scope)["method"]
             REQUESTS.labels(SERVICE, method, route, str(status)).inc()
             LATENCY.labels(SERVICE, method, route).observe(time.perf_counter() - started)
 
