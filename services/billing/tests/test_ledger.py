@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from prometheus_client import REGISTRY
 from pingvas_billing.adapters.db import balances, metadata, subscriptions
 from pingvas_billing.adapters.db import ledger as entries
 from pingvas_billing.app import MIGRATIONS
 from pingvas_billing.consumers import register_jobs
 from pingvas_billing.settings import Settings
 from pingvas_billing.usecases import ledger
+from prometheus_client import REGISTRY
 
 from pingvas_contracts import EventData, envelope_of, example
 from pingvas_contracts.events.render import JobCancelled, JobCompleted, JobFailed, JobQueued

@@ -3,8 +3,8 @@ when the engine runs on a GPU (no made-up zeros on a CPU worker)."""
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY
 from pingvas_render.worker.__main__ import record_occupancy_and_gpu
+from prometheus_client import REGISTRY
 
 
 def value(name: str, **labels: str) -> float | None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from prometheus_client import REGISTRY
 from pingvas_tenants.adapters.db import webhook_endpoints
 from pingvas_tenants.settings import Settings
+from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pingvas_kit.db import now

@@ -13,9 +13,8 @@ import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-
 from contextlib import suppress
+from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError

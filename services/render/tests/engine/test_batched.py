@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from PIL import Image
-from prometheus_client import REGISTRY
 from pingvas_render.engine import Engine, EngineEvent
 from pingvas_render.engine.batched.auto import AutoEngine
 from pingvas_render.engine.batched.client import BatchedEngine
 from pingvas_render.engine.batched.limits import batches
+from prometheus_client import REGISTRY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
