@@ -37,6 +37,8 @@ ENGINE_RESTARTS = Counter(
     "Times a worker's engine process died and was started again",
     ["engine"],
 )
+for _engine in ("invokeai", "batched"):  # from 0: increase() sees the first restart
+    ENGINE_RESTARTS.labels(engine=_engine)
 
 # invokeai.yaml's schema in InvokeAI 6.14.x (an older one is migrated and rewritten)
 CONFIG_SCHEMA_VERSION = "4.0.3"

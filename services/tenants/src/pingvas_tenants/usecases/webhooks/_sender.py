@@ -38,6 +38,13 @@ ENDPOINTS_DISABLED = Counter(
     "Endpoints disabled by the sender (410 Gone, or failing for days)",
     ["reason"],
 )
+# every series exists from 0, so a rate or increase sees the first event too
+for _outcome in ("delivered", "retrying", "failed"):
+    ATTEMPTS.labels(_outcome)
+for _outcome in ("delivered", "failed", "not_sent"):
+    DELIVERIES.labels(_outcome)
+for _reason in ("gone", "failing"):
+    ENDPOINTS_DISABLED.labels(_reason)
 LATENCY = Histogram("pingvas_webhook_attempt_seconds", "Time a receiver took to answer")
 PRUNE_EVERY_S = 3600.0
 USER_AGENT = "Pingvas-Webhooks/1 (+https://pingvas.dev/docs/webhooks)"
