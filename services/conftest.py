@@ -81,6 +81,13 @@ class RunningService:
         assert metrics.status_code == 200
         assert "pingvas_http_requests_total" in metrics.text
         assert f'service="{name}"' in metrics.text
+        # labelled by the route's template (docs/monitoring.md)
+        assert any(
+            line.startswith("pingvas_http_requests_total{")
+            and f'service="{name}"' in line
+            and 'route="/healthz"' in line
+            for line in metrics.text.splitlines()
+        ), metrics.text
 
         missing = await self.client.get("/no-such-route")
         assert missing.status_code == 404

@@ -548,7 +548,7 @@ BUS_CONSUME = {
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
 }
-BUS_DEAD_LETTER = {"sqs:SendMessage", "sqs:GetQueueUrl"}
+BUS_DEAD_LETTER = {"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
 
 
 def expected_grants(
@@ -817,6 +817,8 @@ CALLS: dict[tuple[str, str], tuple[str, ...]] = {
         "bus:consume",
     ),
     ("libs/src/pingvas_kit/bus/sqs/_consume.py", "send_message"): ("bus:dead-letter",),
+    # the DLQ's depth (pingvas_bus_dead_letter_depth), every 30 s
+    ("libs/src/pingvas_kit/bus/sqs/_consume.py", "get_queue_attributes"): ("bus:dead-letter",),
     ("libs/src/pingvas_kit/bus/sqs/_consume.py", "purge_queue"): (OPERATOR,),
     **{
         ("libs/src/pingvas_kit/bus/sqs/_provision.py", op): (DEV_ONLY,)

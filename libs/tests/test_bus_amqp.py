@@ -242,9 +242,14 @@ async def test_poison_messages_are_dead_lettered_with_reason(
     async def handler(env: Envelope) -> None:
         received.append(env)
 
+    async def depth_is(n: int) -> bool:
+        return await bus.dead_letter_depth(CONSUMER) == n
+
     async with consuming(bus, CONSUMER, handler):
         await eventually(lambda: len(received) == 1)
+        await eventually(lambda: depth_is(4))  # a passive declare's count: nothing taken
         letters = await take_dead_letters(bus, CONSUMER, 4)
+        assert await bus.dead_letter_depth(CONSUMER) == 0
 
     assert received == [valid]
     by_body = {letter.body: letter.reason for letter in letters}

@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 
 from pingvas_contracts import Envelope, ServiceSpec, model_for, new_envelope
 from pingvas_kit.bus import DeadLetter, PublishError, Subscription, Topology, cli
+from pingvas_kit.bus.base import watch_dead_letters
 from pingvas_kit.bus.sqs import REASON_KIND_ATTRIBUTE, SqsBus
 from pingvas_kit.ports import free_port
 
@@ -341,7 +342,17 @@ async def test_poison_messages_end_in_the_dlq_and_the_consumer_goes_on(
         ],
     )
     await asyncio.sleep(0.01)
+    # the depth the consumer reports for the alert: one cheap attribute read, nothing taken
+    assert await bus.dead_letter_depth("billing") == 3
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_dead_letters(bus, "billing", stop=stop, interval=0.05))
+    await asyncio.sleep(0.3)
+    assert metric("pingvas_bus_dead_letter_depth", consumer="billing") == 3
     letters = {letter.body: letter.reason for letter in await bus.dead_letters("billing")}
+    await asyncio.sleep(0.3)
+    assert metric("pingvas_bus_dead_letter_depth", consumer="billing") == 0
+    stop.set()
+    await asyncio.wait_for(watcher, 2)
     assert set(letters) == {not_json, unknown, bad_data}  # bodies unchanged
     assert letters[not_json] == "body is not JSON"
     assert "unknown event type" in letters[unknown]

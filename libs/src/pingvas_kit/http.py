@@ -13,10 +13,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .logging import bound_contextvars, get_logger
+from .metrics import LATENCY, REQUESTS, ROUTE_HEADER, UNMATCHED
 from .problems import PROBLEM_JSON, document_problems, problem
 from .problems import problem_responses as problem_responses
 from .service import ServiceRuntime
@@ -24,8 +25,6 @@ from .tracing import child_of, current_traceparent, trace_id_of
 
 log = get_logger("pingvas.http")
 
-REQUESTS = Counter("pingvas_http_requests_total", "HTTP requests", ["service", "method", "status"])
-LATENCY = Histogram("pingvas_http_request_seconds", "HTTP request latency", ["service", "method"])
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -59,11 +58,13 @@ def create_app(
         try:
             with bound_contextvars(request_id=rid, trace_id=trace_id_of(traceparent)):
                 response = await call_next(request)
+        except Exception:  # the crash handler answers 500 outside this middleware
+            _observe(service, request, 500, started)
+            raise
         finally:
             current_traceparent.reset(token)
         response.headers["x-request-id"] = rid
-        REQUESTS.labels(service, request.method, str(response.status_code)).inc()
-        LATENCY.labels(service, request.method).observe(time.perf_counter() - started)
+        response.headers[ROUTE_HEADER] = _observe(service, request, response.status_code, started)
         return response
 
     @app.exception_handler(StarletteHTTPException)
@@ -113,6 +114,21 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _observe(service: str, request: Request, status: int, started: float) -> str:
+    route = route_template(request)
+    REQUESTS.labels(service, request.method, route, str(status)).inc()
+    LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
+    return route
+
+
+def route_template(request: Request) -> str:
+    """The template of the route that answered (`/api/v1/generations/{job_id}`), or
+    UNMATCHED: the router leaves the matched route in the scope it shares with us."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED
 
 
 def _title(status: int) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from pingvas_contracts import Envelope, EventData, ServiceSpec
 
 from .bus import Bus, build_topology, make_bus
+from .bus.base import watch_dead_letters
 from .db import Database
 from .inbox import EventConsumer
 from .logging import get_logger
@@ -152,6 +153,12 @@ class ServiceRuntime:
                 asyncio.create_task(
                     self.bus.consume(self.spec.name, self.consumer, stop=self._stop),
                     name="consumer",
+                )
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    watch_dead_letters(self.bus, self.spec.name, stop=self._stop),
+                    name="dead-letter-depth",
                 )
             )
         log.info(

@@ -21,6 +21,7 @@ from pingvas_billing.app import MIGRATIONS
 from pingvas_billing.consumers import register_jobs
 from pingvas_billing.settings import Settings
 from pingvas_billing.usecases import ledger
+from prometheus_client import REGISTRY
 
 from pingvas_contracts import EventData, envelope_of, example
 from pingvas_contracts.events.render import JobCancelled, JobCompleted, JobFailed, JobQueued
@@ -259,6 +260,34 @@ async def test_release_after_failure_or_cancellation_and_a_job_ends_once(book):
     assert await book.totals(tenant) == {"balance": 50, "reserved": 0}
     assert await book.kinds(tenant) == {"grant": 1, "reserve": 3, "release": 3}
     assert await book.derived(tenant) == await book.totals(tenant)
+
+
+def credit_counters() -> dict[str, float]:
+    return {
+        kind: REGISTRY.get_sample_value(f"pingvas_billing_credits_{kind}_total") or 0.0
+        for kind in ("reserved", "settled", "released", "charged")
+    }
+
+
+@BOTH
+async def test_the_credit_counters_count_each_committed_entry_once(book):
+    tenant = await book.tenant(50)
+    done, failed, rolled_back = (str(uuid.uuid4()) for _ in range(3))
+    before = credit_counters()
+    await book.deliver(tenant, book.queued(done, 4), times=2)
+    await book.deliver(tenant, book.completed(done, 4, 3), times=2)
+    await book.deliver(tenant, book.failed(failed, 6))  # its reserve is written first
+    with pytest.raises(RuntimeError):
+        async with book.db.transaction() as s:
+            await ledger.reserve(s, tenant_id=tenant, job_id=rolled_back, credits=9)
+            raise RuntimeError("the handler failed after writing: the delivery comes again")
+    after = credit_counters()
+    assert {kind: after[kind] - before[kind] for kind in after} == {
+        "reserved": 10,
+        "settled": 4,
+        "released": 6,
+        "charged": 3,
+    }
 
 
 async def test_every_delivery_order_gives_the_same_totals(book):

@@ -4,6 +4,7 @@ crashes, leadership on Postgres, the gauges and the queue positions."""
 
 import asyncio
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -282,6 +283,22 @@ async def test_gauges_show_pending_and_in_flight(env):
         "capacity_rows": 0,  # no worker reports a capacity
         "free_rows": 0,
     }
+
+    # the alert's gauge: how long the oldest still-queued job has waited
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == ids[4])
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=10))
+        )
+    await dispatcher.refresh_gauges()
+    assert 600 <= gauge("pingvas_render_oldest_pending_job_seconds") < 660
+    async with runtime.db.transaction() as session:  # nothing waits any more
+        await session.execute(
+            sa.update(jobs).where(jobs.c.status == "queued").values(status="running")
+        )
+    await dispatcher.refresh_gauges()
+    assert gauge("pingvas_render_oldest_pending_job_seconds") == 0
 
 
 @BOTH

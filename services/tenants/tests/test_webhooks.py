@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from pingvas_tenants.adapters.db import webhook_endpoints
 from pingvas_tenants.settings import Settings
+from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pingvas_kit.db import now
@@ -45,6 +46,10 @@ async def wait_for(check, timeout: float = 15.0):
         if result or time.monotonic() > deadline:
             return result
         await asyncio.sleep(0.1)
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def make_endpoint(gw: Any, owner: dict, url: str, **extra) -> dict:
@@ -97,12 +102,21 @@ async def test_a_test_event_arrives_signed_and_the_log_shows_it(hooks: Any):
 
 async def test_failed_answers_are_retried_with_the_same_id_and_forgeries_fail(hooks: Any):
     owner = await hooks.signup("owner@example.com")
+    retried = counted("pingvas_webhook_attempts_total", outcome="retrying")
+    delivered = counted("pingvas_webhook_deliveries_total", outcome="delivered")
     with WebhookReceiver(answers=[500, 503]) as receiver:
         created = await make_endpoint(hooks, owner, receiver.url)
         await hooks.post(f"/api/v1/webhooks/endpoints/{created['id']}/test", as_=hooks.user(owner))
         tries = await receiver.wait(lambda q: True, count=3)
     assert [t.answered for t in tries] == [500, 503, 200]
     assert len({t.headers["webhook-id"] for t in tries}) == 1
+
+    async def recorded():
+        return counted("pingvas_webhook_deliveries_total", outcome="delivered") > delivered
+
+    assert await wait_for(recorded)
+    assert counted("pingvas_webhook_attempts_total", outcome="retrying") - retried == 2
+    assert counted("pingvas_webhook_deliveries_total", outcome="delivered") - delivered == 1
     assert len({t.body for t in tries}) == 1  # the same message every time
     for t in tries:
         verify(created["secret"], t)
@@ -156,6 +170,7 @@ async def test_rotation_signs_with_both_secrets_then_only_the_new_one(hooks: Any
 
 async def test_410_disables_the_endpoint_and_redelivery_sends_the_same_message(hooks: Any):
     owner = await hooks.signup("owner@example.com")
+    gone = counted("pingvas_webhook_endpoints_disabled_total", reason="gone")
     with WebhookReceiver(answers=[410]) as receiver:
         created = await make_endpoint(hooks, owner, receiver.url)
         url = f"/api/v1/webhooks/endpoints/{created['id']}"
@@ -169,6 +184,7 @@ async def test_410_disables_the_endpoint_and_redelivery_sends_the_same_message(h
         endpoint = await wait_for(disabled)
         assert endpoint and endpoint["disabled_reason"] == "gone"
         assert endpoint["health"]["status"] == "disabled"
+        assert counted("pingvas_webhook_endpoints_disabled_total", reason="gone") - gone == 1
         # enabled again by its owner, then the message sent again by hand: same id, delivered
         r = await hooks.client.patch(url, json={"enabled": True}, headers=hooks.user(owner))
         assert r.status_code == 200 and r.json()["enabled"] and not r.json()["disabled_reason"]

@@ -21,7 +21,8 @@ Bus access is derived from publishes/consumes, on the SNS/SQS adapter's real cal
 - a consumer: ReceiveMessage, DeleteMessage (and the batch form), ChangeMessageVisibility
   (back-off, heartbeat), GetQueueAttributes (its ARN, /readyz), GetQueueUrl on its own
   queue; SendMessage and GetQueueUrl on its own DLQ (a poison message goes there with its
-  reason). Nothing on another service's queue or topic.
+  reason), and GetQueueAttributes there (its depth, for the DLQ alert). Nothing on another
+  service's queue or topic.
 
 Nothing here grants creating or changing the topology (that is Terraform's); a service
 on AWS runs with PINGVAS_BUS_PROVISION=false and <SVC>_CREATE_RESOURCES=false."""
@@ -44,7 +45,7 @@ CONSUME_ACTIONS = (
     "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
 )
-DEAD_LETTER_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+DEAD_LETTER_ACTIONS = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage")
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
 from pingvas_contracts import ContractError, Envelope, validate_envelope
@@ -38,6 +39,13 @@ HANDLER_ERRORS = Counter(
     "Handler failures (message left for redelivery)",
     ["consumer"],
 )
+DEAD_LETTER_DEPTH = Gauge(
+    "pingvas_bus_dead_letter_depth",
+    "Messages waiting in a consumer's dead-letter queue (read every DEPTH_INTERVAL_S)",
+    ["consumer"],
+)
+#: how often a consumer reads its dead-letter queue's depth: one cheap broker call
+DEPTH_INTERVAL_S = 30.0
 
 
 class PoisonMessage(Exception):
@@ -130,3 +138,24 @@ class Bus(ABC):
     @abstractmethod
     async def purge(self, consumer: str) -> None:
         """Drop every message waiting in the consumer's queue and DLQ (tests, reset)."""
+
+    async def dead_letter_depth(self, consumer: str) -> int | None:
+        """How many messages wait in the consumer's DLQ (approximate on SQS); None where
+        the adapter cannot say."""
+        return None
+
+
+async def watch_dead_letters(
+    bus: Bus, consumer: str, *, stop: asyncio.Event, interval: float = DEPTH_INTERVAL_S
+) -> None:
+    """Keep pingvas_bus_dead_letter_depth{consumer} current until `stop` is set; a failed
+    read keeps the last figure (the broker may be away) and tries again next time."""
+    while not stop.is_set():
+        try:
+            depth = await bus.dead_letter_depth(consumer)
+            if depth is not None:
+                DEAD_LETTER_DEPTH.labels(consumer=consumer).set(depth)
+        except Exception as exc:  # noqa: BLE001 - a figure only; the consumer goes on
+            log.info("bus.dead_letter_depth_failed", consumer=consumer, error=type(exc).__name__)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

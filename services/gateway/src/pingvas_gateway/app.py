@@ -33,6 +33,7 @@ from .edge import (
     spa_csp,
 )
 from .limits import StreamSlots, rate_limit_middleware
+from .metrics import metered
 from .settings import Settings
 
 
@@ -143,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # the local run's inbox: only there is /dev/mail anything but the SPA's "not found"
     local_only = [dev_mail] if settings.dev_mail else []
-    return Litestar(
+    app = Litestar(
         route_handlers=[HealthController, DocsController, proxied, *local_only, spa],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -177,3 +178,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,  # /api/openapi.json is the services' merged document
         logging_config=None,  # structlog, set up by configure_logging
     )
+    return metered(app)

@@ -123,6 +123,18 @@ def test_a_generation_through_the_gateway_to_s3_and_the_bus(stack: Stack) -> Non
     search = [e for e in _bus_events(stack, "search") if e["type"].endswith("image.created.v1")]
     assert completed["image_ids"][0] in {e["data"]["image_id"] for e in search}
 
+    # what Prometheus scrapes (docs/monitoring.md): the gateway labels the job's route by
+    # its template, never its id; the worker timed the job and its row
+    gateway_metrics = httpx.get(stack.url + "/metrics", timeout=10).text
+    assert 'route="/api/v1/generations/{job_id}"' in gateway_metrics
+    assert job["id"] not in gateway_metrics
+    worker_url = stack.service_url("render-worker")
+    assert worker_url
+    worker_metrics = httpx.get(worker_url + "/metrics", timeout=10).text
+    assert 'pingvas_render_job_seconds_count{outcome="completed"}' in worker_metrics
+    assert "pingvas_render_row_seconds_count" in worker_metrics
+    assert "pingvas_render_engine_batch_occupancy_ratio" in worker_metrics
+
     # another tenant sees none of it
     other = Team(stack, "beta")
     other.entitlements()

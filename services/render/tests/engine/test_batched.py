@@ -20,6 +20,7 @@ from pingvas_render.engine import Engine, EngineEvent
 from pingvas_render.engine.batched.auto import AutoEngine
 from pingvas_render.engine.batched.client import BatchedEngine
 from pingvas_render.engine.batched.limits import batches
+from prometheus_client import REGISTRY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -169,7 +170,12 @@ async def _ready(engine):
 async def test_a_crashed_engine_process_fails_its_rows_retryably_and_comes_back(
     engine_python_path, models_dir, tiny_model, tmp_path, job
 ):
+    def restarts() -> float:
+        labels = {"engine": "batched"}
+        return REGISTRY.get_sample_value("pingvas_render_engine_restarts_total", labels) or 0.0
+
     eng = BatchedEngine(engine_python_path, models_dir, root_dir=tmp_path / "b", max_rows=4)
+    restarted_before = restarts()
     await eng.start()
     try:
         await eng.ensure_model(tiny_model)
@@ -188,5 +194,7 @@ async def test_a_crashed_engine_process_fails_its_rows_retryably_and_comes_back(
             await asyncio.sleep(0.2)
         await eng.ensure_model(tiny_model)
         assert (await pixels(eng, await eng.submit(job(seed=3)))).shape == (64, 64, 3)
+        assert restarts() - restarted_before == eng.restarts >= 1  # the alert's counter
+        assert (await eng.stats())["gpu"] == {}  # on the CPU: no GPU figures, none made up
     finally:
         await eng.close()

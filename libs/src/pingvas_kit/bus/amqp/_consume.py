@@ -175,6 +175,17 @@ class AmqpConsuming(AmqpClients):
                 await channel.close()
         return letters
 
+    async def dead_letter_depth(self, consumer: str) -> int | None:
+        connection = self._require_connection()
+        channel = await connection.channel(publisher_confirms=False)
+        try:
+            # a passive declare answers the queue's ready message count: nothing is taken
+            dlq = await channel.declare_queue(self.topology.dlq_name(consumer), passive=True)
+            return int(dlq.declaration_result.message_count or 0)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
     async def purge(self, consumer: str) -> None:
         connection = self._require_connection()
         channel = await connection.channel(publisher_confirms=False)

@@ -316,6 +316,13 @@ class SqsConsuming(SqsClients):
             )
         return letters
 
+    async def dead_letter_depth(self, consumer: str) -> int | None:
+        url = await self._queue_url(self.topology.dlq_name(consumer))
+        response = await self._sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(response.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+
     async def purge(self, consumer: str) -> None:
         for name in (self.topology.queue_name(consumer), self.topology.dlq_name(consumer)):
             try:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 import aiohttp
 
 from pingvas_kit.identity import HEADER as IDENTITY_HEADER
+from pingvas_kit.metrics import ROUTE_HEADER
 
 from ..domain.routing import is_event_stream
 
@@ -53,6 +54,7 @@ _RESPONSE_DROP = HOP_BY_HOP | {
     "server",
     "date",
     IDENTITY_HEADER,
+    ROUTE_HEADER,  # the upstream's route template, for the gateway's metrics only
 }
 
 

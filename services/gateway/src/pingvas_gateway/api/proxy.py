@@ -51,6 +51,7 @@ from ..auth.sessions import (
 from ..auth.tokens import anonymous_identity
 from ..domain.routing import DEV_MAIL, LOGOUT, REFRESH
 from ..edge import REQUEST_ID_HEADER, client_ip, request_id
+from ..metrics import note_upstream_route
 from ..settings import Settings
 from .spa import spa
 
@@ -108,6 +109,7 @@ class ProxyController(Controller):
         except UpstreamUnreachable:
             raise _unreachable() from None
 
+        note_upstream_route(request.scope, upstream.headers)
         status = upstream.status_code
         if method == "DELETE" and 200 <= status < 300 and identity.tenant_id:
             await _forget_ended_membership(state.session_state, identity, path.rstrip("/"))
@@ -187,6 +189,7 @@ async def dev_mail(request: Request, state: State) -> Response[Any] | File | Str
         raise _timeout() from None
     except UpstreamUnreachable:
         raise _unreachable() from None
+    note_upstream_route(scope, upstream.headers)
     out_headers = response_headers(upstream.headers)
     content_type = out_headers.pop("content-type", None) or upstream.headers.get("content-type")
     return Stream(

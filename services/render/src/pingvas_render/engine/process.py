@@ -25,10 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client import Counter
 
 from . import EngineStartError
 
 log = logging.getLogger("pingvas_render.engine.process")
+
+#: engine: invokeai (its invokeai-web) or batched; counted as the supervisor starts it again
+ENGINE_RESTARTS = Counter(
+    "pingvas_render_engine_restarts_total",
+    "Times a worker's engine process died and was started again",
+    ["engine"],
+)
+for _engine in ("invokeai", "batched"):  # from 0: increase() sees the first restart
+    ENGINE_RESTARTS.labels(engine=_engine)
 
 # invokeai.yaml's schema in InvokeAI 6.14.x (an older one is migrated and rewritten)
 CONFIG_SCHEMA_VERSION = "4.0.3"
@@ -254,6 +264,7 @@ class EngineProcess:
             if self._stopping:
                 return
             self.restarts += 1
+            ENGINE_RESTARTS.labels(engine="invokeai").inc()
             started = time.monotonic()
             try:
                 await self._spawn()

@@ -87,6 +87,10 @@ JOBS_PENDING = Gauge("pingvas_render_jobs_pending", "Render jobs queued, not yet
 JOBS_IN_FLIGHT = Gauge(
     "pingvas_render_jobs_in_flight", "Render jobs dispatched to the work queue or running"
 )
+OLDEST_PENDING = Gauge(
+    "pingvas_render_oldest_pending_job_seconds",
+    "Age of the oldest job still queued (0 when none waits)",
+)
 DISPATCHED_TOTAL = Counter("pingvas_render_jobs_dispatched_total", "Render jobs sent to workers")
 SEND_FAILURES = Counter(
     "pingvas_render_dispatch_send_failures_total", "Work-queue sends that failed (job requeued)"
@@ -107,6 +111,14 @@ REQUEUED_STALE = Counter(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _age_s(since: datetime | None) -> float:
+    if since is None:
+        return 0.0
+    if since.tzinfo is None:  # SQLite hands back naive UTC
+        since = since.replace(tzinfo=UTC)
+    return max(0.0, (_now() - since).total_seconds())
 
 
 def work_item(job: Any, catalog: Catalog | None = None) -> dict[str, Any]:
@@ -535,17 +547,21 @@ class Dispatcher:
         only what the free rows, or `dispatch_depth`, allow), in flight, and the live
         workers' rows and free rows."""
         async with self.db.sessionmaker() as session:
-            rows = await session.execute(
-                sa.select(jobs.c.status, sa.func.count())
-                .where(jobs.c.status.in_(UNFINISHED))
-                .group_by(jobs.c.status)
-            )
-            counts = {status: count for status, count in rows}
+            rows = (
+                await session.execute(
+                    sa.select(jobs.c.status, sa.func.count(), sa.func.min(jobs.c.created_at))
+                    .where(jobs.c.status.in_(UNFINISHED))
+                    .group_by(jobs.c.status)
+                )
+            ).all()
+            counts = {status: count for status, count, _oldest in rows}
+            oldest = next((first for status, _n, first in rows if status == QUEUED), None)
             capacity, busy = await worker_rows(session, self.stale_s)
         pending = counts.get(QUEUED, 0)
         in_flight = counts.get(DISPATCHED, 0) + counts.get(RUNNING, 0)
         free = max(0, capacity - busy)
         JOBS_PENDING.set(pending)
+        OLDEST_PENDING.set(_age_s(oldest))
         JOBS_IN_FLIGHT.set(in_flight)
         WORKER_CAPACITY.set(capacity)
         WORKER_FREE_ROWS.set(free)

@@ -60,6 +60,19 @@ MODEL_BYTES = Gauge(
 ROW_BYTES = Gauge(
     "pingvas_render_engine_row_bytes", "Peak GPU memory per row, by size (GPU only)", ["size"]
 )
+BATCH_OCCUPANCY = Gauge(
+    "pingvas_render_engine_batch_occupancy_ratio",
+    "Rows denoising now over the rows the batched engine runs in one pass",
+)
+#: set only where the engine runs on a GPU (device: cuda:0 ...); absent otherwise
+GPU_MEMORY = Gauge(
+    "pingvas_render_gpu_memory_bytes",
+    "GPU memory: used and total (the device, every process), allocated and reserved (the engine)",
+    ["device", "kind"],
+)
+GPU_UTILIZATION = Gauge(
+    "pingvas_render_gpu_utilization_ratio", "GPU busy fraction (NVML), 0..1", ["device"]
+)
 
 
 async def _engine_metrics(engine: Any, stop: asyncio.Event, every_s: float = 2.0) -> None:
@@ -75,12 +88,26 @@ async def _engine_metrics(engine: Any, stop: asyncio.Event, every_s: float = 2.0
                 MODEL_BYTES.labels(model=model).set(size)
             for size, per_row in (stats.get("per_row_bytes") or {}).items():
                 ROW_BYTES.labels(size=size).set(per_row)
+            record_occupancy_and_gpu(stats)
         except Exception as exc:  # noqa: BLE001 - figures only; the engine may be restarting
             log.debug("worker.engine_stats_failed", error=str(exc))
         try:
             await asyncio.wait_for(stop.wait(), every_s)
         except TimeoutError:
             pass
+
+
+def record_occupancy_and_gpu(stats: dict[str, Any]) -> None:
+    """Batch occupancy, and the GPU's figures when the engine reports them (on a GPU)."""
+    capacity = float(stats.get("max_rows") or 0)
+    if capacity:
+        BATCH_OCCUPANCY.set(float(stats.get("resident_rows") or 0) / capacity)
+    device = str(stats.get("device") or "gpu")
+    for key, value in (stats.get("gpu") or {}).items():
+        if key == "utilization_ratio":
+            GPU_UTILIZATION.labels(device=device).set(value)
+        elif key.startswith("memory_") and key.endswith("_bytes"):
+            GPU_MEMORY.labels(device=device, kind=key[len("memory_") : -len("_bytes")]).set(value)
 
 
 async def _health_server(settings: WorkerSettings, ready: asyncio.Event) -> web.AppRunner:

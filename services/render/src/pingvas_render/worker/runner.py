@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from prometheus_client import Histogram
+
 from pingvas_kit.logging import get_logger
 
 from ..catalog import CatalogModel
@@ -28,6 +30,20 @@ from .storage import ImageStore
 log = get_logger("pingvas.render.worker")
 
 SEED_MODULUS = 2**32
+
+_SECONDS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
+#: outcome: completed, failed, cancelled (render was told, the message deleted)
+JOB_SECONDS = Histogram(
+    "pingvas_render_job_seconds",
+    "A job on a worker: from render's start answer to the outcome reported",
+    ["outcome"],
+    buckets=_SECONDS,
+)
+ROW_SECONDS = Histogram(
+    "pingvas_render_row_seconds",
+    "One image's row in the engine: from submission to its last denoising step decoded",
+    buckets=_SECONDS,
+)
 
 
 class Message(Protocol):
@@ -230,10 +246,12 @@ class Worker:
                 },
             )
             self.jobs_done += 1
+            JOB_SECONDS.labels("completed").observe(time.monotonic() - began)
             log.info("worker.job_completed", job_id=job.job_id, images=len(images))
         except _Cancelled:
             await self.store.delete(uploaded)
             await self.api.cancelled(job.job_id, worker_id=self.worker_id, attempt=attempt)
+            JOB_SECONDS.labels("cancelled").observe(time.monotonic() - began)
             log.info("worker.job_cancelled", job_id=job.job_id)
         except JobRefused:
             # cancelled while we finished it: nothing of it may stay behind
@@ -250,6 +268,7 @@ class Worker:
                     "retryable": failed.retryable,
                 },
             )
+            JOB_SECONDS.labels("failed").observe(time.monotonic() - began)
             log.warning("worker.job_failed", job_id=job.job_id, code=failed.code, answer=answer)
         except asyncio.CancelledError:
             # drain timed out: leave the message to reappear elsewhere
@@ -320,6 +339,7 @@ class Worker:
         progress is their mean, each image is stored as soon as it is done, and the first
         failure or cancellation stops the rest."""
         n = len(job.handles)
+        submitted = time.monotonic()  # every row was handed to the engine just now
         fractions = [0.0] * n
         results: list[dict[str, Any]] = []
         min_gap = 1.0 / self.settings.progress_rate
@@ -354,6 +374,7 @@ class Worker:
                     elif event.kind == "failed":
                         raise _classify(event.error or "", _failure_code(self.engine, handle))
                     elif event.kind == "completed":
+                        ROW_SECONDS.observe(time.monotonic() - submitted)
                         break
             finally:
                 self._row_done(job)  # the engine is done with it: its row takes the next

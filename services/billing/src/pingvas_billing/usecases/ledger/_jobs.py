@@ -10,13 +10,16 @@ publishes `billing.credits.exhausted`, once per run-out."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts.events.billing import CreditsExhausted
 from pingvas_kit.db import now
 from pingvas_kit.logging import get_logger
 from pingvas_kit.outbox import Outbox
+from pingvas_kit.service import after_commit
 
 from ...adapters import ledger as store
 from ...adapters.ledger import Account
@@ -29,6 +32,23 @@ from ...domain.ledger import (
 )
 
 log = get_logger("pingvas.billing.ledger")
+
+# counted once the entry is committed (a rolled-back, retried delivery counts once); no
+# labels: nothing that could name a tenant. Held = reserved - settled - released.
+RESERVED = Counter("pingvas_billing_credits_reserved_total", "Credits held by job reservations")
+SETTLED = Counter(
+    "pingvas_billing_credits_settled_total", "Reserved credits whose job settled (completed)"
+)
+RELEASED = Counter(
+    "pingvas_billing_credits_released_total",
+    "Reserved credits handed back uncharged (job failed or cancelled)",
+)
+CHARGED = Counter("pingvas_billing_credits_charged_total", "Credits charged for completed jobs")
+
+
+def _count(session: AsyncSession, counter: Counter, amount: int) -> None:
+    if amount > 0:
+        after_commit(session, partial(counter.inc, amount))
 
 
 async def reserve(
@@ -66,6 +86,8 @@ async def reserve(
         user_id=user_id,
         api_key_id=api_key_id,
     )
+    if entry is not None:
+        _count(session, RESERVED, credits)
     return entry is not None
 
 
@@ -104,6 +126,7 @@ async def _end_job(
         user_id=user_id,
         api_key_id=api_key_id,
     )
+    _count(session, RESERVED, held)
     return held
 
 
@@ -150,6 +173,8 @@ async def settle(
         user_id=user_id,
         api_key_id=api_key_id,
     )
+    _count(session, SETTLED, held)
+    _count(session, CHARGED, charged)
     if outbox is not None and account.available <= 0:
         await _exhausted(session, outbox, account)
     return True
@@ -190,6 +215,7 @@ async def release(
         user_id=user_id,
         api_key_id=api_key_id,
     )
+    _count(session, RELEASED, held)
     return True
 
 

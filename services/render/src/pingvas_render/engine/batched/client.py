@@ -33,7 +33,7 @@ from .. import (
     ModelInstallError,
     UnknownHandle,
 )
-from ..process import _die_with_parent, _engine_env
+from ..process import ENGINE_RESTARTS, _die_with_parent, _engine_env
 from . import wire
 
 log = logging.getLogger("pingvas_render.engine.batched")
@@ -263,6 +263,7 @@ class BatchedEngine:
             await asyncio.sleep(backoff)
             try:
                 self.restarts += 1
+                ENGINE_RESTARTS.labels(engine="batched").inc()
                 await self._spawn()
                 backoff = 1.0
             except EngineStartError as exc:

@@ -292,6 +292,7 @@ class Batcher:
             "per_row_bytes": dict(self.per_row_bytes),
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
+            "gpu": gpu_figures(self.device),
         }
 
     # -- the loop ----------------------------------------------------------------------
@@ -673,3 +674,23 @@ __all__ = [
     "memory_budget",
     "rows_for_memory",
 ]
+
+
+def gpu_figures(device: torch.device) -> dict[str, float]:
+    """The GPU's memory (the device's use by every process, and this process's tensors and
+    cache) and utilisation (NVML through torch; left out where it cannot be read); empty
+    off a GPU."""
+    if device.type != "cuda":
+        return {}
+    free, total = torch.cuda.mem_get_info(device)
+    figures: dict[str, float] = {
+        "memory_used_bytes": float(total - free),
+        "memory_total_bytes": float(total),
+        "memory_allocated_bytes": float(torch.cuda.memory_allocated(device)),
+        "memory_reserved_bytes": float(torch.cuda.memory_reserved(device)),
+    }
+    try:
+        figures["utilization_ratio"] = torch.cuda.utilization(device) / 100.0
+    except Exception:  # noqa: BLE001 - no NVML (pynvml) here: memory figures only
+        pass
+    return figures

@@ -28,7 +28,23 @@ from ._notices import announce_disabled
 
 log = get_logger("pingvas.tenants.webhooks")
 
+#: outcome: delivered, retrying (the delivery will be tried again) or failed (given up)
 ATTEMPTS = Counter("pingvas_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+#: outcome: delivered, failed (its retries ran out or its URL is refused for good), or
+#: not_sent (its endpoint was deleted or disabled before it went)
+DELIVERIES = Counter("pingvas_webhook_deliveries_total", "Webhook deliveries ended", ["outcome"])
+ENDPOINTS_DISABLED = Counter(
+    "pingvas_webhook_endpoints_disabled_total",
+    "Endpoints disabled by the sender (410 Gone, or failing for days)",
+    ["reason"],
+)
+# every series exists from 0, so a rate or increase sees the first event too
+for _outcome in ("delivered", "retrying", "failed"):
+    ATTEMPTS.labels(_outcome)
+for _outcome in ("delivered", "failed", "not_sent"):
+    DELIVERIES.labels(_outcome)
+for _reason in ("gone", "failing"):
+    ENDPOINTS_DISABLED.labels(_reason)
 LATENCY = Histogram("pingvas_webhook_attempt_seconds", "Time a receiver took to answer")
 PRUNE_EVERY_S = 3600.0
 USER_AGENT = "Pingvas-Webhooks/1 (+https://pingvas.dev/docs/webhooks)"
@@ -183,6 +199,7 @@ class WebhookSender:
                 next_attempt_at=None,
                 locked_until=None,
             )
+        DELIVERIES.labels("not_sent").inc()
         log.info("webhooks.not_sent", delivery_id=row.id, reason=why)
 
     async def _record(self, row: sa.Row, number: int, answer: Answer, *, give_up: bool) -> None:
@@ -199,6 +216,8 @@ class WebhookSender:
         else:
             status = "failed"
         ATTEMPTS.labels(status if status != "pending" else "retrying").inc()
+        if status != "pending":
+            DELIVERIES.labels(status).inc()
         async with self.ctx.db.transaction() as session:
             await repo.insert_attempt(
                 session,
@@ -266,6 +285,7 @@ class WebhookSender:
             reason = "failing"
         if reason and endpoint.enabled:
             values |= {"enabled": False, "disabled_reason": reason, "updated_at": at}
+            ENDPOINTS_DISABLED.labels(reason).inc()
             await announce_disabled(self.ctx, session, endpoint, reason=reason, at=at)
         await repo.update_endpoint(
             session, tenant_id=row.tenant_id, endpoint_id=endpoint.id, **values
