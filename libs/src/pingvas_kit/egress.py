@@ -121,6 +121,10 @@ def check_syntax(url: str, *, require_https: bool) -> tuple[str, int]:
         raise UnsafeUrl("webhook_url_invalid", "The URL must not carry a user name or password.")
     if parts.fragment:
         raise UnsafeUrl("webhook_url_invalid", "The URL must not have a #fragment.")
+    try:
+        parts.hostname.encode("idna")  # what the resolver does with it (a label over 63, ...)
+    except UnicodeError:
+        raise UnsafeUrl("webhook_url_invalid", "The URL's host name is not valid.") from None
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 

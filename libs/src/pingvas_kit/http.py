@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .logging import bound_contextvars, get_logger
 from .metrics import LATENCY, REQUESTS, ROUTE_HEADER, UNMATCHED
@@ -68,9 +69,17 @@ def create_app(
         return response
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})  # 401's WWW-Authenticate, 429's Retry-After, ...
+        if exc.status_code == 405:
+            # Starlette's Allow names the first route of the path only (GET and POST are two)
+            headers["Allow"] = _allowed_methods(app, request)
+            if request.method == "OPTIONS":  # what the path takes (RFC 9110 9.3.7)
+                return Response(status_code=204, headers=headers)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(exc.status_code, _title(exc.status_code), detail=detail)
+        response = problem_response(exc.status_code, _title(exc.status_code), detail=detail)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -129,6 +138,16 @@ def route_template(request: Request) -> str:
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else UNMATCHED
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """Each method a route of this path takes: asked of the router, method by method."""
+    methods = {"OPTIONS"}
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in app.router.routes):
+            methods.add(method)
+    return ", ".join(sorted(methods))
 
 
 def _title(status: int) -> str:

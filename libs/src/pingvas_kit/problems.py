@@ -101,7 +101,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Every error answer of the document as what the service really sends: problem+json
     (the handlers below), 422 included (FastAPI would say HTTPValidationError as
-    application/json), and 500 on every operation."""
+    application/json), 500 on every operation and 400 (a body that is not JSON) on every
+    operation that takes a body."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(PROBLEM_SCHEMAS)
     for item in (document.get("paths") or {}).values():
@@ -110,6 +111,9 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation["responses"]
             responses.setdefault("500", {"description": ERROR_DESCRIPTIONS[500]})
+            if "requestBody" in operation:
+                # a body that is not UTF-8 JSON at all is refused before validation (FastAPI)
+                responses.setdefault("400", {"description": ERROR_DESCRIPTIONS[400]})
             for status, response in responses.items():
                 if str(status)[:1] not in ("4", "5"):
                     continue

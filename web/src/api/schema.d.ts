@@ -1194,8 +1194,11 @@ export interface components {
              * @enum {string}
              */
             interval: "month" | "year";
-            /** Plan */
-            plan: string;
+            /**
+             * Plan
+             * @enum {string}
+             */
+            plan: "starter" | "pro" | "team";
         };
         /** CompleteIn */
         CompleteIn: {
@@ -1225,7 +1228,10 @@ export interface components {
         };
         /** DeleteTenantIn */
         DeleteTenantIn: {
-            /** Confirm */
+            /**
+             * Confirm
+             * @description the team's name, typed exactly (else 422)
+             */
             confirm: string;
         };
         /** DeliveryDetail */
@@ -1903,7 +1909,10 @@ export interface components {
         };
         /** PasswordResetConfirmIn */
         PasswordResetConfirmIn: {
-            /** Password */
+            /**
+             * Password
+             * @description 10 to 1024 characters, not one character repeated
+             */
             password: string;
             /**
              * Revoke Api Keys
@@ -2123,7 +2132,10 @@ export interface components {
             locale: "ko" | "en";
             /** Name */
             name: string;
-            /** Password */
+            /**
+             * Password
+             * @description 10 to 1024 characters, not one character repeated
+             */
             password: string;
             /** Team Name */
             team_name: string;
@@ -2491,6 +2503,15 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKeyOut"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
                 headers: {
@@ -2765,6 +2786,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
                 headers: {
@@ -2849,6 +2879,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
@@ -2946,6 +2985,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The body is larger than the limit. */
@@ -3111,6 +3159,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
                 headers: {
@@ -3198,6 +3255,15 @@ export interface operations {
                     "application/json": components["schemas"]["SignupAccepted"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the limit. */
             413: {
                 headers: {
@@ -3274,6 +3340,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid credentials: log in, or send an API key. */
@@ -3544,6 +3619,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UrlOut"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid credentials: log in, or send an API key. */
@@ -4040,8 +4124,8 @@ export interface operations {
     get_usage_api_v1_billing_usage_get: {
         parameters: {
             query?: {
-                from?: string | null;
-                to?: string | null;
+                from?: string;
+                to?: string;
                 group_by?: "day" | "user" | "api_key";
                 format?: ("json" | "csv") | null;
             };
@@ -4058,6 +4142,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                    "text/csv": string;
                 };
             };
             /** @description No valid credentials: log in, or send an API key. */
@@ -4316,6 +4401,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid credentials: log in, or send an API key. */
@@ -5081,6 +5175,15 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationOut"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
                 headers: {
@@ -5363,6 +5466,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
@@ -5882,6 +5994,15 @@ export interface operations {
                     "application/json": components["schemas"]["MemberOut"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
                 headers: {
@@ -6151,6 +6272,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid credentials: log in, or send an API key. */
@@ -6450,6 +6580,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
@@ -6957,6 +7096,15 @@ export interface operations {
                     "application/json": components["schemas"]["EndpointWithSecret"];
                 };
             };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
                 headers: {
@@ -7239,6 +7387,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EndpointOut"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid credentials: log in, or send an API key. */

@@ -12,6 +12,19 @@ class Name(RootModel[str]):
     root: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
 
 
+class Password(RootModel[str]):
+    model_config = ConfigDict(
+        regex_engine="python-re",
+    )
+    root: Annotated[
+        str,
+        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
+    ]
+    """
+    10 to 1024 characters, not one character repeated
+    """
+
+
 class AcceptInvitationIn(BaseModel):
     """
     Only for someone without an account: signs them up and joins at once.
@@ -22,7 +35,7 @@ class AcceptInvitationIn(BaseModel):
     )
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = None
     name: Annotated[Name | None, Field(title="Name")] = None
-    password: Annotated[str | None, Field(title="Password")] = None
+    password: Annotated[Password | None, Field(title="Password")] = None
 
 
 class ApiKeyIn(BaseModel):
@@ -109,7 +122,7 @@ class Email(RootModel[str]):
 class CheckoutIn(BaseModel):
     email: Annotated[Email | None, Field(title="Email")] = None
     interval: Annotated[Literal["month", "year"] | None, Field(title="Interval")] = "month"
-    plan: Annotated[str, Field(max_length=32, min_length=1, title="Plan")]
+    plan: Annotated[Literal["starter", "pro", "team"], Field(title="Plan")]
 
 
 class DurationMs(RootModel[int]):
@@ -129,7 +142,10 @@ class DeleteTenantIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    confirm: Annotated[str, Field(title="Confirm")]
+    confirm: Annotated[str, Field(max_length=200, min_length=1, title="Confirm")]
+    """
+    the team's name, typed exactly (else 422)
+    """
 
 
 class DeliveryDetail(BaseModel):
@@ -211,6 +227,7 @@ class EndpointIn(BaseModel):
             examples=["https://partner.example.com/pingvas/webhooks"],
             max_length=2048,
             min_length=8,
+            pattern="^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+([/?][^#]*)?$",
             title="Url",
         ),
     ]
@@ -255,7 +272,19 @@ class EventTypes(
 
 
 class Url(RootModel[str]):
-    root: Annotated[str, Field(max_length=2048, min_length=8, title="Url")]
+    root: Annotated[
+        str,
+        Field(
+            max_length=2048,
+            min_length=8,
+            pattern="^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+([/?][^#]*)?$",
+            title="Url",
+        ),
+    ]
+
+
+class Url1(RootModel[None]):
+    root: Annotated[None, Field(title="Url")]
 
 
 class EndpointPatch(BaseModel):
@@ -268,7 +297,7 @@ class EndpointPatch(BaseModel):
     true enables a disabled endpoint again (its streak cleared)
     """
     event_types: Annotated[EventTypes | None, Field(title="Event Types")] = None
-    url: Annotated[Url | None, Field(title="Url")] = None
+    url: Annotated[Url | Url1 | None, Field(title="Url")] = None
 
 
 class EntitlementsOut(BaseModel):
@@ -304,7 +333,7 @@ class CfgScale(RootModel[float]):
 
 
 class Height(RootModel[int]):
-    root: Annotated[int, Field(ge=64, le=4096, title="Height")]
+    root: Annotated[int, Field(ge=64, le=4096, multiple_of=8, title="Height")]
 
 
 class Seed(RootModel[int]):
@@ -341,7 +370,7 @@ class WebhookEventsFilter(RootModel[list[Literal["started", "progress", "complet
 
 
 class Width(RootModel[int]):
-    root: Annotated[int, Field(ge=64, le=4096, title="Width")]
+    root: Annotated[int, Field(ge=64, le=4096, multiple_of=8, title="Width")]
 
 
 class GenerationIn(BaseModel):
@@ -594,8 +623,15 @@ class NewApiKeyOut(BaseModel):
 class PasswordResetConfirmIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    password: Annotated[str, Field(title="Password")]
+    password: Annotated[
+        str,
+        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
+    ]
+    """
+    10 to 1024 characters, not one character repeated
+    """
     revoke_api_keys: Annotated[bool | None, Field(title="Revoke Api Keys")] = False
     token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
 
@@ -718,11 +754,18 @@ class SignupAccepted(BaseModel):
 class SignupIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
     email: Annotated[str, Field(max_length=254, title="Email")]
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = "en"
     name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
-    password: Annotated[str, Field(title="Password")]
+    password: Annotated[
+        str,
+        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
+    ]
+    """
+    10 to 1024 characters, not one character repeated
+    """
     team_name: Annotated[str, Field(max_length=100, min_length=1, title="Team Name")]
 
 

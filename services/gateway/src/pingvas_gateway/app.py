@@ -109,7 +109,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     proxied = Router(
         path="/",
         route_handlers=[ProxyController],
-        middleware=[DefineMiddleware(IdentityMiddleware), *rate_limit_middleware(settings)],
+        middleware=[
+            # OPTIONS too (Litestar skips it by default): the limiters and the auto-generated
+            # OPTIONS answer read the identity; a CORS preflight has no credentials: anonymous
+            DefineMiddleware(IdentityMiddleware, exclude_http_methods=()),
+            *rate_limit_middleware(settings),
+        ],
     )
     if "*" in (origin.strip() for origin in settings.cors_origins):
         # the API takes credentials (cookies): `*` would let every site in, so refuse to start

@@ -42,8 +42,13 @@ NOT_CONFIGURED = "payments are not configured here; try `pingvas-billing simulat
 LIVE_STATUSES = ("on_trial", "active", "paused", "past_due", "unpaid")
 
 
+#: what a checkout sells: every plan but Free (which needs none); the catalogue's file may
+#: still leave one out or not sell it by the year (422 "Unknown plan", "Unknown interval")
+PaidPlan = Literal["starter", "pro", "team"]
+
+
 class CheckoutIn(BaseModel):
-    plan: str = Field(min_length=1, max_length=32)
+    plan: PaidPlan
     interval: Literal["month", "year"] = "month"
     #: the owner's address, to prefill the checkout (the identity carries none)
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")

@@ -111,6 +111,16 @@ async def get_credits(request: Request, me: Member) -> CreditsOut:
     )
 
 
+#: what `from` and `to` take, as the schema says it (`_parse`; an empty value is none)
+DAY_OR_TIME: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
+
+
 def _parse(value: str | None, field: str, *, end: bool) -> datetime | None:
     """A date (a whole UTC day: its start, or for `to` the next day's start) or an ISO
     time (UTC unless it says otherwise)."""
@@ -173,13 +183,21 @@ def _wants_csv(request: Request, format_: str | None) -> bool:
         "most 366 days; the last 30 days by default), grouped by `group_by` (day, user or API "
         "key), as JSON or, with `format=csv` or `Accept: text/csv`, as CSV. Owners and admins."
     ),
-    responses=problem_responses(403, 422),
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {}},
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        },
+        **problem_responses(403, 422),
+    },
 )
 async def get_usage(
     request: Request,
     me: Admin,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Query(alias="from", json_schema_extra=DAY_OR_TIME)] = None,
+    to: Annotated[str | None, Query(json_schema_extra=DAY_OR_TIME)] = None,
     group_by: Literal["day", "user", "api_key"] = "day",
     format_: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None,
 ) -> Any:

@@ -61,7 +61,16 @@ _MEMBER_PATH = re.compile(r"/api/v1/members/([^/]+)")
 TENANT_PATH = "/api/v1/tenant"
 #: responses up to this size are read whole (one write back); bigger or unsized ones stream
 _BUFFER_LIMIT = 256 * 1024
-_METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
+#: OPTIONS too: the service says which methods a path takes (a CORS preflight never gets
+#: here, Litestar's CORS middleware answers it before routing)
+_METHODS = [
+    HttpMethod.GET,
+    HttpMethod.POST,
+    HttpMethod.PUT,
+    HttpMethod.PATCH,
+    HttpMethod.DELETE,
+    HttpMethod.OPTIONS,
+]
 
 GatewayRequest = Request[Identity, Credentials, State]
 

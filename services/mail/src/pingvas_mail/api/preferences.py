@@ -26,7 +26,8 @@ class Preferences(BaseModel):
 class PreferencesIn(BaseModel):
     """The same shape; keys left out keep their value, unknown keys are refused (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: 0 or "yes" is not a boolean (the schema says true or false)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     job_completed: bool | None = None
     usage_notices: bool | None = None

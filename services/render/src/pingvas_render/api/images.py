@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from pingvas_contracts.events.render import ImageDeleted
 from pingvas_kit.http import problem_responses
+from pingvas_kit.params import IsoDateTime
 
 from ..adapters import repository as repo
 from ..domain.errors import NotFound
@@ -58,8 +59,8 @@ async def list_images(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     model: str | None = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    until: Annotated[IsoDateTime | None, Query(alias="to")] = None,
 ) -> ImagePage:
     after = decode_cursor(cursor)
     async with ctx.db.sessionmaker() as session:

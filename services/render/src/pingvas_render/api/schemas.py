@@ -18,8 +18,9 @@ class GenerationIn(BaseModel):
     prompt: str = Field(min_length=1, max_length=2000)
     negative_prompt: str = Field(default="", max_length=2000)
     model: str = Field(min_length=1, max_length=128)
-    width: int | None = Field(default=None, ge=64, le=4096)
-    height: int | None = Field(default=None, ge=64, le=4096)
+    #: the plan's and the model's own maxima (GET /entitlements, GET /models) may be lower
+    width: int | None = Field(default=None, ge=64, le=4096, multiple_of=8)
+    height: int | None = Field(default=None, ge=64, le=4096, multiple_of=8)
     steps: int | None = Field(default=None, ge=1, le=150)
     cfg_scale: float | None = Field(default=None, ge=1.0, le=30.0)
     scheduler: Scheduler | None = None

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from pingvas_kit.http import problem_responses
+from pingvas_kit.params import IsoDateTime
 
 from ..engine import EngineUnavailable, ImageHit, ImageQuery, InvalidCursor, Segment
 from .deps import Context, Ctx, Searcher
@@ -124,8 +125,8 @@ async def search_images(
     ctx: Ctx,
     q: Annotated[str, Query(max_length=500)] = "",
     model: Annotated[str | None, Query(max_length=128)] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    until: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     sort: Literal["relevance", "newest"] | None = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 24,

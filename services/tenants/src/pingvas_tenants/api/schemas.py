@@ -5,12 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
-from ..domain.passwords import check_policy
+from ..domain.passwords import MAX_LENGTH, MIN_LENGTH, check_policy
 
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lambda v: v.lower())]
-Password = Annotated[str, AfterValidator(check_policy)]
+Password = Annotated[
+    str,
+    # the policy, as the schema says it (check_policy enforces it, naming the rule it broke)
+    Field(
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        json_schema_extra={"pattern": r"^(?!(.)\1*$)"},
+        description=f"{MIN_LENGTH} to {MAX_LENGTH} characters, not one character repeated",
+    ),
+    AfterValidator(check_policy),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Locale = Literal["ko", "en"]
 AssignableRole = Literal["owner", "admin", "member"]
@@ -68,7 +86,7 @@ class PasswordResetConfirmIn(Body):
     password: Password
     #: also revoke the API keys of every team the person owns (ignored for teams where they
     #: are not an owner); each revocation is in that team's audit log
-    revoke_api_keys: bool = False
+    revoke_api_keys: StrictBool = False
 
 
 class RoleIn(Body):
@@ -103,7 +121,9 @@ class SessionStateIn(Body):
 
 
 class DeleteTenantIn(Body):
-    confirm: str
+    confirm: str = Field(
+        min_length=1, max_length=200, description="the team's name, typed exactly (else 422)"
+    )
 
 
 class UserOut(BaseModel):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic.json_schema import JsonDict
 
 from ..domain.webhooks import DeliveryStatus, HealthStatus
 
@@ -19,6 +20,9 @@ EventType = Literal[
     "credits.exhausted",
 ]
 WebhookUrl = str
+#: an absolute http(s) URL, no user name or password, no #fragment (kit.egress.check_syntax,
+#: which answers webhook_url_invalid); its host must resolve too (webhook_url_unresolvable)
+WEBHOOK_URL_PATTERN: JsonDict = {"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]+([/?][^#]*)?$"}
 
 
 class EventTypeOut(BaseModel):
@@ -38,19 +42,22 @@ class EndpointIn(BaseModel):
         max_length=2048,
         description="where to POST; https in production, never a private address",
         examples=["https://partner.example.com/pingvas/webhooks"],
+        json_schema_extra=WEBHOOK_URL_PATTERN,
     )
     event_types: list[EventType] = Field(min_length=1, description="the events it wants")
     description: str = Field(default="", max_length=500)
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: WebhookUrl | None = Field(default=None, min_length=8, max_length=2048)
+    url: WebhookUrl | None = Field(
+        default=None, min_length=8, max_length=2048, json_schema_extra=WEBHOOK_URL_PATTERN
+    )
     event_types: list[EventType] | None = Field(default=None, min_length=1)
     description: str | None = Field(default=None, max_length=500)
-    enabled: bool | None = Field(
+    enabled: StrictBool | None = Field(
         default=None, description="true enables a disabled endpoint again (its streak cleared)"
     )
 
