@@ -12,6 +12,8 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
+from pingvas_kit import telemetry
+
 from .adapters.api_keys import ApiKeyVerifier
 from .adapters.login_delays import LoginDelays
 from .adapters.proxy import Proxy
@@ -34,6 +36,21 @@ from .edge import (
 )
 from .limits import StreamSlots, rate_limit_middleware
 from .settings import Settings
+
+
+def server_spans() -> list[DefineMiddleware]:
+    """A SERVER span per proxied request (a W3C traceparent from the caller is its
+    parent) once pingvas_kit.telemetry is configured: non-recording (ids for the logs and
+    the services) when no spans are sent."""
+    if not telemetry.configured():
+        return []
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig
+
+    return [
+        # the global provider configure() set (the Router deep-copies its middleware: a
+        # provider, with its locks, cannot be copied)
+        OpenTelemetryConfig(exclude_spans=["receive", "send"]).middleware
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -108,7 +125,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     proxied = Router(
         path="/",
         route_handlers=[ProxyController],
-        middleware=[DefineMiddleware(IdentityMiddleware), *rate_limit_middleware(settings)],
+        middleware=[
+            *server_spans(),
+            DefineMiddleware(IdentityMiddleware),
+            *rate_limit_middleware(settings),
+        ],
     )
     if "*" in (origin.strip() for origin in settings.cors_origins):
         # the API takes credentials (cookies): `*` would let every site in, so refuse to start
