@@ -149,6 +149,30 @@ async def test_a_failing_handler_marks_its_span_failed(
     await db.dispose()
 
 
+async def test_database_statements_are_spans_inside_a_trace_only(
+    tmp_path, exported: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    monkeypatch.setitem(telemetry._state, "exporting", True)  # as configure() with an endpoint
+    first = Database(make_settings({"var_dir": tmp_path / "a", "db_schema": "t"}))
+    second = Database(make_settings({"var_dir": tmp_path / "b", "db_schema": "t"}))
+    await create_tables(first)
+    exported.clear()
+    async with first.sessionmaker() as session:  # a poll, outside any trace: no span
+        await session.execute(sa.select(sa.func.count()).select_from(inbox))
+    assert exported.get_finished_spans() == ()
+    with telemetry.span("request") as request:
+        for db in (first, second):  # every engine, not only the first one made
+            async with db.sessionmaker() as session:
+                await session.execute(sa.text("SELECT 1"))
+    spans = [s for s in exported.get_finished_spans() if s.name != "request"]
+    assert len(spans) == 2
+    for s in spans:
+        assert s.kind.name == "CLIENT" and s.attributes["db.statement"] == "SELECT 1"
+        assert s.parent is not None and s.parent.span_id == request.get_span_context().span_id
+    await first.dispose()
+    await second.dispose()
+
+
 def test_logs_carry_the_current_spans_trace_id(
     capsys: pytest.CaptureFixture[str], exported: InMemorySpanExporter
 ) -> None:

@@ -304,12 +304,17 @@ def instrument_engine(engine: Any) -> None:
     the consumers' polling start no traces of their own."""
     if not exporting():
         return
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import NoOpMeter
 
-    SQLAlchemyInstrumentor().instrument(
-        engine=getattr(engine, "sync_engine", engine),
-        tracer_provider=_InTraceOnly(provider()),
-        enable_commenter=False,
+    # the instrumentation's engine listener, on this engine alone: its instrumentor would
+    # also patch create_engine for the whole process (and refuses SQLAlchemy 2.1, whose
+    # engine events it uses are unchanged; libs/tests/test_telemetry.py checks the spans)
+    usage = NoOpMeter("pingvas").create_up_down_counter("db.client.connections.usage")
+    EngineTracer(
+        _InTraceOnly(provider()).get_tracer("opentelemetry.instrumentation.sqlalchemy"),
+        getattr(engine, "sync_engine", engine),
+        usage,
     )
 
 

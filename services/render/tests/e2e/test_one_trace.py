@@ -165,16 +165,40 @@ def test_one_generation_is_one_trace_from_the_gateway_to_every_consumer(
         handled = one(service, f"{service} consume {event}")
         assert handled.kind == "consumer"
         assert parent(handled) is completed
+        # its database work (the inbox row, the effect) sits under the handling
+        statements = [s for s in trace if s.parent_span_id == handled.span_id]
+        assert any(s.kind == "client" and "db.statement" in s.attributes for s in statements), (
+            service
+        )
     publish = one("render", f"render publish {COMPLETED}")
     assert publish.kind == "producer" and parent(publish) is completed
 
-    # and the consumers' own database work sits under their handling
     services = {s.service for s in trace}
     assert {"gateway", "render", "render-worker", "billing", "search", "mail"} <= services
+    others = sorted(
+        {f"{s.service}: {s.name}" for s in spans if not s.parent_span_id}
+        - {f"{root.service}: {root.name}"}
+    )
     print(
         f"\none trace {trace_id}: {len(trace)} spans from {sorted(services)}; "
-        f"{len(spans)} spans received in all"
+        f"{len(spans)} spans received in all, other roots: {others}\n{_tree(root, trace)}"
     )
+
+
+def _tree(root: ReceivedSpan, trace: list[ReceivedSpan]) -> str:
+    children: dict[str, list[ReceivedSpan]] = {}
+    for s in sorted(trace, key=lambda s: s.start_ns):
+        children.setdefault(s.parent_span_id, []).append(s)
+    lines: list[str] = []
+
+    def walk(s: ReceivedSpan, depth: int) -> None:
+        ms = (s.end_ns - s.start_ns) / 1e6
+        lines.append(f"{'  ' * depth}{s.service}: {s.kind} {s.name} ({ms:.1f} ms)")
+        for child in children.get(s.span_id, []):
+            walk(child, depth + 1)
+
+    walk(root, 0)
+    return "\n".join(lines)
 
 
 def _names(spans: list[ReceivedSpan]) -> set[str]:
