@@ -65,19 +65,22 @@ def _trace_of_job(spans: list[ReceivedSpan], job_id: str) -> str | None:
 
 
 def _complete(job_id: str):  # noqa: ANN202
-    """Whether the job's trace has every consumer's handling of its events, and the
-    worker's job span (it ends last in the worker, after the queue's delete)."""
+    """Whether the job's trace has the worker's job span (it ends last in the worker,
+    after the queue's delete), every consumer's handling of its events, and every span's
+    parent (a span is exported when it ends: a parent ends after its children)."""
 
     def done(spans: list[ReceivedSpan]) -> bool:
         trace_id = _trace_of_job(spans, job_id)
         if trace_id is None:
             return False
-        names = {(s.service, s.name) for s in spans if s.trace_id == trace_id}
+        trace = [s for s in spans if s.trace_id == trace_id]
+        ids = {s.span_id for s in trace}
+        names = {(s.service, s.name) for s in trace}
         return {
             ("billing", f"billing consume {COMPLETED}"),
             ("search", f"search consume {IMAGE_CREATED}"),
             ("mail", f"mail consume {COMPLETED}"),
-        } <= names
+        } <= names and all(not s.parent_span_id or s.parent_span_id in ids for s in trace)
 
     return done
 
