@@ -494,3 +494,38 @@ def test_the_dockerfile_checks_fail_on_user_root(tmp_path):
     path.write_text(bare)
     with pytest.raises(AssertionError, match="DL3008 without a reason"):
         test_every_hadolint_ignore_says_why(path)
+
+
+# -- traces: the collector and the viewer --------------------------------------------------
+
+
+def test_every_service_sends_its_traces_to_the_collector_and_it_to_jaeger(compose):
+    collector = services(compose)["otel-collector"]
+    # the pipeline the collector loads: the file compose mounts
+    source, _, target = collector["volumes"][0].partition(":")
+    assert collector["command"] == [f"--config={target.removesuffix(':ro')}"]
+    config = yaml.safe_load((REPO / source).read_text())
+    http = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    port = http.rsplit(":", 1)[1]
+    for name in SERVICES:
+        environment = services(compose)[name]["environment"]
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://otel-collector:{port}", name
+        # the service name is each service's own (pingvas_kit.telemetry's default)
+        assert "OTEL_SERVICE_NAME" not in environment, name
+        # a service never waits for tracing: spans it cannot deliver are dropped
+        assert "otel-collector" not in services(compose)[name].get("depends_on", {}), name
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"] and pipeline["exporters"] == ["otlp"]
+    assert config["exporters"]["otlp"]["endpoint"] == "jaeger:4317"
+    jaeger = services(compose)["jaeger"]
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    assert jaeger["ports"] == ["127.0.0.1:16686:16686"]  # the trace viewer, local only
+    assert collector["depends_on"]["jaeger"]["condition"] == "service_healthy"
+
+
+def test_the_tracing_images_are_pinned_releases(compose):
+    for name in ("otel-collector", "jaeger"):
+        image = services(compose)[name]["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and re.fullmatch(r"\d+\.\d+\.\d+", tag), image
+        assert "build" not in services(compose)[name]

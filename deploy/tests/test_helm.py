@@ -217,10 +217,20 @@ def test_every_pod_runs_restricted(env):
             assert "limits" in c["resources"] and "requests" in c["resources"], (name, c["name"])
 
 
+#: the tracing pods (templates/tracing.yaml): published images, at the tags in values
+TRACING = {"otel-collector": "collector", "jaeger": "jaeger"}
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_images_come_from_the_environments_registry_at_one_tag(env):
     values = values_of(env)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
     for name, spec in pod_specs(rendered(env)):
+        workload = name.split("/", 1)[1]
+        if workload in TRACING:
+            (c,) = spec["containers"]
+            assert c["image"] == defaults["tracing"][TRACING[workload]]["image"], name
+            continue
         for c in spec["containers"]:
             registry, _, rest = c["image"].partition("/pingvas/")
             assert registry == values["image"]["registry"], (name, c["image"])
@@ -654,6 +664,61 @@ def test_network_policies_allow_only_the_paths_the_product_uses():
     assert net.can("billing", vpc, 5432) and not net.can("gateway", vpc, 5432)
     assert all(net.can(prometheus, n, ports[n]) for n in SERVICES)
     assert net.can(prometheus, "render-worker", 8110)
+    # traces: every workload sends OTLP/HTTP to the collector, which sends to Jaeger; no
+    # workload reaches Jaeger itself, and the collector takes nothing but OTLP/HTTP
+    assert all(net.can(n, "otel-collector", 4318) for n in WORKLOADS)
+    assert net.can("otel-collector", "jaeger", 4317)
+    assert not any(net.can(n, "jaeger", 4317) for n in WORKLOADS)
+    assert not any(net.can(n, "otel-collector", 4317) for n in WORKLOADS)
+    assert not net.can(internet, "otel-collector", 4318)
+    assert not net.can("otel-collector", internet, 443)
+    assert not net.can("otel-collector", "render", 8103)
+    # nor does the collector policy open the workloads' other egress
+    assert not net.can("render", internet, 443)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_workload_exports_its_traces_to_the_collector(env):
+    docs = rendered(env)
+    collector = one(docs, "Service", "otel-collector")
+    port = {p["name"]: p["port"] for p in collector["spec"]["ports"]}["otlp-http"]
+    sampler_arg = {"dev": "1.0", "prod": "0.1"}[env]
+    for name in WORKLOADS:
+        (container,) = pod_spec(one(docs, "Deployment", name))["containers"]
+        env_ = {k: e.get("value") for k, e in container_env(container).items()}
+        assert env_["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://otel-collector:{port}", name
+        assert env_["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio", name
+        assert env_["OTEL_TRACES_SAMPLER_ARG"] == sampler_arg, name
+        assert env_["OTEL_RESOURCE_ATTRIBUTES"] == f"deployment.environment.name={env}"
+        # the service name is the workload's own (pingvas_kit.telemetry's default)
+        assert "OTEL_SERVICE_NAME" not in env_
+    # the collector receives OTLP and sends to Jaeger's OTLP port
+    config = yaml.safe_load(one(docs, "ConfigMap", "otel-collector")["data"]["config.yaml"])
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(f":{port}")
+    assert config["exporters"]["otlp"]["endpoint"] == "jaeger:4317"
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["otlp"]
+    jaeger = one(docs, "Service", "jaeger")
+    assert {p["name"]: p["port"] for p in jaeger["spec"]["ports"]} == {
+        "ui": 16686,
+        "otlp-grpc": 4317,
+    }
+
+
+def test_tracing_can_go_elsewhere_or_be_off():
+    values = values_of("prod")
+    values["tracing"] = {
+        "collector": {"exportEndpoint": "tempo.observability:4317"},
+        "jaeger": {"enabled": False},
+    }
+    docs = render(values)
+    assert not find(docs, "Deployment", "jaeger") and not find(docs, "NetworkPolicy", "jaeger")
+    config = yaml.safe_load(one(docs, "ConfigMap", "otel-collector")["data"]["config.yaml"])
+    assert config["exporters"]["otlp"]["endpoint"] == "tempo.observability:4317"
+    values["tracing"] = {"enabled": False}
+    docs = render(values)
+    assert not find(docs, "Deployment", "otel-collector")
+    (gateway,) = pod_spec(one(docs, "Deployment", "gateway"))["containers"]
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in container_env(gateway)
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .settings import ServiceSettings
+from .telemetry import instrument_engine
 
 
 def now() -> datetime:
@@ -71,6 +72,7 @@ class Database:
         else:
             self.engine = create_async_engine(url, connect_args={"timeout": 30})
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        instrument_engine(self.engine)  # database spans, when spans are sent
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; concurrent writers in one process would
         # otherwise meet in SQLite's busy handler, which sleeps up to 100 ms per retry

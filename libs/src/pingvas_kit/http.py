@@ -22,7 +22,7 @@ from .metrics import LATENCY, REQUESTS, ROUTE_HEADER, UNMATCHED
 from .problems import PROBLEM_JSON, document_problems, problem
 from .problems import problem_responses as problem_responses
 from .service import ServiceRuntime
-from .tracing import child_of, current_traceparent, trace_id_of
+from .telemetry import instrument_fastapi
 
 log = get_logger("pingvas.http")
 
@@ -53,17 +53,14 @@ def create_app(
     async def context(request: Request, call_next):
         rid = request.headers.get("x-request-id", "")
         rid = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
-        traceparent = child_of(request.headers.get("traceparent"))
-        token = current_traceparent.set(traceparent)
         started = time.perf_counter()
         try:
-            with bound_contextvars(request_id=rid, trace_id=trace_id_of(traceparent)):
+            # trace_id: logging.py adds the current span's (telemetry.py)
+            with bound_contextvars(request_id=rid):
                 response = await call_next(request)
         except Exception:  # the crash handler answers 500 outside this middleware
             _observe(service, request, 500, started)
             raise
-        finally:
-            current_traceparent.reset(token)
         response.headers["x-request-id"] = rid
         response.headers[ROUTE_HEADER] = _observe(service, request, response.status_code, started)
         return response
@@ -122,6 +119,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    instrument_fastapi(app)
     return app
 
 

@@ -17,7 +17,7 @@ from pingvas_contracts import Envelope, EventData, validate_envelope
 
 from .db import Database
 from .logging import bound_contextvars, get_logger
-from .tracing import current_traceparent, trace_id_of
+from .telemetry import consumer_span
 
 log = get_logger("pingvas.inbox")
 
@@ -100,13 +100,10 @@ class EventConsumer:
             log.warning("inbox.no_handler", type=envelope.type, event_id=envelope.id)
             return
         data: EventData = validate_envelope(envelope)
-        token = current_traceparent.set(envelope.traceparent)
-        try:
+        # the handling span is a child of the producer's (the envelope's traceparent)
+        with consumer_span(self.name, envelope):
             with bound_contextvars(
-                tenant_id=envelope.tenantid,
-                event_id=envelope.id,
-                event_type=envelope.type,
-                trace_id=trace_id_of(envelope.traceparent),
+                tenant_id=envelope.tenantid, event_id=envelope.id, event_type=envelope.type
             ):
                 async with self.db.transaction() as session:
                     result = await session.execute(
@@ -125,5 +122,3 @@ class EventConsumer:
                         return
                     await handler(session, envelope, data)
                 PROCESSED.labels(self.name, envelope.type).inc()
-        finally:
-            current_traceparent.reset(token)

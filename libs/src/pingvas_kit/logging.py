@@ -1,4 +1,5 @@
-"""structlog JSON logs with service, tenant_id, request_id and trace_id bound.
+"""structlog JSON logs with service, tenant_id, request_id and trace_id bound (trace_id
+and span_id: the current OpenTelemetry span's, telemetry.py).
 
 Secrets never reach a log: values under secret-looking keys are masked, and SecretStr
 values print as '**********' by construction."""
@@ -11,6 +12,7 @@ import sys
 from typing import Any, TextIO, cast
 
 import structlog
+from opentelemetry import trace
 from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars
 
 SECRET_KEY = re.compile(
@@ -35,6 +37,16 @@ def redact(value: Any, key: str = "") -> Any:
     return value
 
 
+def _trace_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """The current span's trace and span ids (an HTTP request's, an event's handling, a
+    worker's job): log lines of one generation share a trace_id across services."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event_dict.setdefault("trace_id", f"{ctx.trace_id:032x}")
+        event_dict.setdefault("span_id", f"{ctx.span_id:016x}")
+    return event_dict
+
+
 def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if k == "event" else redact(v, k)) for k, v in event_dict.items()}
 
@@ -54,6 +66,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _trace_processor,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact_processor,

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope, EventData, new_envelope, validate_data
 
+from . import telemetry
 from .bus import Bus, PublishError
 from .db import Database
 from .logging import get_logger
-from .tracing import child_of, current_traceparent
 
 log = get_logger("pingvas.outbox")
 
@@ -74,7 +74,9 @@ class Outbox:
             validate_data(data.TYPE, data.model_dump(mode="json")),
             source=self.source,
             tenant_id=tenant_id,
-            traceparent=child_of(current_traceparent.get()),
+            # the span writing it: each consumer's handling span is its child (a new
+            # trace when there is none)
+            traceparent=telemetry.current_traceparent(),
             subject=subject,
             event_id=event_id,
         )
@@ -185,12 +187,14 @@ class OutboxRelay:
         failed: set[str] = set()
         error = ""
         started = time.perf_counter()
-        try:
-            await self.bus.publish(envelopes)
-        except PublishError as exc:
-            failed, error = set(exc.failed_ids), str(exc)
-        except Exception as exc:  # broker unreachable: the whole batch waits
-            failed, error = {e.id for e in envelopes}, f"{type(exc).__name__}: {exc}"
+        with telemetry.publish_spans(self.service, envelopes) as spans:
+            try:
+                await self.bus.publish(envelopes)
+            except PublishError as exc:
+                failed, error = set(exc.failed_ids), str(exc)
+            except Exception as exc:  # broker unreachable: the whole batch waits
+                failed, error = {e.id for e in envelopes}, f"{type(exc).__name__}: {exc}"
+            telemetry.failed(spans, envelopes, failed, error)
         OUTBOX_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         now = datetime.now(UTC)
         ok = [r.position for r in rows if r.event_id not in failed]

@@ -25,6 +25,7 @@ import uvicorn
 
 from .logging import configure_logging
 from .settings import BaseServiceSettings
+from .telemetry import configure as configure_telemetry
 
 S = TypeVar("S", bound=BaseServiceSettings)
 
@@ -57,6 +58,8 @@ def serve(
         raise SystemExit(2)
     settings = settings_type()
     configure_logging(settings_type.service_name, level=settings.log_level, json=settings.log_json)
+    # before the app is made: its instrumentation depends on whether spans are sent
+    configure_telemetry(settings_type.service_name)
     if args == ["migrate"]:
         runtime = create_app(settings).state.runtime
         asyncio.run(runtime.migrate())

@@ -156,7 +156,7 @@ async def test_sends_work_items_and_keeps_the_queue_shallow(env):
     messages = await drain(queue)
     assert [m.body["job_id"] for m in messages] == ids[:2]  # oldest first
     item = messages[0].body
-    assert set(item) == {"job_id", "tenant_id", "request", "model", "image_ids"}
+    assert set(item) == {"job_id", "tenant_id", "request", "model", "image_ids", "traceparent"}
     assert item["tenant_id"] == tenant
     assert item["request"]["seed"] == row.seed
     assert item["image_ids"] == row.image_ids

@@ -67,6 +67,22 @@ pingvas.io/environment: {{ include "pingvas.env" .root }}
   value: {{ .root.Values.aws.region | quote }}
 - name: {{ .prefix }}_LOG_JSON
   value: "true"
+{{- include "pingvas.tracingEnv" .root }}
+{{- end -}}
+
+{{/* traces: the collector (templates/tracing.yaml) and the standard OTEL_* variables;
+     the service name defaults to the workload's own (pingvas_kit.telemetry) */}}
+{{- define "pingvas.tracingEnv" -}}
+{{- if .Values.tracing.enabled }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: http://otel-collector:4318
+- name: OTEL_TRACES_SAMPLER
+  value: {{ .Values.tracing.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .Values.tracing.samplerArg | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "deployment.environment.name=%s" (include "pingvas.env" .) | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* env entries for a workload's secrets, from its ExternalSecret's Secret;

@@ -12,6 +12,8 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 
+from pingvas_kit import telemetry
+
 from .adapters.api_keys import ApiKeyVerifier
 from .adapters.login_delays import LoginDelays
 from .adapters.proxy import Proxy
@@ -35,6 +37,21 @@ from .edge import (
 from .limits import StreamSlots, rate_limit_middleware
 from .metrics import metered
 from .settings import Settings
+
+
+def server_spans() -> list[DefineMiddleware]:
+    """A SERVER span per proxied request (a W3C traceparent from the caller is its
+    parent) once pingvas_kit.telemetry is configured: non-recording (ids for the logs and
+    the services) when no spans are sent."""
+    if not telemetry.configured():
+        return []
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig
+
+    return [
+        # the global provider configure() set (the Router deep-copies its middleware: a
+        # provider, with its locks, cannot be copied)
+        OpenTelemetryConfig(exclude_spans=["receive", "send"]).middleware
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -110,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/",
         route_handlers=[ProxyController],
         middleware=[
+            *server_spans(),
             # OPTIONS too (Litestar skips it by default): the limiters and the auto-generated
             # OPTIONS answer read the identity; a CORS preflight has no credentials: anonymous
             DefineMiddleware(IdentityMiddleware, exclude_http_methods=()),

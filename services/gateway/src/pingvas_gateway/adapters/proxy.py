@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 
 import aiohttp
 
+from pingvas_kit import telemetry
 from pingvas_kit.identity import HEADER as IDENTITY_HEADER
 from pingvas_kit.metrics import ROUTE_HEADER
 
@@ -146,17 +147,27 @@ class Proxy:
             raise UnknownUpstream(service)
         url = base + raw_path + ("?" + query.decode("latin-1") if query else "")
         client = self.stream_client if is_event_stream(method, raw_path) else self.client
-        try:
-            response = await client.request(
-                method,
-                aiohttp.client.URL(url, encoded=True),
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                auto_decompress=False,
-            )
-        except TimeoutError:
-            raise UpstreamTimeout(service) from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"{service}: {type(exc).__name__}") from None
+        # a CLIENT span until the upstream's headers are in; its traceparent replaces the
+        # caller's (which is the gateway's server span's parent)
+        trace_headers: dict[str, str] = {}
+        with telemetry.client_span(method, base + raw_path, trace_headers) as span:
+            span.set_attribute("pingvas.upstream", service)
+            if trace_headers:
+                headers = [
+                    (k, v) for k, v in headers if k.lower() not in ("traceparent", "tracestate")
+                ] + list(trace_headers.items())
+            try:
+                response = await client.request(
+                    method,
+                    aiohttp.client.URL(url, encoded=True),
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                    auto_decompress=False,
+                )
+            except TimeoutError:
+                raise UpstreamTimeout(service) from None
+            except aiohttp.ClientError as exc:
+                raise UpstreamUnreachable(f"{service}: {type(exc).__name__}") from None
+            telemetry.set_status_code(span, response.status)
         return UpstreamResponse(response, service)

@@ -49,6 +49,8 @@ jobs = sa.Table(
     sa.Column("callback", sa.JSON(), nullable=True),
     # when the last job.progressed went out for it (at most one per few seconds)
     sa.Column("callback_progress_at", When, nullable=True),
+    # the W3C traceparent of the request that queued it: the worker's job span is its child
+    sa.Column("traceparent", sa.String(55), nullable=True),
     sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
     sa.Index("ix_jobs_status_created_at", "status", "created_at"),
     sa.Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),

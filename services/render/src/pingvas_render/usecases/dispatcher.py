@@ -132,6 +132,8 @@ def work_item(job: Any, catalog: Catalog | None = None) -> dict[str, Any]:
         "request": job.request,
         "model": model.as_dict() if model is not None else None,
         "image_ids": list(job.image_ids),
+        # the request's trace: the worker's job span is its child
+        "traceparent": getattr(job, "traceparent", None),
     }
 
 

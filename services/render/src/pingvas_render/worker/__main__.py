@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
+from pingvas_kit import telemetry
 from pingvas_kit.logging import configure_logging, get_logger
 from pingvas_kit.ports import free_port
 
@@ -210,6 +211,7 @@ def main() -> None:
     # in production: exit now unless RENDER_WORKER_WORKER_TOKEN is set and private
     settings.require_secrets()
     configure_logging("render-worker", level=settings.log_level, json=settings.log_json)
+    telemetry.configure("render-worker")
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from pingvas_kit import telemetry
 from pingvas_kit.logging import get_logger
 
 log = get_logger("pingvas.render.worker")
@@ -48,16 +49,25 @@ class RenderApi:
         delay, waited = 0.2, 0.0
         while True:
             try:
-                async with self._session.post(self._base + path, json=body) as response:
-                    if response.status == 409:
-                        raise JobRefused(job_id, await _body(response))
-                    if response.status < 300:
-                        return await _body(response)
-                    if response.status < 500 and response.status != 429:
-                        raise RuntimeError(
-                            f"render answered {response.status} to {path}: {await response.text()}"
-                        )
-                    problem = f"HTTP {response.status}"
+                headers: dict[str, str] = {}  # the traceparent of a CLIENT span per call
+                # (a heartbeat, outside any job's trace, starts no trace of its own)
+                with telemetry.client_span(
+                    "POST", self._base + path, headers, only_in_trace=True
+                ) as span:
+                    async with self._session.post(
+                        self._base + path, json=body, headers=headers
+                    ) as response:
+                        telemetry.set_status_code(span, response.status)
+                        if response.status == 409:
+                            raise JobRefused(job_id, await _body(response))
+                        if response.status < 300:
+                            return await _body(response)
+                        if response.status < 500 and response.status != 429:
+                            raise RuntimeError(
+                                f"render answered {response.status} to {path}: "
+                                f"{await response.text()}"
+                            )
+                        problem = f"HTTP {response.status}"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = type(exc).__name__
             if not retry or waited >= self._max_wait_s:

@@ -16,8 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from opentelemetry.trace import SpanKind
 from prometheus_client import Histogram
 
+from pingvas_kit import telemetry
 from pingvas_kit.logging import get_logger
 
 from ..catalog import CatalogModel
@@ -209,6 +211,22 @@ class Worker:
             log.error("worker.job_crashed", job_id=job.job_id, error=f"{type(exc).__name__}: {exc}")
 
     async def _run_job(self, job: _Active) -> None:
+        # the job's span: a child of the request that queued it (the work item's
+        # traceparent); render's internal calls below and the engine's rows are its children
+        with telemetry.span(
+            "render.worker.job",
+            parent=job.message.body.get("traceparent"),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "pingvas.job_id": job.job_id,
+                "pingvas.tenant_id": job.message.body.get("tenant_id"),
+                "pingvas.worker_id": self.worker_id,
+                "messaging.message.delivery_count": job.message.receive_count,
+            },
+        ):
+            await self._run_job_in_span(job)
+
+    async def _run_job_in_span(self, job: _Active) -> None:
         message = job.message
         try:
             answer = await self.api.start(
@@ -231,7 +249,16 @@ class Worker:
         began = time.monotonic()
         try:
             try:
-                images = await self._render(job, item, attempt, uploaded)
+                with telemetry.span(
+                    "render.engine.batch",
+                    attributes={
+                        "pingvas.job_id": job.job_id,
+                        "pingvas.attempt": attempt,
+                        "pingvas.rows": len(item.get("image_ids") or []) or 1,
+                        "pingvas.engine.capacity": self.capacity,
+                    },
+                ):
+                    images = await self._render(job, item, attempt, uploaded)
             except EngineError as exc:  # the engine went away mid-job, or refused it
                 raise _EngineFailed(
                     "The engine stopped while rendering.", retryable=exc.retryable
@@ -365,17 +392,24 @@ class Worker:
 
         async def one(index: int, handle: str) -> None:
             try:
-                async for event in self.engine.events(handle):
-                    if event.kind == "progress":
-                        fractions[index] = max(fractions[index], min(1.0, max(0.0, event.progress)))
-                        await report(index, event.preview)
-                    elif event.kind == "cancelled":
-                        raise _Cancelled
-                    elif event.kind == "failed":
-                        raise _classify(event.error or "", _failure_code(self.engine, handle))
-                    elif event.kind == "completed":
-                        ROW_SECONDS.observe(time.monotonic() - submitted)
-                        break
+                # one row of the engine's batch: from submitted to denoised and decoded
+                with telemetry.span(
+                    "render.engine.row",
+                    attributes={"pingvas.image_index": index, "pingvas.seed": seeds[index]},
+                ):
+                    async for event in self.engine.events(handle):
+                        if event.kind == "progress":
+                            fractions[index] = max(
+                                fractions[index], min(1.0, max(0.0, event.progress))
+                            )
+                            await report(index, event.preview)
+                        elif event.kind == "cancelled":
+                            raise _Cancelled
+                        elif event.kind == "failed":
+                            raise _classify(event.error or "", _failure_code(self.engine, handle))
+                        elif event.kind == "completed":
+                            ROW_SECONDS.observe(time.monotonic() - submitted)
+                            break
             finally:
                 self._row_done(job)  # the engine is done with it: its row takes the next
             if job.cancel:

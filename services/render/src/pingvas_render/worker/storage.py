@@ -6,7 +6,9 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from aiobotocore.session import AioSession
+from opentelemetry.trace import SpanKind
 
+from pingvas_kit import telemetry
 from pingvas_kit.aws import client_kwargs
 
 from .settings import WorkerSettings
@@ -31,14 +33,26 @@ class ImageStore:
             await self._stack.aclose()
 
     async def put(self, key: str, data: bytes, content_type: str, tags: dict[str, str]) -> None:
-        await self._s3.put_object(
-            Bucket=self._settings.images_bucket,
-            Key=key,
-            Body=data,
-            ContentType=content_type,
-            CacheControl="private, max-age=31536000, immutable",
-            Tagging="&".join(f"{k}={v}" for k, v in tags.items()),
-        )
+        with telemetry.span(
+            "S3.PutObject",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "rpc.system": "aws-api",
+                "rpc.service": "S3",
+                "rpc.method": "PutObject",
+                "aws.s3.bucket": self._settings.images_bucket,
+                "aws.s3.key": key,
+                "pingvas.size_bytes": len(data),
+            },
+        ):
+            await self._s3.put_object(
+                Bucket=self._settings.images_bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                CacheControl="private, max-age=31536000, immutable",
+                Tagging="&".join(f"{k}={v}" for k, v in tags.items()),
+            )
 
     async def delete(self, keys: list[str]) -> None:
         if keys:

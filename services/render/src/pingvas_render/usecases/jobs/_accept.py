@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts.events.render import JobQueued
+from pingvas_kit import telemetry
 from pingvas_kit.egress import UnsafeUrl, resolve_target
 from pingvas_kit.logging import get_logger
 
@@ -135,6 +136,7 @@ class Accepting(JobsBase):
                         "event_seq": 0,
                         "created_at": at,
                         "callback": callback,
+                        "traceparent": telemetry.current_traceparent(),
                     },
                 )
                 job = await _present(repo.get_job(session, tenant_id=who.tenant_id, job_id=job_id))
