@@ -360,8 +360,10 @@ def test_bump_keeps_the_chart_rendering(tmp_path):
             for d in docs
             if d["kind"] in ("Deployment", "Job")
             for c in d["spec"]["template"]["spec"]["containers"]
+            # ours: the tracing collector and viewer are upstream images, pinned in values
+            if "/pingvas/" in c["image"]
         ]
-        assert images and all(i.endswith(f":{sha}") for i in images), env
+        assert len(images) >= 6 and all(i.endswith(f":{sha}") for i in images), env
 
 
 # -- Argo CD -------------------------------------------------------------------------------
