@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from exo_support import create_tables, job_data, jobs, make_settings, outbox, topology_for
@@ -58,8 +58,15 @@ async def test_a_broker_outage_delays_events_and_loses_none(
         assert retry_at > datetime.now(UTC)
     pending, lag = await relay.stats()
     assert pending == 12 and lag >= 0
+    # the alert's gauge: the oldest unpublished event's age (made 90 s old here)
+    async with db.transaction() as session:
+        await session.execute(
+            outbox.update().values(created_at=datetime.now(UTC) - timedelta(seconds=90))
+        )
     await relay._housekeeping()
     assert REGISTRY.get_sample_value("pingvas_outbox_pending", {"service": "relaytest"}) == 12
+    lag_now = REGISTRY.get_sample_value("pingvas_outbox_lag_seconds", {"service": "relaytest"})
+    assert lag_now is not None and 90 <= lag_now < 150
     await dead.close()
 
     # the broker is back: the rows not yet due go first, the failed batch once its back-off passes
