@@ -73,6 +73,8 @@ async def test_names_are_resolved_before_the_check():
         ("https://user:secret@example.com/", "webhook_url_invalid"),
         ("https://example.com/#x", "webhook_url_invalid"),
         ("https://example.com:99999/", "webhook_url_invalid"),
+        # a label over 63 characters: the resolver's IDNA encoding would raise (was a 500)
+        ("https://" + "0" * 64 + ".example.com/", "webhook_url_invalid"),
         ("http://example.com/", "webhook_url_insecure"),
         ("https://no-such-host.invalid/", "webhook_url_unresolvable"),
     ],

@@ -112,6 +112,37 @@ async def test_errors_are_problem_json_without_internals(tmp_path) -> None:  # n
         assert r.headers["x-request-id"]
 
 
+async def test_a_method_the_path_does_not_take_is_405_naming_every_one_it_does(
+    tmp_path,  # noqa: ANN001
+) -> None:
+    md = sa.MetaData()
+    outbox_table(md)
+    inbox_table(md)
+    spec = ServiceSpec(name="quiet", context=None, description="no events")
+    runtime = ServiceRuntime(
+        spec, make_settings({"var_dir": tmp_path}), metadata=md, migrations=None
+    )
+    router = APIRouter()
+
+    @router.get("/things")
+    async def things() -> dict:
+        return {}
+
+    @router.post("/things")
+    async def make() -> dict:  # a second route of the same path
+        return {}
+
+    app = create_app(runtime, routers=[router])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.put("/things")
+        assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+        assert r.headers["allow"] == "GET, OPTIONS, POST"
+        r = await c.options("/things")
+        assert r.status_code == 204 and r.headers["allow"] == "GET, OPTIONS, POST"
+        assert (await c.options("/nowhere")).status_code == 404
+
+
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
 async def test_the_same_event_delivered_concurrently_applies_once(db_backend: dict) -> None:
     db = Database(make_settings(db_backend))
