@@ -173,7 +173,8 @@ class EventConsumer:
         """A received batch in one transaction. Returns, in order, None for each event
         to acknowledge (applied, duplicate or without a handler) and the exception of
         each to leave for redelivery. Raises, so that the bus leaves every one of them
-        for redelivery, if the transaction itself fails (the commit, the connection)."""
+        for redelivery, if the transaction itself fails (the commit, the connection);
+        a batch of one answers that failure as its outcome instead."""
         if len(envelopes) == 1:
             try:
                 await self(envelopes[0])

@@ -37,7 +37,8 @@ _AFTER_COMMIT = "pingvas_after_commit"
 
 @sa_event.listens_for(Session, "after_commit")
 def _run_after_commit_hooks(session: Session) -> None:
-    # fires for the outermost transaction only (a savepoint's release is no commit)
+    if session.in_nested_transaction():
+        return  # SQLAlchemy sends after_commit for a savepoint's release too: no commit
     hooks = session.info.pop(_AFTER_COMMIT, [])
     for hook in dict.fromkeys(hook for _, hook in hooks):  # each distinct hook once
         hook()
@@ -54,7 +55,8 @@ def _drop_rolled_back_hooks(session: Session, previous: SessionTransaction) -> N
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_after_commit_hooks(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    if not session.in_nested_transaction():  # a savepoint's: after_soft_rollback's part
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def _within(txn: SessionTransaction | None, outer: SessionTransaction) -> bool:

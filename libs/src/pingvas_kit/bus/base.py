@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ class PublishError(Exception):
     def __init__(self, failed_ids: Sequence[str], reason: str) -> None:
         super().__init__(f"{len(failed_ids)} event(s) not published: {reason}")
         self.failed_ids = list(failed_ids)
+
+
+def exc_info(exc: BaseException) -> BaseException | bool:
+    """For a log call's `exc_info`: True inside the `except` that caught `exc` (as
+    log.exception would), else the exception itself (a batch's outcome)."""
+    return True if sys.exc_info()[1] is exc else exc
 
 
 def batch_handler_of(handler: Handler) -> BatchHandler | None:

@@ -29,6 +29,7 @@ from ..base import (
     PoisonMessage,
     batch_handler_of,
     decode,
+    exc_info,
     log,
     run_handler,
 )
@@ -178,6 +179,7 @@ class AmqpConsuming(AmqpClients):
         if not decoded:
             return
         errors = await run_handler(handler, [envelope for _, envelope in decoded])
+        logged: set[int] = set()  # a batch failing whole: its traceback once
         for (message, envelope), error in zip(decoded, errors, strict=True):
             if error is None:
                 await _settle(message.ack(), consumer, message)
@@ -191,8 +193,13 @@ class AmqpConsuming(AmqpClients):
                 event_id=envelope.id,
                 type=envelope.type,
                 attempt=attempt + 1,
-                exc_info=error,
+                **(
+                    {"error": repr(error)[:300]}
+                    if id(error) in logged
+                    else {"exc_info": exc_info(error)}
+                ),
             )
+            logged.add(id(error))
             # handed back after a back-off (no hot loop), while the batches go on
             task = asyncio.create_task(self._nack_later(consumer, message, attempt, stop))
             in_flight.add(task)

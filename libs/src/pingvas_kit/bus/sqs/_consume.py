@@ -31,6 +31,7 @@ from ..base import (
     PoisonMessage,
     batch_handler_of,
     decode,
+    exc_info,
     log,
     run_handler,
 )
@@ -242,13 +243,15 @@ class SqsConsuming(SqsClients):
         if decoded:
             async with semaphore:
                 errors = await run_handler(handler, [envelope for _, _, envelope in decoded])
+            logged: set[int] = set()  # a batch failing whole: its traceback once
             for (entry_id, message, envelope), error in zip(decoded, errors, strict=True):
-                outcomes[entry_id] = (
-                    "consumed"
-                    if error is None
-                    else await self._handler_failed(
-                        consumer, url, entry_id, message, envelope, error, in_flight, lock
-                    )
+                if error is None:
+                    outcomes[entry_id] = "consumed"
+                    continue
+                traceback = id(error) not in logged
+                logged.add(id(error))
+                outcomes[entry_id] = await self._handler_failed(
+                    consumer, url, entry_id, message, envelope, error, in_flight, lock, traceback
                 )
         for (entry_id, _, _), outcome in zip(poisoned, await dead, strict=True):
             outcomes[entry_id] = outcome
@@ -264,6 +267,7 @@ class SqsConsuming(SqsClients):
         exc: Exception,
         in_flight: dict[str, str],
         lock: asyncio.Lock,
+        traceback: bool = True,
     ) -> str | None:
         """Back off (None: it stays in the queue), or dead-letter it after the topology's
         max receive count."""
@@ -276,7 +280,7 @@ class SqsConsuming(SqsClients):
             event_type=envelope.type,
             message_id=message.get("MessageId"),
             receive_count=receive_count,
-            exc_info=exc,
+            **({"exc_info": exc_info(exc)} if traceback else {"error": repr(exc)[:300]}),
         )
         if receive_count >= self.topology.max_receive_count:
             reason = f"handler failed {receive_count} times (last: {type(exc).__name__})"
