@@ -83,13 +83,21 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
+    async def transaction(self, *, savepoints: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        `savepoints=True` when the body uses `session.begin_nested()`. On SQLite the
+        transaction is then begun explicitly (BEGIN IMMEDIATE): Python's sqlite3 only
+        begins one before its first INSERT/UPDATE/DELETE, so a SAVEPOINT coming first
+        would open the transaction itself and its RELEASE would commit it."""
         if self._write_lock is None:
             async with self.sessionmaker() as session, session.begin():
                 yield session
             return
         async with self._write_lock, self.sessionmaker() as session, session.begin():
+            if savepoints:
+                connection = await session.connection()
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield session
 
     async def ping(self) -> None:

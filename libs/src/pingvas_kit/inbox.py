@@ -1,11 +1,21 @@
 """Inbox: a consumer's effect and the id of the event that caused it commit together,
-so a redelivered event changes nothing."""
+so a redelivered event changes nothing.
+
+The bus hands a consumer each received batch (`EventConsumer.handle_batch`), applied
+in one transaction: the batch's inbox rows in one INSERT, then each new event's handler.
+If anything in it fails, it is rolled back whole and the batch applied again with a
+savepoint per event: an event whose handler raises then rolls back its savepoint only
+(its inbox row, its effect and the after-commit hooks it staged) and is left for
+redelivery, while the others commit together and are acknowledged. A crash before the
+commit applies none of them, and the bus redelivers them all. A handler may so run
+twice for one delivery (once rolled back): its effects outside the database must be
+idempotent, as they must be for redeliveries anyway."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from prometheus_client import Counter
@@ -29,6 +39,8 @@ E4 = TypeVar("E4", bound=EventData)
 #: its contract model
 Handler = Callable[[AsyncSession, Envelope, E], Awaitable[None]]
 EventHandler = Handler[Any]
+#: what `EventConsumer.handle` did with one event
+Outcome = Literal["applied", "duplicate", "no_handler"]
 
 PROCESSED = Counter("pingvas_inbox_processed_total", "Events applied", ["consumer", "type"])
 DUPLICATES = Counter(
@@ -37,7 +49,7 @@ DUPLICATES = Counter(
 
 
 class EventConsumer:
-    """Routes events by type to handlers, each run in one transaction with the inbox row.
+    """Routes events by type to handlers, each run in the transaction of its inbox row.
 
         consumer = EventConsumer("billing", db, inbox)
 
@@ -45,7 +57,9 @@ class EventConsumer:
         async def grant_free_plan(session: AsyncSession, event: Envelope, data: TenantCreated): ...
 
     A handler registered for several models gets whichever one the event carries (type
-    its data as their union).
+    its data as their union). It runs inside a savepoint of the batch's transaction: it
+    must not commit or roll back the session itself (nor open its own write transaction
+    on the same database); raising is how it says "not now".
     """
 
     def __init__(self, name: str, db: Database, table: sa.Table) -> None:
@@ -93,32 +107,129 @@ class EventConsumer:
         insert = pg_insert if self.db.is_postgres else sqlite_insert
         return insert(self.table).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
 
-    async def __call__(self, envelope: Envelope) -> None:
+    def _row(self, envelope: Envelope) -> dict[str, Any]:
+        return {
+            "consumer": self.name,
+            "event_id": envelope.id,
+            "type": envelope.type,
+            "tenant_id": envelope.tenantid,
+            "processed_at": datetime.now(UTC),
+        }
+
+    async def handle(self, session: AsyncSession, envelope: Envelope) -> Outcome:
+        """One event inside `session`'s open transaction (or savepoint): its inbox row,
+        then `apply`. "duplicate" when the inbox already holds it (committed before, or
+        earlier in this transaction). Raises what the handler raises; the caller rolls
+        back and leaves the event for redelivery. Counts nothing: the caller does once
+        the transaction committed (`count`)."""
+        if envelope.type not in self.handlers:
+            return await self.apply(session, envelope)  # says no_handler
+        result = await session.execute(self._insert().values(self._row(envelope)))
+        # an INSERT's result is a CursorResult: it has the rows it wrote
+        if cast(sa.CursorResult[Any], result).rowcount == 0:
+            return self._duplicate(envelope)
+        return await self.apply(session, envelope)
+
+    async def apply(self, session: AsyncSession, envelope: Envelope) -> Outcome:
+        """Run the event's handler in `session` (its inbox row already written), with
+        the event's trace and log context."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
             # the subscription filter should never let this through; acknowledge it
             log.warning("inbox.no_handler", type=envelope.type, event_id=envelope.id)
-            return
+            return "no_handler"
         data: EventData = validate_envelope(envelope)
         # the handling span is a child of the producer's (the envelope's traceparent)
         with consumer_span(self.name, envelope):
             with bound_contextvars(
                 tenant_id=envelope.tenantid, event_id=envelope.id, event_type=envelope.type
             ):
+                await handler(session, envelope, data)
+        return "applied"
+
+    def _duplicate(self, envelope: Envelope) -> Outcome:
+        log.info("inbox.duplicate_skipped", event_id=envelope.id, event_type=envelope.type)
+        return "duplicate"
+
+    def count(self, envelope: Envelope, outcome: Outcome) -> None:
+        """The metrics of one event whose transaction committed."""
+        if outcome == "applied":
+            PROCESSED.labels(self.name, envelope.type).inc()
+        elif outcome == "duplicate":
+            DUPLICATES.labels(self.name).inc()
+
+    async def __call__(self, envelope: Envelope) -> None:
+        """One event in a transaction of its own (the bus's per-message handler form)."""
+        async with self.db.transaction() as session:
+            outcome = await self.handle(session, envelope)
+        self.count(envelope, outcome)
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> list[Exception | None]:
+        """A received batch in one transaction. Returns, in order, None for each event
+        to acknowledge (applied, duplicate or without a handler) and the exception of
+        each to leave for redelivery. Raises, so that the bus leaves every one of them
+        for redelivery, if the transaction itself fails (the commit, the connection);
+        a batch of one answers that failure as its outcome instead."""
+        if len(envelopes) == 1:
+            try:
+                await self(envelopes[0])
+            except Exception as exc:  # noqa: BLE001 - rolled back: redelivered
+                return [exc]
+            return [None]
+        if envelopes:
+            try:
                 async with self.db.transaction() as session:
-                    result = await session.execute(
-                        self._insert().values(
-                            consumer=self.name,
-                            event_id=envelope.id,
-                            type=envelope.type,
-                            tenant_id=envelope.tenantid,
-                            processed_at=datetime.now(UTC),
-                        )
-                    )
-                    # an INSERT's result is a CursorResult: it has the rows it wrote
-                    if cast(sa.CursorResult[Any], result).rowcount == 0:
-                        DUPLICATES.labels(self.name).inc()
-                        log.info("inbox.duplicate_skipped")
-                        return
-                    await handler(session, envelope, data)
-                PROCESSED.labels(self.name, envelope.type).inc()
+                    outcomes = await self._apply_together(session, envelopes)
+            except Exception as exc:  # noqa: BLE001 - rolled back whole: again, one by one
+                log.info(
+                    "inbox.batch_retried_with_savepoints",
+                    events=len(envelopes),
+                    error=type(exc).__name__,
+                )
+            else:
+                for envelope, outcome in zip(envelopes, outcomes, strict=True):
+                    self.count(envelope, outcome)
+                return [None] * len(envelopes)
+        return await self._apply_each(envelopes)
+
+    async def _apply_together(
+        self, session: AsyncSession, envelopes: Sequence[Envelope]
+    ) -> list[Outcome]:
+        """The happy path: every inbox row in one INSERT, then each new event's handler,
+        no savepoint; the first failure fails it all."""
+        handled = [e for e in envelopes if e.type in self.handlers]
+        new: set[str] = set()
+        if handled:
+            rows = list({e.id: self._row(e) for e in handled}.values())
+            result = await session.execute(
+                self._insert().values(rows).returning(self.table.c.event_id)
+            )
+            new = set(result.scalars())
+        outcomes: list[Outcome] = []
+        for envelope in envelopes:
+            if envelope.type not in self.handlers:
+                outcomes.append(await self.apply(session, envelope))  # no_handler
+            elif envelope.id in new:
+                new.discard(envelope.id)  # a second copy in this batch is a duplicate
+                outcomes.append(await self.apply(session, envelope))
+            else:
+                outcomes.append(self._duplicate(envelope))
+        return outcomes
+
+    async def _apply_each(self, envelopes: Sequence[Envelope]) -> list[Exception | None]:
+        """One transaction, a savepoint per event: a failing event rolls back alone."""
+        errors: list[Exception | None] = []
+        committed: list[tuple[Envelope, Outcome]] = []
+        async with self.db.transaction(savepoints=True) as session:
+            for envelope in envelopes:
+                try:
+                    async with session.begin_nested():
+                        outcome = await self.handle(session, envelope)
+                except Exception as exc:  # noqa: BLE001 - this event only: redelivered
+                    errors.append(exc)
+                    continue
+                errors.append(None)
+                committed.append((envelope, outcome))
+        for envelope, outcome in committed:
+            self.count(envelope, outcome)
+        return errors

@@ -106,7 +106,7 @@ class OutboxRelay:
         table: sa.Table,
         *,
         service: str,
-        batch_size: int = 100,
+        batch_size: int = 500,
         poll_interval: float = 0.2,
         retention: timedelta = timedelta(hours=1),
     ) -> None:
@@ -203,18 +203,21 @@ class OutboxRelay:
                 t.update().where(t.c.position.in_(ok)).values(published_at=now, last_error=None)
             )
             OUTBOX_PUBLISHED.labels(self.service).inc(len(ok))
+        # the failed rows: one UPDATE per number of attempts (all of them, usually)
+        retry: dict[int, list[int]] = {}
         for r in rows:
             if r.event_id in failed:
-                attempts = r.attempts + 1
-                await session.execute(
-                    t.update()
-                    .where(t.c.position == r.position)
-                    .values(
-                        attempts=attempts,
-                        next_attempt_at=now + _backoff(attempts),
-                        last_error=error[:500],
-                    )
+                retry.setdefault(r.attempts + 1, []).append(r.position)
+        for attempts, positions in retry.items():
+            await session.execute(
+                t.update()
+                .where(t.c.position.in_(positions))
+                .values(
+                    attempts=attempts,
+                    next_attempt_at=now + _backoff(attempts),
+                    last_error=error[:500],
                 )
+            )
         if failed:
             OUTBOX_FAILURES.labels(self.service).inc(len(failed))
             log.warning(

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from pingvas_contracts import Envelope, EventData, ServiceSpec
 
@@ -38,19 +38,44 @@ _AFTER_COMMIT = "pingvas_after_commit"
 
 @sa_event.listens_for(Session, "after_commit")
 def _run_after_commit_hooks(session: Session) -> None:
-    for hook in session.info.pop(_AFTER_COMMIT, ()):
+    if session.in_nested_transaction():
+        return  # SQLAlchemy sends after_commit for a savepoint's release too: no commit
+    hooks = session.info.pop(_AFTER_COMMIT, [])
+    for hook in dict.fromkeys(hook for _, hook in hooks):  # each distinct hook once
         hook()
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_hooks(session: Session, previous: SessionTransaction) -> None:
+    # every rollback, savepoints included: drop the hooks staged inside the transaction
+    # (or savepoint) that rolled back, keep those of the savepoints beside it
+    hooks = session.info.get(_AFTER_COMMIT)
+    if hooks:
+        hooks[:] = [(txn, hook) for txn, hook in hooks if not _within(txn, previous)]
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_after_commit_hooks(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    if not session.in_nested_transaction():  # a savepoint's: after_soft_rollback's part
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+def _within(txn: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while txn is not None:
+        if txn is outer:
+            return True
+        txn = txn.parent
+    return False
 
 
 def after_commit(session: AsyncSession, hook: Callable[[], None]) -> None:
     """Run `hook()` once the session's transaction commits (never after a rollback): to
-    wake a local worker for what the transaction staged."""
-    session.sync_session.info.setdefault(_AFTER_COMMIT, set()).add(hook)
+    wake a local worker for what the transaction staged. Staged inside a savepoint (an
+    event of a batch, see EventConsumer.handle_batch), it is dropped if that savepoint
+    rolls back, and runs once the outer transaction commits otherwise."""
+    sync = session.sync_session
+    txn = sync.get_nested_transaction() or sync.get_transaction()
+    sync.info.setdefault(_AFTER_COMMIT, []).append((txn, hook))
 
 
 class _WakingOutbox(Outbox):

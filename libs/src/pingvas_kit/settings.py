@@ -112,7 +112,8 @@ class BaseServiceSettings(BaseSettings):
     bus_provision: bool = True
     run_consumers: bool = True
     run_relay: bool = True
-    relay_batch_size: int = 100
+    #: outbox rows per relay round: published as concurrent PublishBatch calls of 10
+    relay_batch_size: int = 500
     relay_poll_interval: float = 0.2
 
     # -- http

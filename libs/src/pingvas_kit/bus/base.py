@@ -5,12 +5,19 @@ hand the envelope to a handler, and acknowledge only when the handler returned. 
 message that can never be handled (not JSON, not a CloudEvent, unknown type, data
 failing its schema) is a *poison message*: it goes straight to the consumer's
 dead-letter queue with its reason, and the consumer keeps going. A handler that raises
-is retried by redelivery until the queue's max receive count, then dead-lettered too."""
+is retried by redelivery until the queue's max receive count, then dead-lettered too.
+
+A handler is `async (envelope) -> None`. One that also has `handle_batch(envelopes) ->
+[None | exception, ...]` (pingvas_kit.inbox.EventConsumer) is given each received batch
+at once, and says per envelope whether to acknowledge it (None) or leave it for
+redelivery (the exception); if handle_batch itself raises, none is acknowledged.
+`run_handler` is that contract, for both adapters."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
@@ -27,6 +34,7 @@ from .topology import Topology
 log = get_logger("pingvas.bus")
 
 Handler = Callable[[Envelope], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[Sequence[Exception | None]]]
 
 DEAD_LETTERED = Counter(
     "pingvas_bus_dead_lettered_total",
@@ -63,6 +71,43 @@ class PublishError(Exception):
     def __init__(self, failed_ids: Sequence[str], reason: str) -> None:
         super().__init__(f"{len(failed_ids)} event(s) not published: {reason}")
         self.failed_ids = list(failed_ids)
+
+
+def exc_info(exc: BaseException) -> BaseException | bool:
+    """For a log call's `exc_info`: True inside the `except` that caught `exc` (as
+    log.exception would), else the exception itself (a batch's outcome)."""
+    return True if sys.exc_info()[1] is exc else exc
+
+
+def batch_handler_of(handler: Handler) -> BatchHandler | None:
+    """The handler's `handle_batch`, when it takes whole batches."""
+    batch = getattr(handler, "handle_batch", None)
+    return batch if callable(batch) else None
+
+
+async def run_handler(handler: Handler, envelopes: Sequence[Envelope]) -> list[Exception | None]:
+    """Hand `envelopes` (one received batch) to `handler`: None for each to acknowledge,
+    the exception for each to leave for redelivery. A batch handler gets them in one
+    call (if it raises, every one failed); a plain one is called per envelope, one after
+    the other."""
+    batch = batch_handler_of(handler)
+    if batch is None:
+        errors: list[Exception | None] = []
+        for envelope in envelopes:
+            try:
+                await handler(envelope)
+            except Exception as exc:  # noqa: BLE001 - any failure means: redeliver it
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
+    try:
+        errors = list(await batch(envelopes))
+    except Exception as exc:  # noqa: BLE001 - the batch's transaction failed: all of it
+        return [exc] * len(envelopes)
+    if len(errors) != len(envelopes):
+        raise TypeError(f"handle_batch answered {len(errors)} outcomes for {len(envelopes)}")
+    return errors
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,11 @@
 A poison message is republished by the consumer itself to the DLX, its reason in the
 `x-pingvas-reason` / `x-pingvas-reason-kind` headers, then acknowledged. A handler that
 raises is rejected back to the queue (after a short backoff) until the quorum queue's
-delivery limit dead-letters it. A lost ack or nack only means a redelivery."""
+delivery limit dead-letters it. A lost ack or nack only means a redelivery.
+
+A batch handler (EventConsumer) gets the deliveries in batches: two workers each take
+what has arrived, up to half the prefetch window, and hand it over in one call, so its
+events share one transaction; a plain handler is called per delivery."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from pingvas_contracts import Envelope
+
 from ..base import (
     CONSUMED,
     DEAD_LETTERED,
@@ -21,13 +27,18 @@ from ..base import (
     DeadLetter,
     Handler,
     PoisonMessage,
+    batch_handler_of,
     decode,
+    exc_info,
     log,
+    run_handler,
 )
 from ._clients import AmqpClients, _describe
 
 REASON_HEADER = "x-pingvas-reason"
 REASON_KIND_HEADER = "x-pingvas-reason-kind"
+#: batch workers per consume() call: one handles a batch while the other fills up
+BATCH_WORKERS = 2
 
 
 class AmqpConsuming(AmqpClients):
@@ -41,8 +52,14 @@ class AmqpConsuming(AmqpClients):
         await channel.set_qos(prefetch_count=self.concurrency)
         semaphore = asyncio.Semaphore(self.concurrency)
         in_flight: set[asyncio.Task[Any]] = set()
+        batched = batch_handler_of(handler) is not None
+        arrived: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        workers: list[asyncio.Task[None]] = []
 
         async def on_message(message: AbstractIncomingMessage) -> None:
+            if batched:
+                arrived.put_nowait(message)
+                return
             task = asyncio.current_task()
             if task is not None:
                 in_flight.add(task)
@@ -57,6 +74,14 @@ class AmqpConsuming(AmqpClients):
         try:
             # passive: consuming never creates a queue (provisioning does)
             queue = await channel.declare_queue(self.topology.queue_name(consumer), passive=True)
+            if batched:
+                size = max(1, self.concurrency // BATCH_WORKERS)
+                workers = [
+                    asyncio.create_task(
+                        self._batch_worker(consumer, handler, arrived, size, in_flight, stop)
+                    )
+                    for _ in range(BATCH_WORKERS)
+                ]
             tag = await queue.consume(on_message, no_ack=False)
             log.info("bus.consuming", consumer=consumer, queue=queue.name)
             await stop.wait()
@@ -64,6 +89,13 @@ class AmqpConsuming(AmqpClients):
             if tag is not None and not channel.is_closed:
                 with contextlib.suppress(Exception):
                     await queue.cancel(tag)
+            if workers:
+                # what arrived before is handled first; the rest is redelivered
+                for _ in workers:
+                    arrived.put_nowait(None)
+                _, late = await asyncio.wait(workers, timeout=self.shutdown_grace)
+                for worker in late:
+                    worker.cancel()
             if in_flight:
                 # let handlers already running finish (their messages are acked or nacked)
                 await asyncio.wait(set(in_flight), timeout=self.shutdown_grace)
@@ -105,6 +137,82 @@ class AmqpConsuming(AmqpClients):
             return
         await _settle(message.ack(), consumer, message)
         CONSUMED.labels(consumer=consumer).inc()
+
+    async def _batch_worker(
+        self,
+        consumer: str,
+        handler: Handler,
+        arrived: asyncio.Queue[AbstractIncomingMessage | None],
+        size: int,
+        in_flight: set[asyncio.Task[Any]],
+        stop: asyncio.Event,
+    ) -> None:
+        """Take what has arrived (at least one delivery, at most `size`) and handle it as
+        one batch, until a None says stop."""
+        while True:
+            first = await arrived.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < size and not arrived.empty():
+                message = arrived.get_nowait()
+                if message is None:
+                    await self._handle_batch(consumer, handler, batch, in_flight, stop)
+                    return
+                batch.append(message)
+            await self._handle_batch(consumer, handler, batch, in_flight, stop)
+
+    async def _handle_batch(
+        self,
+        consumer: str,
+        handler: Handler,
+        batch: list[AbstractIncomingMessage],
+        in_flight: set[asyncio.Task[Any]],
+        stop: asyncio.Event,
+    ) -> None:
+        decoded: list[tuple[AbstractIncomingMessage, Envelope]] = []
+        for message in batch:
+            try:
+                decoded.append((message, decode(message.body)))
+            except PoisonMessage as poison:
+                await self._dead_letter(consumer, message, poison)
+        if not decoded:
+            return
+        errors = await run_handler(handler, [envelope for _, envelope in decoded])
+        logged: set[int] = set()  # a batch failing whole: its traceback once
+        for (message, envelope), error in zip(decoded, errors, strict=True):
+            if error is None:
+                await _settle(message.ack(), consumer, message)
+                CONSUMED.labels(consumer=consumer).inc()
+                continue
+            HANDLER_ERRORS.labels(consumer=consumer).inc()
+            attempt = _delivery_count(message)
+            log.error(
+                "bus.handler_failed",
+                consumer=consumer,
+                event_id=envelope.id,
+                type=envelope.type,
+                attempt=attempt + 1,
+                **(
+                    {"error": repr(error)[:300]}
+                    if id(error) in logged
+                    else {"exc_info": exc_info(error)}
+                ),
+            )
+            logged.add(id(error))
+            # handed back after a back-off (no hot loop), while the batches go on
+            task = asyncio.create_task(self._nack_later(consumer, message, attempt, stop))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+
+    async def _nack_later(
+        self, consumer: str, message: AbstractIncomingMessage, attempt: int, stop: asyncio.Event
+    ) -> None:
+        delay = min(self.retry_delay * (2**attempt), self.max_retry_delay)
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        await _settle(message.nack(requeue=True), consumer, message)
 
     async def _dead_letter(
         self, consumer: str, message: AbstractIncomingMessage, poison: PoisonMessage

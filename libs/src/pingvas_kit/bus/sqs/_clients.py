@@ -45,7 +45,7 @@ class SqsClients(Bus):
         visibility_timeout: int = 30,
         concurrency: int = 10,
         pollers: int = 2,
-        publish_concurrency: int = 8,
+        publish_concurrency: int = 10,
         retry_base_delay: int = 2,
         retry_max_delay: int = 60,
         max_attempts: int = 3,

@@ -1,5 +1,10 @@
 """Consuming from SQS: long polls, handlers, deletes, back-off, dead letters, heartbeat.
 
+Each received batch (up to 10 messages) goes to a batch handler (EventConsumer) in one
+call, so its events share one transaction; a plain handler is called per message,
+concurrently. The messages handled (and those dead-lettered) are deleted with one
+DeleteMessageBatch.
+
 A poison message is sent to the DLQ by us, with a `reason` attribute, and deleted; a
 failing handler's message is made visible again after a back-off, and after the
 topology's max receive count it is dead-lettered too (the queue's redrive policy is the
@@ -15,6 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pingvas_contracts import Envelope
+
 from ..base import (
     CONSUMED,
     DEAD_LETTERED,
@@ -22,8 +29,11 @@ from ..base import (
     DeadLetter,
     Handler,
     PoisonMessage,
+    batch_handler_of,
     decode,
+    exc_info,
     log,
+    run_handler,
 )
 from ._clients import SqsClients, _error_code
 
@@ -108,14 +118,19 @@ class SqsConsuming(SqsClients):
         visibility_lock = asyncio.Lock()
         heartbeat = asyncio.create_task(self._heartbeat(consumer, url, in_flight, visibility_lock))
         try:
-            outcomes = await asyncio.gather(
-                *(
-                    self._process_one(
-                        consumer, url, str(i), m, handler, semaphore, in_flight, visibility_lock
+            if batch_handler_of(handler) is None:
+                outcomes = await asyncio.gather(
+                    *(
+                        self._process_one(
+                            consumer, url, str(i), m, handler, semaphore, in_flight, visibility_lock
+                        )
+                        for i, m in enumerate(messages)
                     )
-                    for i, m in enumerate(messages)
                 )
-            )
+            else:
+                outcomes = await self._process_together(
+                    consumer, url, messages, handler, semaphore, in_flight, visibility_lock
+                )
         finally:
             async with visibility_lock:  # never cut a visibility call in half
                 heartbeat.cancel()
@@ -184,8 +199,6 @@ class SqsConsuming(SqsClients):
     ) -> str | None:
         """Handle one message; returns what to count once it is deleted ("consumed" or
         "dead_lettered"), or None to leave it in the queue."""
-        message_id = message.get("MessageId")
-        receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         async with semaphore:
             try:
                 envelope = decode(message["Body"])
@@ -196,25 +209,86 @@ class SqsConsuming(SqsClients):
             try:
                 await handler(envelope)
             except Exception as exc:
-                HANDLER_ERRORS.labels(consumer=consumer).inc()
-                log.exception(
-                    "bus.handler_failed",
-                    consumer=consumer,
-                    event_id=envelope.id,
-                    event_type=envelope.type,
-                    message_id=message_id,
-                    receive_count=receive_count,
+                return await self._handler_failed(
+                    consumer, url, entry_id, message, envelope, exc, in_flight, lock
                 )
-                if receive_count >= self.topology.max_receive_count:
-                    reason = f"handler failed {receive_count} times (last: {type(exc).__name__})"
-                    return await self._dead_letter(
-                        consumer, message, "handler_failed", reason, in_flight, entry_id
-                    )
-                await self._back_off(
-                    consumer, url, entry_id, message, receive_count, in_flight, lock
-                )
-                return None
         return "consumed"
+
+    async def _process_together(
+        self,
+        consumer: str,
+        url: str,
+        messages: list[dict[str, Any]],
+        handler: Handler,
+        semaphore: asyncio.Semaphore,
+        in_flight: dict[str, str],
+        lock: asyncio.Lock,
+    ) -> list[str | None]:
+        """A batch handler's way: poison messages dead-lettered, the others handed over
+        in one call. The same outcomes as `_process_one`, in the messages' order."""
+        outcomes: dict[str, str | None] = {}
+        decoded: list[tuple[str, dict[str, Any], Envelope]] = []
+        poisoned: list[tuple[str, dict[str, Any], PoisonMessage]] = []
+        for i, message in enumerate(messages):
+            try:
+                decoded.append((str(i), message, decode(message["Body"])))
+            except PoisonMessage as poison:
+                poisoned.append((str(i), message, poison))
+        dead = asyncio.gather(
+            *(
+                self._dead_letter(consumer, m, poison.kind, poison.reason, in_flight, entry_id)
+                for entry_id, m, poison in poisoned
+            )
+        )
+        if decoded:
+            async with semaphore:
+                errors = await run_handler(handler, [envelope for _, _, envelope in decoded])
+            logged: set[int] = set()  # a batch failing whole: its traceback once
+            for (entry_id, message, envelope), error in zip(decoded, errors, strict=True):
+                if error is None:
+                    outcomes[entry_id] = "consumed"
+                    continue
+                traceback = id(error) not in logged
+                logged.add(id(error))
+                outcomes[entry_id] = await self._handler_failed(
+                    consumer, url, entry_id, message, envelope, error, in_flight, lock, traceback
+                )
+        for (entry_id, _, _), outcome in zip(poisoned, await dead, strict=True):
+            outcomes[entry_id] = outcome
+        return [outcomes[str(i)] for i in range(len(messages))]
+
+    async def _handler_failed(
+        self,
+        consumer: str,
+        url: str,
+        entry_id: str,
+        message: dict[str, Any],
+        envelope: Envelope,
+        exc: Exception,
+        in_flight: dict[str, str],
+        lock: asyncio.Lock,
+        traceback: bool = True,
+    ) -> str | None:
+        """Back off (None: it stays in the queue), or dead-letter it after the topology's
+        max receive count."""
+        receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        HANDLER_ERRORS.labels(consumer=consumer).inc()
+        log.error(
+            "bus.handler_failed",
+            consumer=consumer,
+            event_id=envelope.id,
+            event_type=envelope.type,
+            message_id=message.get("MessageId"),
+            receive_count=receive_count,
+            **({"exc_info": exc_info(exc)} if traceback else {"error": repr(exc)[:300]}),
+        )
+        if receive_count >= self.topology.max_receive_count:
+            reason = f"handler failed {receive_count} times (last: {type(exc).__name__})"
+            return await self._dead_letter(
+                consumer, message, "handler_failed", reason, in_flight, entry_id
+            )
+        await self._back_off(consumer, url, entry_id, message, receive_count, in_flight, lock)
+        return None
 
     async def _back_off(
         self,
