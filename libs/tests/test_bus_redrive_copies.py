@@ -189,3 +189,28 @@ def test_cli_redrive(
     assert cli.main(["redrive", "billing"]) == 0
     assert capsys.readouterr().out.startswith("1 dead letter(s)")
     assert cli.main(["redrive", "nobody"]) == 2
+
+
+async def test_redrive_moves_only_what_the_dlq_held_while_a_consumer_dead_letters_again(
+    moto_endpoint: str, bus_prefix: str, sqs: Any
+) -> None:
+    """A running consumer dead-letters a redriven poison message at once; redrive must
+    not chase it round (it once moved the same two messages 100 times)."""
+    bus = make_bus(settings(moto_endpoint, bus_prefix), topology(bus_prefix))
+    async with bus:
+        await bus.provision()
+        dlq = (await sqs.get_queue_url(QueueName=f"{bus_prefix}-billing-dlq"))["QueueUrl"]
+        for body in ("not json {", "[1, 2]"):
+            await sqs.send_message(QueueUrl=dlq, MessageBody=body)
+
+        async def handler(envelope: Envelope) -> None:
+            raise AssertionError("no event here")
+
+        stop = asyncio.Event()
+        task = asyncio.create_task(bus.consume("billing", handler, stop=stop))
+        try:
+            moved = [await bus.redrive("billing", max_messages=50) for _ in range(3)]
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 5)
+    assert all(n <= 2 for n in moved) and moved[0] == 2, moved

@@ -60,7 +60,7 @@ class PrivatePostgres:
     def restart(self, mode: str = "immediate") -> None:
         """`pg_ctl restart -m immediate`: every connection is cut, with no checkpoint (crash
         recovery on the way up), as when the database's host dies."""
-        self.pg_ctl("-m", mode, "restart")
+        self.pg_ctl("-l", str(self.data / "server.log"), "-m", mode, "restart")
 
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "stop")

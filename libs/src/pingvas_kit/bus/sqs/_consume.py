@@ -318,9 +318,16 @@ class SqsConsuming(SqsClients):
 
     async def redrive(self, consumer: str, *, max_messages: int = 100) -> int:
         """Each dead letter is sent to the source queue before it is deleted from the DLQ:
-        a crash in between leaves it in both (the consumer's inbox makes that harmless)."""
+        a crash in between leaves it in both (the consumer's inbox makes that harmless).
+        At most the messages the DLQ held when it began: a running consumer dead-letters
+        a poison message again at once, which must not be moved round and round."""
         source = await self._queue_url(self.topology.queue_name(consumer))
         dlq = await self._queue_url(self.topology.dlq_name(consumer))
+        attributes = await self._sqs.get_queue_attributes(
+            QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        waiting = int(attributes["Attributes"].get("ApproximateNumberOfMessages", "0"))
+        max_messages = min(max_messages, waiting)
         moved = 0
         while moved < max_messages:
             messages = (
