@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import sqlite3
@@ -278,25 +277,30 @@ def send_poison(stack: PgStack, consumers: list[str]) -> None:
             sqs.send_message(QueueUrl=url, MessageBody=body)
 
 
-def dead_letters(stack: PgStack, consumer: str, expect: int, timeout: float = 60) -> list[dict]:
-    """The messages in the consumer's DLQ (read, then visible again after 2 s)."""
+def all_dead_letters(
+    stack: PgStack, consumers: list[str], expect: int, timeout: float = 60
+) -> dict[str, list[dict]]:
+    """The messages in each consumer's DLQ, once `expect` are there (read, and visible
+    again 2 s later, for redrive)."""
     sqs = stack.sqs()
-    url = sqs.get_queue_url(QueueName=f"{PREFIX}-{consumer}-dlq")["QueueUrl"]
+    urls = {c: sqs.get_queue_url(QueueName=f"{PREFIX}-{c}-dlq")["QueueUrl"] for c in consumers}
+    seen: dict[str, dict[str, dict]] = {c: {} for c in consumers}
     deadline = time.monotonic() + timeout
-    seen: dict[str, dict] = {}
-    while time.monotonic() < deadline:
-        for message in sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=1,
-            VisibilityTimeout=2,
-            MessageAttributeNames=["All"],
-        ).get("Messages", []):
-            seen[message["MessageId"]] = message
-        if len(seen) >= expect:
-            time.sleep(2.5)  # visible again, for redrive
-            return list(seen.values())
-    return list(seen.values())
+    while time.monotonic() < deadline and any(len(seen[c]) < expect for c in consumers):
+        for consumer, url in urls.items():
+            if len(seen[consumer]) >= expect:
+                continue
+            for message in sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                VisibilityTimeout=2,
+                MessageAttributeNames=["All"],
+            ).get("Messages", []):
+                seen[consumer][message["MessageId"]] = message
+        time.sleep(0.3)
+    time.sleep(2.5)  # visible again
+    return {c: list(messages.values()) for c, messages in seen.items()}
 
 
 def queue_depths(stack: PgStack, consumers: list[str]) -> dict[str, int]:
@@ -355,6 +359,9 @@ def test_nothing_is_lost_or_applied_twice_under_faults(
     teams = [Team(stack, name) for name in TEAMS]
     for team in teams:
         team.entitlements()  # tenant.created has reached render
+    # sized for two cores: the free plan runs one job per tenant at a time; with more, the
+    # batched engine denoises every team's jobs in one pass (test setup, no fault involved)
+    sql(db, "UPDATE render.entitlements SET max_concurrent_jobs = 8")
     send_poison(stack, consumers)
     phase("teams signed up, poison sent")
 
@@ -540,8 +547,7 @@ def test_nothing_is_lost_or_applied_twice_under_faults(
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
     }
-    for consumer in consumers:
-        letters = dead_letters(stack, consumer, len(POISON))
+    for consumer, letters in all_dead_letters(stack, consumers, len(POISON)).items():
         bodies = {m["Body"]: m.get("MessageAttributes", {}) for m in letters}
         assert set(bodies) == set(POISON.values()), (consumer, sorted(bodies))
         for body, attributes in bodies.items():
@@ -552,17 +558,27 @@ def test_nothing_is_lost_or_applied_twice_under_faults(
                 "unknown_type",
                 "schema",
             )
-        out = subprocess.run(
-            [str(bus), "redrive", consumer], capture_output=True, text=True, env=bus_env, timeout=60
+    redrives = {
+        consumer: subprocess.Popen(
+            [str(bus), "redrive", consumer],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=bus_env,
         )
-        assert out.returncode == 0, out.stderr
-        assert re.search(rf"\b{len(POISON)} dead letter\(s\) moved back", out.stdout), out.stdout
+        for consumer in consumers
+    }
+    for consumer, proc in redrives.items():
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert out.strip() == f"{len(POISON)} dead letter(s) moved back to {PREFIX}-{consumer}", (
+            consumer,
+            out,
+        )
     # back in their queues, the consumers dead-letter them again, with their reasons
-    for consumer in consumers:
-        again = dead_letters(stack, consumer, len(POISON))
+    for consumer, again in all_dead_letters(stack, consumers, len(POISON)).items():
         assert {m["Body"] for m in again} == set(POISON.values()), consumer
         assert all(m["MessageAttributes"]["reason"]["StringValue"] for m in again)
-
     phase("dead letters checked and redriven")
     # -- the figures
     skipped_in_logs = 0
@@ -584,13 +600,16 @@ def test_nothing_is_lost_or_applied_twice_under_faults(
     figures = {
         "generations": len(job_ids),
         "events sent": len(sent),
-        "deliveries (2 copies x subscribed consumers)": deliveries,
+        "deliveries (at least 2 copies x subscribed consumers)": deliveries,
         "events applied (inbox rows)": len(applied & expected),
-        "duplicates delivered": deliveries - len(applied & expected),
-        "duplicates skipped by the inbox (logged)": skipped_in_logs,
+        "duplicates delivered (at least)": deliveries - len(applied & expected),
+        "duplicates skipped by the inboxes (counted in the logs)": skipped_in_logs,
         "pingvas_inbox_duplicates_total (since the last restarts)": int(metrics_duplicates),
         "duplicates applied": duplicates_applied,
         "lost": len(lost),
+        "mail by status (sent at most once each)": dict(
+            Counter(r["status"] for r in sql(db, "SELECT status FROM mail.messages"))
+        ),
         "poison messages dead-lettered and redriven": len(POISON) * len(consumers),
         "faults": len(faults.log),
         "seconds": round(time.monotonic() - began, 1),
@@ -598,5 +617,5 @@ def test_nothing_is_lost_or_applied_twice_under_faults(
     print("\n[faults] schedule:\n  " + "\n  ".join(faults.log))
     print("[faults] figures:\n  " + "\n  ".join(f"{k}: {v}" for k, v in figures.items()))
     assert duplicates_applied == 0
-    # the duplicates did arrive, and the inbox is what skipped them
-    assert skipped_in_logs > 0
+    # every event's second copy did arrive, and the inboxes are what skipped it
+    assert skipped_in_logs >= len(expected)
