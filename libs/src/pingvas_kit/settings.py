@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -107,6 +107,9 @@ class BaseServiceSettings(BaseSettings):
     bus_wait_seconds: int = 20
     bus_visibility_timeout: int = 30
     bus_max_receive_count: int = 5
+    #: TEST ONLY (the fault suite, tests/faults/): publish every event this many times, so
+    #: that every consumer receives each one more than once; 1 (the default) is off
+    bus_publish_copies: int = Field(default=1, ge=1, le=5)
     #: create or update this service's topics, queues and subscriptions at start-up (local
     #: run, tests); false on AWS, where Terraform owns them and no role may change them
     bus_provision: bool = True

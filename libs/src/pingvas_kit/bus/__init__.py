@@ -13,6 +13,15 @@ if TYPE_CHECKING:
 
 def make_bus(settings: ServiceSettings, topology: Topology) -> Bus:
     """The adapter the settings ask for (SNS/SQS by default, AMQP with bus=amqp)."""
+    bus = _adapter(settings, topology)
+    if settings.bus_publish_copies > 1:  # the fault suite's duplicates (test setting)
+        from ._copies import CopyingBus
+
+        return CopyingBus(bus, settings.bus_publish_copies)
+    return bus
+
+
+def _adapter(settings: ServiceSettings, topology: Topology) -> Bus:
     if settings.bus == "amqp":
         from .amqp import AmqpBus
 

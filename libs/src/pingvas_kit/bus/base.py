@@ -180,6 +180,12 @@ class Bus(ABC):
     async def dead_letters(self, consumer: str, *, max_messages: int = 10) -> list[DeadLetter]:
         """Take up to `max_messages` from the consumer's dead-letter queue (ops and tests)."""
 
+    async def redrive(self, consumer: str, *, max_messages: int = 100) -> int:
+        """Move up to `max_messages` from the consumer's dead-letter queue back to its
+        queue (their reasons dropped), to be handled again; returns how many moved. A
+        message that still cannot be handled is dead-lettered again, with its reason."""
+        raise NotImplementedError(f"{type(self).__name__} cannot redrive dead letters")
+
     @abstractmethod
     async def purge(self, consumer: str) -> None:
         """Drop every message waiting in the consumer's queue and DLQ (tests, reset)."""

@@ -4,6 +4,7 @@
     pingvas-bus topology [--prefix P] [--out FILE]
     pingvas-bus access [--prefix P] [--out FILE]
     pingvas-bus dead-letters CONSUMER [--max N]
+    pingvas-bus redrive CONSUMER [--max N]
 
 `topology` and `access` write deploy/terraform/bus-topology.json and access.json, which
 Terraform builds the bus and the workloads' IAM roles from.
@@ -68,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     dead.add_argument("consumer", help="the consuming service, e.g. billing")
     dead.add_argument("--max", type=int, default=10, help="at most this many (default 10)")
+    redrive = commands.add_parser(
+        "redrive",
+        parents=[common, broker],
+        help="move messages from a consumer's dead-letter queue back to its queue",
+    )
+    redrive.add_argument("consumer", help="the consuming service, e.g. billing")
+    redrive.add_argument("--max", type=int, default=100, help="at most this many (default 100)")
     return parser
 
 
@@ -137,6 +145,19 @@ async def _dead_letters(
     return 0
 
 
+async def _redrive(
+    settings: ServiceSettings, topology: Topology, consumer: str, max_messages: int
+) -> int:
+    if consumer not in topology.consumers:
+        known = ", ".join(topology.consumers) or "none"
+        print(f"unknown consumer {consumer!r} (consumers: {known})", file=sys.stderr)
+        return 2
+    async with make_bus(settings, topology) as bus:
+        moved = await bus.redrive(consumer, max_messages=max_messages)
+    print(f"{moved} dead letter(s) moved back to {topology.queue_name(consumer)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings(args)
@@ -155,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _write(topology.to_json(), args.out)
     if args.command == "provision":
         return asyncio.run(_provision(settings, topology))
+    if args.command == "redrive":
+        return asyncio.run(_redrive(settings, topology, args.consumer, args.max))
     return asyncio.run(_dead_letters(settings, topology, args.consumer, args.max))
 
 

@@ -397,6 +397,66 @@ class SqsConsuming(SqsClients):
         )
         return int(response.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
 
+    async def redrive(self, consumer: str, *, max_messages: int = 100) -> int:
+        """Each dead letter is sent to the source queue before it is deleted from the DLQ:
+        a crash in between leaves it in both (the consumer's inbox makes that harmless).
+        At most the messages the DLQ held when it began: a running consumer dead-letters
+        a poison message again at once, which must not be moved round and round."""
+        source = await self._queue_url(self.topology.queue_name(consumer))
+        dlq = await self._queue_url(self.topology.dlq_name(consumer))
+        attributes = await self._sqs.get_queue_attributes(
+            QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        waiting = int(attributes["Attributes"].get("ApproximateNumberOfMessages", "0"))
+        max_messages = min(max_messages, waiting)
+        moved = 0
+        while moved < max_messages:
+            messages = (
+                await self._sqs.receive_message(
+                    QueueUrl=dlq,
+                    MaxNumberOfMessages=min(10, max_messages - moved),
+                    WaitTimeSeconds=1,
+                    VisibilityTimeout=60,
+                    MessageAttributeNames=["All"],
+                )
+            ).get("Messages", [])
+            if not messages:
+                break
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": m["Body"],
+                    "MessageAttributes": {
+                        name: value
+                        for name, value in m.get("MessageAttributes", {}).items()
+                        if name not in (REASON_ATTRIBUTE, REASON_KIND_ATTRIBUTE)
+                        and value.get("DataType", "").split(".")[0] in ("String", "Number")
+                        and value.get("StringValue")
+                    },
+                }
+                for i, m in enumerate(messages)
+            ]
+            response = await self._sqs.send_message_batch(QueueUrl=source, Entries=entries)
+            sent = {entry["Id"] for entry in response.get("Successful", [])}
+            if sent:
+                await self._sqs.delete_message_batch(
+                    QueueUrl=dlq,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(messages)
+                        if str(i) in sent
+                    ],
+                )
+            moved += len(sent)
+            if len(sent) < len(messages):
+                # the rest reappear in the DLQ after the visibility timeout
+                log.warning(
+                    "bus.redrive_failed", consumer=consumer, failed=len(messages) - len(sent)
+                )
+                break
+        log.info("bus.redriven", consumer=consumer, messages=moved)
+        return moved
+
     async def purge(self, consumer: str) -> None:
         for name in (self.topology.queue_name(consumer), self.topology.dlq_name(consumer)):
             try:
