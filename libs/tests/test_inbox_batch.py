@@ -268,7 +268,11 @@ async def test_through_the_bus_failures_duplicates_and_a_crash_each_apply_once(
         assert deliveries[events[3].id] >= 2  # published twice
         again = {*crashed, events[3].id, events[7].id}
         once = [e.id for e in events if e.id not in again]
-        assert once and all(deliveries[i] == 1 for i in once)
+        # acknowledged: none of them comes back again and again (a visibility timeout that
+        # runs out on a loaded machine may hand one back once: at least once, which the
+        # inbox makes harmless, as the totals above show)
+        assert once and all(1 <= deliveries[i] <= 2 for i in once)
+        assert sum(deliveries[i] for i in once) <= len(once) + 3
         assert sorted(fired) == sorted(f"j-{i}" for i in range(40))
         assert await bus.dead_letters("ledger") == []
     finally:
