@@ -230,6 +230,13 @@ class Faults:
         print(f"[faults] {line}", flush=True)
 
     def kill(self, name: str) -> None:
+        if name == WORKER:
+            # mid-job: a job is running on it (or 20 s have passed)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not sql(
+                self.pg.url, "SELECT 1 FROM render.jobs WHERE status = 'running' LIMIT 1"
+            ):
+                time.sleep(0.2)
         pid = self.stack.pid(name)
         with suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)  # its whole group: the worker's engine too
