@@ -528,7 +528,7 @@ def test_nothing_is_lost_or_applied_twice_under_faults(
     assert not twice, twice
     for team in teams:
         templates = Counter(m["template"] for m in mails if m["to_email"] == team.email)
-        # the sign-up's one mail; "job_completed" is on by default: one per job
+        # the sign-up's one mail; one job_completed row per job (off by default: "unsubscribed")
         assert templates == {"verify_email": 1, "job_completed": PER_TEAM}, (team.email, templates)
 
     # -- nothing lost: every published event is in the inbox of every consumer of its type
