@@ -237,6 +237,29 @@ async def test_cancel_a_running_job(render):
     assert await render.count(images) == 0
 
 
+async def test_a_stop_nobody_asked_for_does_not_cancel_the_job(render):
+    """A worker whose start call was still being retried (render down) heard "stop" for
+    it and reported it cancelled: the job is not the person's to lose; it goes on."""
+    tenant = await render.tenant()
+    me = render.user(tenant)
+    job = await render.queued(me)
+    # render does not know it as gpu-1's yet: a heartbeat naming it answers "stop"
+    beat = await render.internal("/heartbeat", {"worker_id": "gpu-1", "job_ids": [job["id"]]})
+    assert beat.json() == {"cancel": [job["id"]]}
+    r = await render.internal(f"/jobs/{job['id']}/cancelled", {"worker_id": "gpu-1", "attempt": 1})
+    assert r.status_code == 200
+    assert (await render.get(f"/api/v1/generations/{job['id']}", me)).json()["status"] != (
+        "cancelled"
+    )
+    assert await render.events("job.cancelled") == []
+    # it still runs and completes, charged once
+    await render.start(job["id"])
+    assert (await render.complete(job, tenant)).status_code == 200
+    assert (await render.get(f"/api/v1/generations/{job['id']}", me)).json()[
+        "status"
+    ] == "completed"
+
+
 async def test_a_job_cancelled_while_it_finished_is_not_charged(render):
     tenant = await render.tenant()
     me = render.user(tenant)

@@ -72,6 +72,8 @@ class _Active:
     rows: int = 1
     handles: list[str] = field(default_factory=list)
     cancel: bool = False
+    #: render accepted its start: only then is it this worker's to report and to stop
+    started: bool = False
     task: asyncio.Task | None = None
 
 
@@ -184,7 +186,9 @@ class Worker:
             # also with nothing in hand: render counts this worker's free rows
             cancel = await self.api.heartbeat(
                 worker_id=self.worker_id,
-                job_ids=[j.job_id for j in active],
+                # not a job whose start is still being retried (render down): render would
+                # not know it as this worker's yet and answer "stop", cancelling it
+                job_ids=[j.job_id for j in active if j.started],
                 capacity=0 if self._stopping else self.capacity,
             )
             for job_id in cancel:
@@ -243,6 +247,7 @@ class Worker:
             log.info("worker.job_refused", job_id=job.job_id, reason=reason)
             await self.queue.delete(message.receipt_handle)
             return
+        job.started = True
         attempt = int(answer.get("attempt", 1))
         item = answer.get("job") or message.body
         uploaded: list[str] = []

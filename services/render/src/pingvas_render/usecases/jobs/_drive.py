@@ -348,7 +348,13 @@ class Driving(JobsBase):
             job = await repo.get_job_for_worker(session, job_id, lock=True)
             if job is None or job.status in repo.FINISHED:
                 return
-            by = self._cancelled_by(job) if job.cancel_requested else "system"
+            if not job.cancel_requested:
+                # a worker stopped it because render said so (it was handed to another
+                # worker, or had not started on this one): not the person's cancellation;
+                # the job goes on where it is, or comes back from the work queue
+                log.info("render.cancel_report_ignored", job_id=job_id, status=job.status)
+                return
+            by = self._cancelled_by(job)
             await self._cancel_in(session, job, notes, stage=stage_of(job.status), by=by)
         await self._after(notes)
         await self.hub.forget(job_id)
