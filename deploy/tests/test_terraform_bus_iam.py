@@ -820,6 +820,8 @@ CALLS: dict[tuple[str, str], tuple[str, ...]] = {
     # the DLQ's depth (pingvas_bus_dead_letter_depth), every 30 s
     ("libs/src/pingvas_kit/bus/sqs/_consume.py", "get_queue_attributes"): ("bus:dead-letter",),
     ("libs/src/pingvas_kit/bus/sqs/_consume.py", "purge_queue"): (OPERATOR,),
+    # `pingvas-bus redrive`: dead letters back to the consumer's queue, run by an operator
+    ("libs/src/pingvas_kit/bus/sqs/_consume.py", "send_message_batch"): (OPERATOR,),
     **{
         ("libs/src/pingvas_kit/bus/sqs/_provision.py", op): (DEV_ONLY,)
         for op in (

@@ -148,7 +148,10 @@ class EventConsumer:
         return "applied"
 
     def _duplicate(self, envelope: Envelope) -> Outcome:
-        log.info("inbox.duplicate_skipped", event_id=envelope.id, event_type=envelope.type)
+        # a redelivery gets a span of its own in the event's trace, marked as skipped
+        with consumer_span(self.name, envelope) as current:
+            current.set_attribute("pingvas.inbox.duplicate", True)
+            log.info("inbox.duplicate_skipped", event_id=envelope.id, event_type=envelope.type)
         return "duplicate"
 
     def count(self, envelope: Envelope, outcome: Outcome) -> None:
