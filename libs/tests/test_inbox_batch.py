@@ -245,7 +245,9 @@ async def test_through_the_bus_failures_duplicates_and_a_crash_each_apply_once(
                     return await consumer.handle_batch(envelopes)
                 finally:
                     CRASHING.reset(crashing)
-                    inboxed_after_crash.append(await inboxed(db, consumer.name, crashed))
+                    # events[3]'s second copy may be in a batch running beside this one
+                    alone = [i for i in crashed if i != events[3].id]
+                    inboxed_after_crash.append(await inboxed(db, consumer.name, alone))
             errors = await consumer.handle_batch(envelopes)
             if (await read(db, consumer.name))[0] == want:
                 done.set()
