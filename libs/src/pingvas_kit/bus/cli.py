@@ -130,12 +130,19 @@ async def _provision(settings: ServiceSettings, topology: Topology) -> int:
     return 0
 
 
+def _known(topology: Topology, consumer: str) -> bool:
+    """Whether the topology has `consumer`; says which it has when not."""
+    if consumer in topology.consumers:
+        return True
+    known = ", ".join(topology.consumers) or "none"
+    print(f"unknown consumer {consumer!r} (consumers: {known})", file=sys.stderr)
+    return False
+
+
 async def _dead_letters(
     settings: ServiceSettings, topology: Topology, consumer: str, max_messages: int
 ) -> int:
-    if consumer not in topology.consumers:
-        known = ", ".join(topology.consumers) or "none"
-        print(f"unknown consumer {consumer!r} (consumers: {known})", file=sys.stderr)
+    if not _known(topology, consumer):
         return 2
     async with make_bus(settings, topology) as bus:
         letters = await bus.dead_letters(consumer, max_messages=max_messages)
@@ -148,9 +155,7 @@ async def _dead_letters(
 async def _redrive(
     settings: ServiceSettings, topology: Topology, consumer: str, max_messages: int
 ) -> int:
-    if consumer not in topology.consumers:
-        known = ", ".join(topology.consumers) or "none"
-        print(f"unknown consumer {consumer!r} (consumers: {known})", file=sys.stderr)
+    if not _known(topology, consumer):
         return 2
     async with make_bus(settings, topology) as bus:
         moved = await bus.redrive(consumer, max_messages=max_messages)
