@@ -214,3 +214,13 @@ async def test_redrive_moves_only_what_the_dlq_held_while_a_consumer_dead_letter
             stop.set()
             await asyncio.wait_for(task, 5)
     assert all(n <= 2 for n in moved) and moved[0] == 2, moved
+
+
+def test_production_refuses_the_fault_suites_publish_copies(monkeypatch) -> None:  # noqa: ANN001
+    from pydantic import ValidationError
+
+    from pingvas_kit.settings import ServiceSettings
+
+    with pytest.raises(ValidationError, match="bus_publish_copies"):
+        ServiceSettings(environment="production", bus_publish_copies=2)
+    assert ServiceSettings(environment="development", bus_publish_copies=2).bus_publish_copies == 2

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -144,6 +144,12 @@ class BaseServiceSettings(BaseSettings):
             dotenv_settings,
             file_secret_settings,
         )
+
+    @model_validator(mode="after")
+    def _no_test_faults_in_production(self) -> BaseServiceSettings:
+        if self.environment == "production" and self.bus_publish_copies != 1:
+            raise ValueError("bus_publish_copies is for the fault suite; production publishes once")
+        return self
 
     @property
     def is_production(self) -> bool:
