@@ -356,11 +356,12 @@ async def test_two_dispatchers_on_postgres_never_send_a_job_twice(env):
         workers = Workers(runtime, queue, [first, second], n=3, duration=0.01)
         workers.start()
         try:
-            async with running(first, second):
-                await workers.wait_for(lambda: len(workers.started) >= 10, timeout=60)
-                assert standby.sent == 0
-                await leader.release()  # the leader goes (its lock with it) ...
-                leader._lock_conn = None
+            async with running(standby):
+                async with running(leader):
+                    await workers.wait_for(lambda: len(workers.started) >= 10, timeout=60)
+                    assert standby.sent == 0
+                # the leader's replica goes: its loop ends and gives up the lock ...
+                assert not leader.is_leader
                 await workers.wait_for(lambda: len(workers.started) == 30, timeout=60)
         finally:
             await workers.stop()
