@@ -269,3 +269,18 @@ def test_a_log_file_is_private(tmp_path):
     assert (tmp_path / "log").stat().st_mode & 0o777 == 0o700
     path = private_file(tmp_path / "other.log")
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_shared_directory_is_refused_as_a_private_one_and_left_as_it_was(tmp_path: Path):
+    """var_dir=/tmp (or any sticky, shared directory) would be narrowed to 0700 and lock
+    every other user out of it (Postgres's own user, for one): it is refused instead."""
+    from pingvas_kit.settings import private_dir
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    with pytest.raises(ValueError, match="shared directory"):
+        private_dir(shared)
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    mine = private_dir(tmp_path / "mine")
+    assert mine.stat().st_mode & 0o777 == 0o700

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import stat
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -258,7 +259,11 @@ def derive_token(secret: str, purpose: str) -> str:
 def private_dir(path: Path) -> Path:
     """`path` as a directory only its owner can read (made if missing, narrowed if not)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
+    mode = path.stat().st_mode
+    if mode & stat.S_ISVTX:
+        # a shared directory such as /tmp: narrowing it would lock everyone else out
+        raise ValueError(f"{path} is a shared directory (sticky bit); use a directory of its own")
+    if mode & 0o077:
         path.chmod(0o700)
     return path
 
