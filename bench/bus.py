@@ -75,11 +75,19 @@ def data(i: int) -> dict:
 
 
 async def raw_rates(
-    endpoint: str, topic_arn: str, queue_url: str, n: int, *, publishers: int, pollers: int
+    endpoint: str,
+    topic_arn: str,
+    queue_url: str,
+    n: int,
+    *,
+    publishers: int,
+    pollers: int,
+    in_flight: int,
 ) -> tuple[float, float]:
     """The emulator alone, driven the way the bus drives it but with no outbox, no
     decoding and no inbox: PublishBatch calls (10 events each) at the relay's
-    concurrency, while `pollers` loops receive 10 at a time and delete them in a batch.
+    concurrency, while `pollers` loops receive 10 at a time and delete them in a batch
+    (each loop's next receive overlapping its last `in_flight` deletes, as the bus's do).
     Returns (events/s published, events/s received and deleted)."""
     session = get_session()
     bodies = [
@@ -113,25 +121,41 @@ async def raw_rates(
                     ],
                 )
 
-        async def drain() -> None:
+        async def delete(got: list[dict], slots: asyncio.Semaphore) -> None:
             nonlocal received
+            try:
+                await sqs.delete_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(got)
+                    ],
+                )
+            finally:
+                slots.release()
+            received += len(got)
+            if received >= n:
+                done.set()
+
+        async def drain() -> None:
+            # as the bus's receive loops do: the next long poll starts while the batches
+            # received before are deleted, up to batches_in_flight per loop
+            slots = asyncio.Semaphore(in_flight)
+            deleting = set()
             while not done.is_set():
+                await slots.acquire()
                 got = (
                     await sqs.receive_message(
                         QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
                     )
                 ).get("Messages", [])
-                if got:
-                    await sqs.delete_message_batch(
-                        QueueUrl=queue_url,
-                        Entries=[
-                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                            for i, m in enumerate(got)
-                        ],
-                    )
-                    received += len(got)
-                    if received >= n:
-                        done.set()
+                if not got:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(delete(got, slots))
+                deleting.add(task)
+                task.add_done_callback(deleting.discard)
+            await asyncio.gather(*deleting)
 
         started = time.perf_counter()
         drainers = [asyncio.create_task(drain()) for _ in range(pollers)]
@@ -202,6 +226,7 @@ async def main() -> None:
             n,
             publishers=bus.publish_concurrency,
             pollers=bus.pollers,
+            in_flight=bus.batches_in_flight,
         )
 
         out = Outbox(outbox, source="producer")
@@ -248,7 +273,10 @@ async def main() -> None:
         counting = Counting()
 
         stop = asyncio.Event()
-        relay = OutboxRelay(db, bus, outbox, service="producer", batch_size=200)
+        # the relay as the services configure it
+        relay = OutboxRelay(
+            db, bus, outbox, service="producer", batch_size=settings.relay_batch_size
+        )
         started = time.perf_counter()
         tasks = [
             asyncio.create_task(relay.run(stop)),

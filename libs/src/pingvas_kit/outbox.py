@@ -120,17 +120,32 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._last_stats = 0.0
         self._last_cleanup = 0.0
+        #: one batch in flight to the broker at a time (run()'s loops take turns)
+        self._publishing = asyncio.Lock()
 
     def wake(self) -> None:
         """Ask the relay to look now rather than at its next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop`. On Postgres two loops take turns: while one batch is in
+        flight to the broker, the next is already read (and row-locked) and the last is
+        being marked published, so the broker is never idle between batches; one batch
+        publishes at a time (`_publishing`), so the broker sees the same concurrency.
+        SQLite has no row locks: one loop."""
         log.info("outbox.relay_started", batch_size=self.batch_size)
+        loops = 2 if self.db.is_postgres else 1
+        await asyncio.gather(*(self._loop(stop, housekeeping=i == 0) for i in range(loops)))
+        log.info("outbox.relay_stopped")
+
+    async def _loop(self, stop: asyncio.Event, *, housekeeping: bool) -> None:
         while not stop.is_set():
             try:
-                published = await self.relay_once()
-                await self._housekeeping()
+                published = await (
+                    self.relay_once() if self.db.is_postgres else self._relay_backlog(stop)
+                )
+                if housekeeping:
+                    await self._housekeeping()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -148,7 +163,6 @@ class OutboxRelay:
                 )
                 for w in waiters:
                     w.cancel()
-        log.info("outbox.relay_stopped")
 
     def _pending(self, now: datetime) -> sa.Select:
         t = self.table
@@ -181,21 +195,66 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             return await self._publish(session, rows)
 
+    async def _relay_backlog(self, stop: asyncio.Event) -> int:
+        """SQLite's way through a backlog: while one batch is in flight to the broker,
+        the next (the rows after it) is read, so the broker is not idle while the relay
+        reads; one batch is sent at a time, and each is marked before the next is sent.
+        Returns how many were accepted in the last batch (a full batch: more may wait)."""
+        rows = await self._read(after=None)
+        published = 0
+        while rows:
+            sending = asyncio.create_task(self._send(rows))
+            try:
+                ahead = await self._read(after=rows[-1].position) if not stop.is_set() else []
+            except asyncio.CancelledError:
+                sending.cancel()
+                raise
+            except Exception:  # the batch in flight is still marked; the next loop reads again
+                log.exception("outbox.relay_error")
+                ahead = []
+            failed, error = await sending
+            async with self.db.transaction() as session:
+                published = await self._mark(session, rows, failed, error)
+            if len(rows) < self.batch_size:
+                break
+            rows = ahead
+        return published
+
+    async def _read(self, *, after: int | None) -> Sequence[sa.Row]:
+        query = self._pending(datetime.now(UTC))
+        if after is not None:
+            query = query.where(self.table.c.position > after)
+        async with self.db.sessionmaker() as session:
+            return (await session.execute(query)).all()
+
     async def _publish(self, session: AsyncSession, rows: Sequence[sa.Row]) -> int:
-        t = self.table
+        failed, error = await self._send(rows)
+        return await self._mark(session, rows, failed, error)
+
+    async def _send(self, rows: Sequence[sa.Row]) -> tuple[set[str], str]:
+        """The rows' events to the broker: (ids it did not accept, why)."""
         envelopes = [Envelope.from_json(r.body) for r in rows]
         failed: set[str] = set()
         error = ""
-        started = time.perf_counter()
-        with telemetry.publish_spans(self.service, envelopes) as spans:
-            try:
-                await self.bus.publish(envelopes)
-            except PublishError as exc:
-                failed, error = set(exc.failed_ids), str(exc)
-            except Exception as exc:  # broker unreachable: the whole batch waits
-                failed, error = {e.id for e in envelopes}, f"{type(exc).__name__}: {exc}"
-            telemetry.failed(spans, envelopes, failed, error)
+        async with self._publishing:
+            started = time.perf_counter()
+            with telemetry.publish_spans(self.service, envelopes) as spans:
+                try:
+                    await self.bus.publish(envelopes)
+                except PublishError as exc:
+                    failed, error = set(exc.failed_ids), str(exc)
+                except Exception as exc:  # broker unreachable: the whole batch waits
+                    failed, error = {e.id for e in envelopes}, f"{type(exc).__name__}: {exc}"
+                telemetry.failed(spans, envelopes, failed, error)
         OUTBOX_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        return failed, error
+
+    async def _mark(
+        self, session: AsyncSession, rows: Sequence[sa.Row], failed: set[str], error: str
+    ) -> int:
+        """Published rows marked, failed ones given their next attempt; returns how many
+        the broker accepted."""
+        t = self.table
         now = datetime.now(UTC)
         ok = [r.position for r in rows if r.event_id not in failed]
         if ok:

@@ -46,6 +46,7 @@ class SqsClients(Bus):
         concurrency: int = 10,
         pollers: int = 2,
         publish_concurrency: int = 10,
+        batches_in_flight: int = 4,
         retry_base_delay: int = 2,
         retry_max_delay: int = 60,
         max_attempts: int = 3,
@@ -68,6 +69,8 @@ class SqsClients(Bus):
         #: and deleted, so the queue is never idle between round trips
         self.pollers = max(1, pollers)
         self.publish_concurrency = max(1, publish_concurrency)
+        #: received batches each receive loop may have in its handlers at once
+        self.batches_in_flight = max(1, batches_in_flight)
         #: a failed message comes back after min(base * 2**(receives-1), max) seconds
         self.retry_base_delay = max(0, retry_base_delay)
         self.retry_max_delay = max(0, retry_max_delay)

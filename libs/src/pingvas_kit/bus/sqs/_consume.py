@@ -64,19 +64,53 @@ class SqsConsuming(SqsClients):
     async def _poll(
         self, consumer: str, handler: Handler, semaphore: asyncio.Semaphore, stop: asyncio.Event
     ) -> None:
+        """One receive loop. Each received batch is handled and deleted in a task of its
+        own while the loop already long-polls for the next, with at most
+        `batches_in_flight` batches per loop at once: the round trips to the queue
+        overlap the handlers' transactions instead of adding to them. A batch waits for a
+        free slot before the next receive (so nothing sits received and unhandled), and
+        the heartbeat covers every batch being handled; the inbox makes whatever comes
+        back a no-op."""
         queue_name = self.topology.queue_name(consumer)
         delay = 0.5
-        while not stop.is_set():
+        slots = asyncio.Semaphore(self.batches_in_flight)
+        running: set[asyncio.Task[None]] = set()
+
+        async def process(url: str, messages: list[dict[str, Any]]) -> None:
             try:
-                url = await self._queue_url(queue_name)
-                messages = await self._receive(url, stop)
-                delay = 0.5
-                if messages:
-                    await self._process_batch(consumer, url, messages, handler, semaphore)
-            except Exception as exc:
-                log.warning("bus.consume_error", consumer=consumer, error=repr(exc), retry_in=delay)
-                await _sleep_or_stop(stop, delay)
-                delay = min(delay * 2, 30.0)
+                await self._process_batch(consumer, url, messages, handler, semaphore)
+            except Exception as exc:  # left in the queue: it comes back after the timeout
+                log.warning("bus.consume_error", consumer=consumer, error=repr(exc))
+            finally:
+                slots.release()
+
+        try:
+            while not stop.is_set():
+                try:
+                    await slots.acquire()
+                    try:
+                        url = await self._queue_url(queue_name)
+                        messages = await self._receive(url, stop)
+                    except BaseException:
+                        slots.release()
+                        raise
+                    delay = 0.5
+                    if not messages:
+                        slots.release()
+                        continue
+                    task = asyncio.create_task(process(url, messages))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                except Exception as exc:
+                    log.warning(
+                        "bus.consume_error", consumer=consumer, error=repr(exc), retry_in=delay
+                    )
+                    await _sleep_or_stop(stop, delay)
+                    delay = min(delay * 2, 30.0)
+        finally:
+            # the batches already received are handled and deleted before consume() ends
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _receive(self, url: str, stop: asyncio.Event) -> list[dict[str, Any]]:
         """One long poll, abandoned as soon as `stop` is set. (Messages the broker had
