@@ -188,8 +188,7 @@ class OutboxRelay:
                     return 0
                 return await self._publish(session, rows)
         # SQLite: one relay per file; read, publish outside a write lock, then mark
-        async with self.db.sessionmaker() as session:
-            rows = (await session.execute(self._pending(now))).all()
+        rows = await self._read(after=None)
         if not rows:
             return 0
         async with self.db.transaction() as session:
