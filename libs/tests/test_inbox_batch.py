@@ -161,6 +161,40 @@ async def test_the_same_event_twice_in_a_batch_applies_once(db_backend: dict) ->
         await db.dispose()
 
 
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+async def test_batches_that_deadlock_side_by_side_are_all_applied_without_a_redelivery(
+    db_backend: dict,
+) -> None:
+    """Eight batches handled side by side, each updating the same two tenants' rows in
+    turn, half of them starting with the other tenant: Postgres ends some of them with a
+    deadlock, and each such transaction runs again at once instead of leaving its events
+    for redelivery. (SQLite has one writer at a time.)"""
+    db = Database(make_settings(db_backend))
+    await create_tables(db)
+    name = f"ledger-{uuid.uuid4().hex[:8]}"
+    consumer = EventConsumer(name, db, inbox)
+
+    @consumer.on(JobCompleted)
+    async def add(session, envelope, data) -> None:  # noqa: ANN001
+        await add_to_totals(session, envelope.tenantid, data.credits_used)
+        await asyncio.sleep(0.02)  # a handler doing more work: the others catch up
+
+    batches = [
+        [event(f"b{b}-{i}", 1, tenant=f"t-{(b + i) % 2}") for i in range(6)] for b in range(8)
+    ]
+    retries = metric("pingvas_inbox_transaction_retries_total", consumer=name)
+    try:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(consumer.handle_batch(b) for b in batches), return_exceptions=True),
+            120,
+        )
+        assert outcomes == [[None] * 6] * 8  # every event applied, none left to redeliver
+        assert await read(db, name) == ({"t-0": (24, 24), "t-1": (24, 24)}, 48)
+        assert metric("pingvas_inbox_transaction_retries_total", consumer=name) - retries >= 1
+    finally:
+        await db.dispose()
+
+
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
 async def test_a_crash_before_the_commit_applies_nothing(db_backend: dict) -> None:
     db = Database(make_settings(db_backend))

@@ -41,6 +41,27 @@ def aware(value: datetime | None) -> datetime | None:
     return value
 
 
+#: SQLSTATEs of a transaction that lost a race and may simply be run again: a deadlock
+#: (40P01) and a serialization failure (40001)
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is Postgres ending a transaction that may succeed when run again (a
+    deadlock between concurrent transactions, a serialization failure); SQLite never
+    raises these (one writer at a time)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for candidate in (current, getattr(current, "orig", None)):
+            code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+            if code in TRANSIENT_SQLSTATES:
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 

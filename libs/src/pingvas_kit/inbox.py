@@ -9,10 +9,17 @@ savepoint per event: an event whose handler raises then rolls back its savepoint
 redelivery, while the others commit together and are acknowledged. A crash before the
 commit applies none of them, and the bus redelivers them all. A handler may so run
 twice for one delivery (once rolled back): its effects outside the database must be
-idempotent, as they must be for redeliveries anyway."""
+idempotent, as they must be for redeliveries anyway.
+
+Batches handled side by side may deadlock on the rows they both update (two events of
+one tenant in each); Postgres then ends one transaction, which is run again whole
+(a few times, after a short jittered pause) instead of being left for redelivery."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast, overload
@@ -25,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts import Envelope, EventData, validate_envelope
 
-from .db import Database
+from .db import Database, is_transient
 from .logging import bound_contextvars, get_logger
 from .telemetry import consumer_span
 
@@ -46,6 +53,30 @@ PROCESSED = Counter("pingvas_inbox_processed_total", "Events applied", ["consume
 DUPLICATES = Counter(
     "pingvas_inbox_duplicates_total", "Redelivered events skipped by the inbox", ["consumer"]
 )
+
+
+#: how many times a transaction that lost a race (a deadlock with a batch handled beside
+#: it, a serialization failure) runs again before its events are left for redelivery
+TRANSIENT_RETRIES = 4
+LOST_RACES = Counter(
+    "pingvas_inbox_transaction_retries_total",
+    "Inbox transactions run again after a deadlock or serialization failure",
+    ["consumer"],
+)
+
+
+async def _lost_race(consumer: str, attempt: int, exc: Exception, events: int) -> None:
+    """Count and log a transaction that lost a race, then wait a little (more each time,
+    with jitter, so the two sides do not meet again in step)."""
+    LOST_RACES.labels(consumer).inc()
+    log.info(
+        "inbox.transaction_retried",
+        consumer=consumer,
+        attempt=attempt + 1,
+        events=events,
+        error=type(exc).__name__,
+    )
+    await asyncio.sleep(random.uniform(0.01, 0.05 * 2**attempt))  # noqa: S311 - jitter
 
 
 class EventConsumer:
@@ -163,9 +194,17 @@ class EventConsumer:
 
     async def __call__(self, envelope: Envelope) -> None:
         """One event in a transaction of its own (the bus's per-message handler form)."""
-        async with self.db.transaction() as session:
-            outcome = await self.handle(session, envelope)
-        self.count(envelope, outcome)
+        for attempt in itertools.count():
+            try:
+                async with self.db.transaction() as session:
+                    outcome = await self.handle(session, envelope)
+            except Exception as exc:
+                if attempt < TRANSIENT_RETRIES and is_transient(exc):
+                    await _lost_race(self.name, attempt, exc, 1)
+                    continue
+                raise
+            self.count(envelope, outcome)
+            return
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> list[Exception | None]:
         """A received batch in one transaction. Returns, in order, None for each event
@@ -179,21 +218,34 @@ class EventConsumer:
             except Exception as exc:  # noqa: BLE001 - rolled back: redelivered
                 return [exc]
             return [None]
-        if envelopes:
+        for attempt in itertools.count():
+            if not envelopes:
+                break
             try:
                 async with self.db.transaction() as session:
                     outcomes = await self._apply_together(session, envelopes)
             except Exception as exc:  # noqa: BLE001 - rolled back whole: again, one by one
+                if attempt < TRANSIENT_RETRIES and is_transient(exc):
+                    await _lost_race(self.name, attempt, exc, len(envelopes))
+                    continue  # a race with a batch beside it: the same batch again
                 log.info(
                     "inbox.batch_retried_with_savepoints",
                     events=len(envelopes),
                     error=type(exc).__name__,
                 )
-            else:
-                for envelope, outcome in zip(envelopes, outcomes, strict=True):
-                    self.count(envelope, outcome)
-                return [None] * len(envelopes)
-        return await self._apply_each(envelopes)
+                break
+            for envelope, outcome in zip(envelopes, outcomes, strict=True):
+                self.count(envelope, outcome)
+            return [None] * len(envelopes)
+        for attempt in itertools.count():
+            try:
+                return await self._apply_each(envelopes, retrying=attempt < TRANSIENT_RETRIES)
+            except Exception as exc:
+                if attempt < TRANSIENT_RETRIES and is_transient(exc):
+                    await _lost_race(self.name, attempt, exc, len(envelopes))
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _apply_together(
         self, session: AsyncSession, envelopes: Sequence[Envelope]
@@ -219,8 +271,12 @@ class EventConsumer:
                 outcomes.append(self._duplicate(envelope))
         return outcomes
 
-    async def _apply_each(self, envelopes: Sequence[Envelope]) -> list[Exception | None]:
-        """One transaction, a savepoint per event: a failing event rolls back alone."""
+    async def _apply_each(
+        self, envelopes: Sequence[Envelope], *, retrying: bool
+    ) -> list[Exception | None]:
+        """One transaction, a savepoint per event: a failing event rolls back alone. An
+        event that lost a race (`retrying`) rolls the whole transaction back instead, so
+        that its locks go and the caller runs it all again."""
         errors: list[Exception | None] = []
         committed: list[tuple[Envelope, Outcome]] = []
         async with self.db.transaction(savepoints=True) as session:
@@ -229,6 +285,8 @@ class EventConsumer:
                     async with session.begin_nested():
                         outcome = await self.handle(session, envelope)
                 except Exception as exc:  # noqa: BLE001 - this event only: redelivered
+                    if retrying and is_transient(exc):
+                        raise
                     errors.append(exc)
                     continue
                 errors.append(None)
