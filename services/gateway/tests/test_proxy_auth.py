@@ -108,6 +108,12 @@ async def test_public_routes_pass_with_an_anonymous_identity(client, path):
     assert identity.client_ip
 
 
+async def test_the_model_catalog_is_public_and_the_models_of_the_team_are_not(client):
+    got = seen(await client.get("/api/v1/models/catalog"))
+    assert verify(got["headers"]["x-pingvas-identity"], INTERNAL_SECRET).kind == "anonymous"
+    assert (await client.get("/api/v1/models")).status_code == 401
+
+
 async def test_a_public_route_uses_a_valid_token_and_ignores_a_bad_one(client):
     got = seen(await client.get("/api/v1/invitations/tok123", headers=bearer(access_token())))
     assert verify(got["headers"]["x-pingvas-identity"], INTERNAL_SECRET).kind == "user"

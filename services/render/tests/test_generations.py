@@ -181,6 +181,18 @@ async def test_models_and_entitlements_follow_the_plan(render):
     assert ent["max_concurrent_jobs"] == 1 and ent["allowed_models"] == ["sd-1.5", "sdxl-turbo"]
 
 
+async def test_the_catalog_names_every_plans_models_without_a_login(render):
+    """Plan cards name each plan's models as the Generate page does: the catalog answers
+    without credentials and lists the models of every plan, not only the caller's."""
+    r = await render.get("/api/v1/models/catalog", {})
+    assert r.status_code == 200
+    names = {m["key"]: m["name"] for m in r.json()["items"]}
+    assert names["sdxl-base-1.0"] == "SDXL 1.0"  # a Pro model, not on the free plan
+    assert names["sd-1.5"] == "Stable Diffusion 1.5" and "tiny-sd1" in names  # local run
+    credit = {m["key"]: m["credit_factor"] for m in r.json()["items"]}
+    assert credit["sdxl-base-1.0"] == 2.0
+
+
 async def test_tenants_are_isolated(render):
     a, b = await render.tenant(), await render.tenant()
     job = await render.queued(render.user(a))

@@ -7,6 +7,8 @@ import { redirectTo } from './redirect'
 import type { Interval, Plan, PlanCode } from './types'
 import { useOpenPortal } from './useOpenPortal'
 import { useI18n } from '../../i18n/I18nProvider'
+import { planModels } from '../render/names'
+import { useGetModelCatalogQuery } from '../render/renderApi'
 
 /** Percent saved by paying yearly instead of twelve months; null when there is nothing to compare. */
 function yearlySaving(plan: Plan): number | null {
@@ -61,6 +63,7 @@ export function PlansCard({
 }) {
   const { t, locale } = useI18n()
   const plans = useGetBillingPlansQuery()
+  const catalog = useGetModelCatalogQuery()
   const plansError = useErrorMessage(plans.error)
   const [interval, setBillingInterval] = useState<Interval>(initialInterval)
   const [checkout, checkoutState] = useCreateCheckoutMutation()
@@ -92,6 +95,7 @@ export function PlansCard({
               const free = isFreePlan(plan)
               const price = priceFor(plan, interval)
               const saving = interval === 'year' ? yearlySaving(plan) : null
+              const models = planModels(plan.allowed_models, catalog.data)
               return (
                 <li
                   key={plan.code}
@@ -136,11 +140,11 @@ export function PlansCard({
                     </dd>
                   </dl>
                   <div className="text-sm">
-                    <p className="text-slate-500">{t('billing.plans.models', { count: plan.allowed_models.length })}</p>
-                    <ul className="mt-1 flex flex-wrap gap-1">
-                      {plan.allowed_models.map((model) => (
-                        <li key={model}>
-                          <Badge>{model}</Badge>
+                    <p className="text-slate-500">{t('billing.plans.models', { count: models.length })}</p>
+                    <ul className="mt-1 flex flex-wrap gap-1" data-testid="billing-plan-models">
+                      {models.map((model) => (
+                        <li key={model.key}>
+                          <Badge>{model.name}</Badge>
                         </li>
                       ))}
                     </ul>

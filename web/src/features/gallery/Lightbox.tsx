@@ -5,6 +5,7 @@ import { httpStatus } from '../../api/problem'
 import { Button, ConfirmDialog, ErrorBanner, Loading } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'
+import { schedulerName, useModelName } from '../render/names'
 import { settingsFromImage } from '../render/params'
 import type { Image, Model } from '../render/types'
 import { downloadName } from './download'
@@ -77,7 +78,8 @@ export function Lightbox({
     return () => previous?.focus?.()
   }, [])
 
-  const modelName = image ? (models?.find((m) => m.key === image.model)?.name ?? image.model) : ''
+  const nameOf = useModelName()
+  const modelName = image ? (models?.find((m) => m.key === image.model)?.name ?? nameOf(image.model)) : ''
 
   function download(event: MouseEvent<HTMLAnchorElement>) {
     if (!image) return
@@ -157,7 +159,7 @@ export function Lightbox({
                   <Parameter label={t('generate.seed')}>{image.seed}</Parameter>
                   <Parameter label={t('generate.steps')}>{image.steps}</Parameter>
                   <Parameter label={t('generate.cfg')}>{image.cfg_scale}</Parameter>
-                  <Parameter label={t('generate.scheduler')}>{image.scheduler}</Parameter>
+                  <Parameter label={t('generate.scheduler')}>{schedulerName(image.scheduler)}</Parameter>
                   <Parameter label={t('gallery.created')}>{formatDate(image.created_at)}</Parameter>
                 </dl>
                 <div className="mt-auto flex flex-wrap gap-2">

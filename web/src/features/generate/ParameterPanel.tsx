@@ -2,6 +2,7 @@ import { Card, SelectField, TextField } from '../../components/ui'
 import { useI18n } from '../../i18n/I18nProvider'
 import { PresetGroup } from '../render/fields'
 import { MAX_CFG, MAX_SEED, MIN_CFG, MIN_SIZE, SHAPES, SPEEDS, randomSeed } from '../render/params'
+import { schedulerName } from '../render/names'
 import { SCHEDULERS } from '../render/types'
 import type { GenerateFormState } from './useGenerateForm'
 
@@ -103,7 +104,7 @@ export function ParameterPanel({ form }: { form: GenerateFormState }) {
         >
           {schedulers.map((name) => (
             <option key={name} value={name}>
-              {name}
+              {schedulerName(name)}
             </option>
           ))}
         </SelectField>

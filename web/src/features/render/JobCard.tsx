@@ -3,6 +3,7 @@ import { useCancelGenerationMutation, useGetImageQuery } from './renderApi'
 import { Badge, Button, ErrorBanner, Spinner } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'
+import { useModelName } from './names'
 import type { Job, JobStatus } from './types'
 import { useJobEvents } from './useJobEvents'
 
@@ -39,6 +40,7 @@ function JobThumbnail({ id, index, alt }: { id: string; index: number; alt: stri
 /** One submitted job: status, queue position, live progress and preview, then its images. */
 export function JobCard({ job, live = true, onSettled }: { job: Job; live?: boolean; onSettled?: (id: string) => void }) {
   const { t, formatDate } = useI18n()
+  const nameOf = useModelName()
   const view = useJobEvents(job, { live, onSettled })
   const [cancel, cancelState] = useCancelGenerationMutation()
   const cancelError = useErrorMessage(cancelState.error)
@@ -57,7 +59,7 @@ export function JobCard({ job, live = true, onSettled }: { job: Job; live?: bool
         <div className="min-w-0 flex-1 space-y-1">
           <p className="line-clamp-2 text-sm font-medium text-slate-900">{request.prompt}</p>
           <p className="text-xs text-slate-500">
-            {request.model} · {request.width}×{request.height} · {t('generate.seed')} {job.seed ?? request.seed ?? '—'} ·{' '}
+            {nameOf(request.model)} · {request.width}×{request.height} · {t('generate.seed')} {job.seed ?? request.seed ?? '—'} ·{' '}
             {formatDate(job.created_at)}
           </p>
         </div>

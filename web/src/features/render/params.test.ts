@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { SD15, TINY, entitlements } from '../../test/renderFixtures'
 import { parseRetryAfter } from './apiHelpers'
 import { estimateCredits, limitsFor, sizeFor, stepsFor } from './params'
+import priceGrid from './price-grid.json'
 
 const SDXL = { ...SD15, key: 'sdxl', default_width: 1024, default_height: 1024, max_width: 2048, max_height: 2048, max_steps: 100, default_steps: 30, credit_factor: 2 }
 
@@ -36,6 +37,15 @@ describe('generation parameters', () => {
     expect(estimateCredits(SD15, 64, 64, 4, 2)).toBe(2) // at least 1 per image
     expect(estimateCredits(SDXL, 1024, 1024, 30, 2)).toBe(20) // ceil(2 × 4 × 1.2) = 10 per image
     expect(estimateCredits(undefined, 512, 512, 25, 1)).toBeNull()
+  })
+
+  it('estimates every price of the grid render charges (services/render/tests/test_price_grid.py)', () => {
+    expect(priceGrid.columns).toEqual(['credit_factor', 'width', 'height', 'steps', 'images', 'credits'])
+    expect(priceGrid.rows.length).toBeGreaterThan(500)
+    const wrong = priceGrid.rows.filter(([factor, width, height, steps, images, credits]) => {
+      return estimateCredits({ ...SD15, credit_factor: factor }, width, height, steps, images) !== credits
+    })
+    expect(wrong).toEqual([])
   })
 
   it('reads Retry-After as seconds or a date', () => {

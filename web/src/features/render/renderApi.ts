@@ -12,6 +12,12 @@ export const renderApi = api.injectEndpoints({
       transformResponse: listOf<Model>,
       providesTags: ['Models'],
     }),
+    /** Every plan's models with their names (public): plan cards, job cards, the gallery. */
+    getModelCatalog: build.query<Model[], void>({
+      query: () => 'models/catalog',
+      transformResponse: listOf<Model>,
+      keepUnusedDataFor: 3600,
+    }),
     getEntitlements: build.query<Entitlements, void>({
       query: () => 'entitlements',
       providesTags: ['Entitlements'],
@@ -90,6 +96,7 @@ export const renderApi = api.injectEndpoints({
 
 export const {
   useGetModelsQuery,
+  useGetModelCatalogQuery,
   useGetEntitlementsQuery,
   useGetRecentGenerationsQuery,
   useGetGenerationQuery,

@@ -109,3 +109,4 @@ export const SCHEDULERS = [
   'lcm',
   'tcd',
 ] as const
+export type Scheduler = (typeof SCHEDULERS)[number]

@@ -6,6 +6,7 @@ import { redirectTo } from '../../features/billing/redirect'
 import { PLANS, credits, paidSubscription, payment, subscription, usageItems } from '../../features/billing/testFixtures'
 import type { Subscription } from '../../features/billing/types'
 import { usagePath, usageWindow } from '../../features/billing/usage'
+import { SD15, TINY } from '../../test/renderFixtures'
 import { meFixture, mockApi, problem, renderApp } from '../../test/utils'
 
 vi.mock('../../features/billing/redirect', () => ({ redirectTo: vi.fn() }))
@@ -40,6 +41,34 @@ describe('billing page', () => {
   afterEach(() => {
     vi.useRealTimers()
     vi.mocked(redirectTo).mockReset()
+  })
+
+  it('names each plan card\'s models as the Generate page does, test models included', async () => {
+    billingRoutes('member', subscription(), {
+      'GET models/catalog': {
+        body: {
+          items: [
+            { ...SD15, key: 'sd-1.5', name: 'Stable Diffusion 1.5' },
+            { ...SD15, key: 'sdxl-turbo', name: 'SDXL Turbo' },
+            { ...SD15, key: 'sdxl-base-1.0', name: 'SDXL 1.0' },
+            TINY,
+          ],
+        },
+      },
+    })
+    renderApp('/billing')
+    await screen.findByRole('listitem', { name: 'Free' })
+    const free = await waitFor(() => {
+      const list = within(planCard('Free')).getByTestId('billing-plan-models')
+      expect(list).toHaveTextContent('SDXL Turbo')
+      return list
+    })
+    const names = within(free)
+      .getAllByRole('listitem')
+      .map((item) => item.textContent)
+    expect(names).toEqual(['Stable Diffusion 1.5', 'SDXL Turbo', TINY.name])
+    // a key the catalog does not know reads as itself
+    expect(within(planCard('Team')).getByTestId('billing-plan-models')).toHaveTextContent('flux-schnell')
   })
 
   it('is in the navigation for members and shows the plan and credits', async () => {

@@ -81,7 +81,7 @@ describe('gallery page', () => {
     const box = await screen.findByRole('dialog', { name: 'Image details' })
     expect(within(box).getByRole('img', { name: 'prompt a' })).toHaveAttribute('src', 'https://s3.example.com/a.png?sig=1')
     const parameters = within(box).getByTestId('image-parameters')
-    for (const text of ['prompt a', 'blurry', 'Stable Diffusion 1.5', '512×768', '777', '30', '6.5', 'dpmpp_2m_k']) {
+    for (const text of ['prompt a', 'blurry', 'Stable Diffusion 1.5', '512×768', '777', '30', '6.5', 'DPM++ 2M Karras']) {
       expect(within(parameters).getByText(text)).toBeInTheDocument()
     }
     const download = within(box).getByRole('link', { name: 'Download' })

@@ -34,6 +34,8 @@ _PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for method, pattern in (
         ("POST", r"/api/v1/auth/(signup|login|refresh|verify-email|password-reset(/confirm)?)"),
         ("GET", r"/api/v1/invitations/[^/]+"),
+        # the models on offer, named as the Generate page names them (plan cards)
+        ("GET", r"/api/v1/models/catalog"),
         ("POST", r"/api/v1/invitations/[^/]+/accept"),
         # the link in every non-transactional mail: the page asks (GET), the page or a mail
         # client's RFC 8058 one-click POST (no cookies, so no CSRF token) unsubscribes

@@ -54,6 +54,27 @@ async def list_models(me: AnyCaller, ctx: Ctx) -> ModelList:
 
 
 @router.get(
+    "/models/catalog",
+    summary="The models on offer",
+    description=(
+        "Every model Pingvas offers, on any plan, with its display name and credit factor: "
+        "what plan cards and price lists name (a plan's `allowed_models` are these keys). "
+        "`test` models, offered only on a local run, are on every plan. Public: no login."
+    ),
+    responses=problem_responses(),
+)
+async def model_catalog(ctx: Ctx) -> ModelList:
+    """The catalog as the Generate page names it, for every plan at once."""
+    return ModelList(
+        items=[
+            ModelOut(**{k: v for k, v in m.as_dict().items() if k in ModelOut.model_fields})
+            for m in ctx.catalog
+            if not m.test or ctx.settings.test_models
+        ]
+    )
+
+
+@router.get(
     "/entitlements",
     summary="What the team may do",
     description=(
