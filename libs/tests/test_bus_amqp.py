@@ -392,3 +392,55 @@ async def test_ping_and_close(amqp_url: str, topology: Topology) -> None:
         await bus.ping()
     with pytest.raises(ConnectionError):
         await bus.publish([job_completed()])
+
+
+async def test_redrive_moves_dead_letters_back_once_and_poison_is_dead_lettered_again(
+    bus: AmqpBus, amqp_url: str, topology: Topology
+) -> None:
+    """`pingvas-bus redrive` on RabbitMQ: what the DLQ holds goes back to the consumer's
+    queue without its reason, the event is handled, the poison dead-lettered again with
+    its reason, and a running consumer's fresh dead letter is not chased round."""
+    good = job_completed()
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        for body, headers in (
+            (b"not json {", {REASON_HEADER: "an old reason", REASON_KIND_HEADER: "old"}),
+            (good.to_json().encode(), {REASON_HEADER: "handler failed", "type": JOB_COMPLETED}),
+        ):
+            await channel.default_exchange.publish(
+                aio_pika.Message(body, headers=headers), routing_key=topology.dlq_name(CONSUMER)
+            )
+    finally:
+        await connection.close()
+    await eventually(lambda: queue_depth(amqp_url, topology.dlq_name(CONSUMER)), timeout=5)
+
+    assert await bus.redrive(CONSUMER, max_messages=1) == 1
+    assert await bus.redrive(CONSUMER) == 1
+    assert await bus.redrive(CONSUMER) == 0
+    assert await queue_depth(amqp_url, topology.queue_name(CONSUMER)) == 2
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(topology.queue_name(CONSUMER), passive=True)
+        back = [await queue.get(no_ack=False) for _ in range(2)]
+        # the reasons stay behind; the other headers come along
+        assert sorted(dict(m.headers or {}).get("type", "-") for m in back) == ["-", JOB_COMPLETED]
+        assert not any(REASON_HEADER in (m.headers or {}) for m in back)
+        for message in back:
+            await message.nack(requeue=True)
+    finally:
+        await connection.close()
+
+    handled: list[Envelope] = []
+
+    async def handler(env: Envelope) -> None:
+        handled.append(env)
+
+    async with consuming(bus, CONSUMER, handler):
+        await eventually(lambda: len(handled) == 1)
+        letters = await take_dead_letters(bus, CONSUMER, 1)
+    assert handled == [good]
+    assert [(letter.body, letter.reason) for letter in letters] == [
+        ("not json {", "body is not JSON")
+    ]

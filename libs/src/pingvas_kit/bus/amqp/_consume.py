@@ -283,6 +283,57 @@ class AmqpConsuming(AmqpClients):
                 await channel.close()
         return letters
 
+    async def redrive(self, consumer: str, *, max_messages: int = 100) -> int:
+        """Each dead letter is published to the consumer's queue (through the default
+        exchange, confirmed) before it is acknowledged on the DLQ: a crash in between
+        leaves it in both, which the consumer's inbox makes harmless. Its reason headers
+        and the broker's death records stay behind. At most the messages the DLQ held
+        when it began, so a poison message dead-lettered again at once by a running
+        consumer is not moved round and round."""
+        connection = self._require_connection()
+        channel = await connection.channel(publisher_confirms=True)
+        moved = 0
+        try:
+            dlq = await channel.declare_queue(self.topology.dlq_name(consumer), passive=True)
+            queue = self.topology.queue_name(consumer)
+            await channel.declare_queue(queue, passive=True)  # it exists: nothing is dropped
+            waiting = int(dlq.declaration_result.message_count or 0)
+            while moved < min(max_messages, waiting):
+                message = await dlq.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                headers = {
+                    name: value
+                    for name, value in (message.headers or {}).items()
+                    if name not in (REASON_HEADER, REASON_KIND_HEADER)
+                    and not name.startswith("x-death")
+                    and not name.startswith("x-first-death")
+                    and not name.startswith("x-last-death")
+                    and name != "x-delivery-count"
+                }
+                back = aio_pika.Message(
+                    message.body,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    message_id=message.message_id,
+                    headers=headers,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                )
+                try:
+                    await channel.default_exchange.publish(
+                        back, routing_key=queue, mandatory=True, timeout=self.publish_timeout
+                    )
+                except BaseException:
+                    await _settle(message.nack(requeue=True), consumer, message)
+                    raise
+                await message.ack()
+                moved += 1
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+        log.info("bus.redriven", consumer=consumer, moved=moved)
+        return moved
+
     async def dead_letter_depth(self, consumer: str) -> int | None:
         connection = self._require_connection()
         channel = await connection.channel(publisher_confirms=False)
