@@ -831,3 +831,54 @@ def test_the_factory_builds_it_from_the_settings(monkeypatch):
     assert isinstance(engine, OpenSearchEngine)
     assert engine.name == "opensearch"
     assert engine.names.write == "pv-factory-write"
+
+
+class _Indices:
+    """The few `indices` calls `start` makes, recorded; `get_alias` answers `aliases`."""
+
+    def __init__(self, aliases: dict[str, Any]) -> None:
+        self.aliases = aliases
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def put_index_template(self, **kw: Any) -> None:
+        self.calls.append(("put_index_template", kw))
+
+    async def get_alias(self, **kw: Any) -> dict[str, Any]:
+        self.calls.append(("get_alias", kw))
+        return self.aliases
+
+    async def put_mapping(self, **kw: Any) -> None:
+        self.calls.append(("put_mapping", kw))
+
+    async def create(self, **kw: Any) -> None:
+        self.calls.append(("create", kw))
+
+
+class _Client:
+    def __init__(self, aliases: dict[str, Any]) -> None:
+        self.indices = _Indices(aliases)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_start_puts_the_grams_field_into_generations_made_before_it():
+    engine = OpenSearchEngine("http://127.0.0.1:9", index_prefix="pv")
+    await engine.close()
+    old = {
+        "pv-g1": {"aliases": {"pv-read": {}, "pv-write": {}, "pv-write-g1": {}}},
+        "pv-g2": {"aliases": {"pv-write": {}, "pv-write-g2": {}}},
+    }
+    engine._client = client = _Client(old)  # type: ignore[assignment]
+    await engine.start()
+    calls = dict(client.indices.calls)
+    template = index_template("pv")["template"]["mappings"]["properties"]
+    assert calls["put_mapping"]["index"] == "pv-g1,pv-g2"
+    assert calls["put_mapping"]["body"] == {"properties": {GRAMS_FIELD: template[GRAMS_FIELD]}}
+    assert "create" not in calls  # the read generation exists
+
+    # a new cluster: the first generation comes from the template, which has the field
+    engine._client = client = _Client({})  # type: ignore[assignment]
+    await engine.start()
+    assert [c for c, _ in client.indices.calls] == ["put_index_template", "get_alias", "create"]
+    assert template[GRAMS_FIELD]["analyzer"] == "whitespace"
