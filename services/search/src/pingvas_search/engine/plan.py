@@ -34,7 +34,7 @@ from typing import Literal
 from .base import clean_text
 from .cursors import query_words
 from .lexicon import english_key, get_lexicon
-from .text import Token, analyze, hangul_bigrams, has_hangul, is_hangul, raw_words, romanize
+from .text import Token, analyze, hangul_bigrams, has_hangul, raw_words, romanize
 
 #: a query is cut to this many characters and words; a group has at most this many
 #: alternatives
@@ -148,31 +148,35 @@ def _group(word: str) -> Group | None:
     typed = _alternative(word, "typed")
     if typed is None:
         return None
-    lexicon = get_lexicon()
-    found: list[Alternative | None] = []
-    terms = [u.term for u in typed.units]
-    if any(has_hangul(u.surface) for u in typed.units) and not all(
-        is_hangul(u.surface) for u in typed.units
-    ):
-        pass  # Hangul and Latin in one word ("NEAR(고양이"): only as typed
-    elif has_hangul(word):
-        renderings = [
-            *lexicon.english("".join(_HANGUL_RUN.findall(word))),
-            *lexicon.english(" ".join(terms)),
-        ]
-        if not renderings and len(terms) > 1:
-            # a compound the lexicon does not know: its parts', when it knows them all
-            # ("고양이카페" → cat cafe)
-            parts = [lexicon.english(t) for t in terms]
-            if all(parts):
-                renderings.append(" ".join(p[0] for p in parts))
-        found.extend(_alternative(r, "lexicon") for r in dict.fromkeys(renderings))
-        latin = [romanize(t) for t in terms]
-        if all(latin) and all(len(t) >= 2 for t in terms):
-            found.append(_alternative(" ".join(r for r in latin if r), "romanized"))
+    hangul = [has_hangul(u.surface) for u in typed.units]
+    if all(hangul):
+        found = _korean_forms(word, [u.term for u in typed.units])
+    elif any(hangul):
+        found = []  # Hangul and Latin in one word ("NEAR(고양이"): only as typed
     else:
-        found.extend(_alternative(k, "lexicon") for k in lexicon.korean(english_key(word)))
+        korean = get_lexicon().korean(english_key(word))
+        found = [_alternative(k, "lexicon") for k in korean]
     return Group(word, _distinct([typed, *found]))
+
+
+def _korean_forms(word: str, terms: list[str]) -> list[Alternative | None]:
+    """A Hangul word's lexicon renderings and romanization."""
+    lexicon = get_lexicon()
+    renderings = [
+        *lexicon.english("".join(_HANGUL_RUN.findall(word))),
+        *lexicon.english(" ".join(terms)),
+    ]
+    if not renderings and len(terms) > 1:
+        # a compound the lexicon does not know: its parts', when it knows them all
+        # ("고양이카페" → cat cafe)
+        parts = [lexicon.english(t) for t in terms]
+        if all(parts):
+            renderings.append(" ".join(p[0] for p in parts))
+    found = [_alternative(r, "lexicon") for r in dict.fromkeys(renderings)]
+    latin = [romanize(t) for t in terms if len(t) >= 2]
+    if len(latin) == len(terms) and all(latin):
+        found.append(_alternative(" ".join(r for r in latin if r), "romanized"))
+    return found
 
 
 def _distinct(alternatives: list[Alternative | None]) -> tuple[Alternative, ...]:
