@@ -108,7 +108,7 @@ async def test_the_index_survives_a_reopen(index_path):
     try:
         assert await engine.generations() == {"read": [gen], "write": [gen]}
         assert await engine.count(tenant) == 2
-        hits = await engine.search(ImageQuery(tenant_id=tenant, text="cats"))
+        hits = await engine.search(ImageQuery(tenant_id=tenant, text="sofas"))
         assert [h.doc for h in hits.items] == [docs[1]]
         assert [s.prompt for s in await engine.suggest(tenant, "고양")] == [docs[0].prompt]
     finally:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pingvas_search.engine import plan
 from pingvas_search.engine.base import (
     MARK_END,
     MARK_START,
@@ -38,6 +39,7 @@ from pingvas_search.engine.opensearch import _cursors as cursors
 from pingvas_search.engine.opensearch import _documents as documents
 from pingvas_search.engine.opensearch import _generations as generations
 from pingvas_search.engine.opensearch import _highlights as highlights
+from pingvas_search.engine.opensearch._documents import GRAMS_FIELD
 from pingvas_search.engine.opensearch._template import index_template
 
 T = "tenant-a"
@@ -113,10 +115,14 @@ def assert_scoped(req: TenantRequest, tenant: str) -> None:
             if "tenant_id" in value:
                 assert path[-1] == "term" and value == {"tenant_id": tenant}, path
                 tenant_terms += 1
-        # the bool.filter is the only place the query is narrowed: no should/must_not
-        # that could widen or bypass it
+        # the bool.filter is the only place the query is narrowed: no must_not, and a
+        # should (a word's alternatives) only inside `must`, where at least one of its
+        # clauses has to match besides the filter
         if isinstance(value, dict) and "bool" in value:
-            assert "should" not in value["bool"], path
+            assert "must_not" not in value["bool"], path
+            if "should" in value["bool"]:
+                assert path[:3] == ("query", "bool", "must"), path
+                assert value["bool"]["minimum_should_match"] == 1, path
     assert tenant_terms == 1
     json.dumps(req.body)  # plain JSON
 
@@ -162,7 +168,7 @@ def test_the_korean_analyzer_chain(template):
 
 def test_every_analyzer_and_filter_used_is_defined(template):
     analysis = template["template"]["settings"]["analysis"]
-    builtin_analyzers = {"english", "standard"}
+    builtin_analyzers = {"english", "standard", "whitespace"}
     builtin_filters = {"nori_readingform", "lowercase"}
     for path, value in walk(template["template"]["mappings"]):
         if path and path[-1] == "analyzer":
@@ -345,18 +351,29 @@ def test_the_same_query_of_two_tenants_differs_only_in_the_tenant():
     assert json.dumps(a.body).replace(T, OTHER) == json.dumps(b.body)
 
 
+#: where the text of a search may appear: a multi_match's or a grams match's query
+TEXT_PLACES = {("multi_match", "query"), (GRAMS_FIELD, "query")}
+
+
+def _strings(node: Any) -> list[tuple[tuple[Any, ...], str]]:
+    return [(p, v) for p, v in walk(node) if isinstance(v, str)]
+
+
 @pytest.mark.parametrize("crafted", CRAFTED)
 def test_user_text_is_only_ever_a_query_value(crafted):
     for text in (crafted, f"고양이 {crafted}"):
         req = bodies.search_body(query(text=text, model="m"))
         assert_scoped(req, T)
         benign = bodies.search_body(query(text="zzz", model="m"))
-        # the text's only trace: the multi_match query value, as one plain string
-        places = [p for p, v in walk(req.body) if isinstance(v, str) and v == text.strip()]
-        assert places == [("query", "bool", "must", 0, "multi_match", "query")]
-        swapped = copy.deepcopy(req.body)
-        swapped["query"]["bool"]["must"][0]["multi_match"]["query"] = "zzz"
-        assert swapped == benign.body
+        # the text's only traces: query values of multi_match and the grams' match,
+        # every other string of the body is one of the builder's own
+        must = req.body["query"]["bool"]["must"]
+        for path, value in _strings(must):
+            if path[-2:] not in TEXT_PLACES:
+                assert value in {"most_fields", "and", *bodies.SEARCH_FIELDS}, (path, value)
+        outside = copy.deepcopy(req.body)
+        outside["query"]["bool"]["must"] = benign.body["query"]["bool"]["must"]
+        assert outside == benign.body
 
         sreq = bodies.suggest_body(T, text, 8)
         assert_scoped(sreq, T)
@@ -383,17 +400,49 @@ def test_a_model_is_a_term_and_times_a_range():
     }
 
 
-def test_text_search_is_and_over_prompt_and_english():
-    body = bodies.search_body(query(text="  귀여운   고양이 ")).body
-    (mm,) = body["query"]["bool"]["must"]
-    assert mm == {
+def _mm(text: str) -> dict[str, Any]:
+    return {
         "multi_match": {
-            "query": "귀여운 고양이",
+            "query": text,
             "type": "most_fields",
             "operator": "and",
             "fields": ["prompt", "prompt.en"],
         }
     }
+
+
+def _grams(grams: str) -> dict[str, Any]:
+    return {"match": {GRAMS_FIELD: {"query": grams, "operator": "and", "boost": 0.3}}}
+
+
+def _any(*clauses: dict[str, Any]) -> dict[str, Any]:
+    return {"bool": {"should": list(clauses), "minimum_should_match": 1}}
+
+
+def test_text_search_is_and_over_words_or_over_their_forms():
+    body = bodies.search_body(query(text="  귀여운   고양이 ")).body
+    cute, cat = body["query"]["bool"]["must"]
+    # each word as typed (the analysed prompt, or all its syllable bigrams), its
+    # lexicon renderings and its romanization
+    assert cute == _any(
+        _any(_mm("귀여운"), _grams("귀여 여운")),
+        _any(_mm("cute"), _grams("cute")),
+        _any(_mm("gwiyeop"), _grams("gwiyeop")),
+    )
+    assert cat == _any(
+        _any(_mm("고양이"), _grams("고양 양이")),
+        _any(_mm("cat"), _grams("cat")),
+        _any(_mm("kitten"), _grams("kitten")),
+        _any(_mm("kitty"), _grams("kitty")),
+        _any(_mm("goyangi"), _grams("goyangi")),
+    )
+    # an English word: its Korean renderings
+    (sofa,) = bodies.search_body(query(text="sofas")).body["query"]["bool"]["must"]
+    assert sofa == _any(_any(_mm("sofas"), _grams("sofas")), _any(_mm("소파"), _grams("소파")))
+    # a word with no other form is one clause; a stop-word-only query its words
+    (word,) = bodies.search_body(query(text="zzz")).body["query"]["bool"]["must"]
+    assert word == _any(_mm("zzz"), _grams("zzz"))
+    assert bodies.search_body(query(text="the a")).body["query"]["bool"]["must"] == [_mm("the a")]
     assert body["sort"] == [{"_score": "desc"}, {"created_at": "desc"}, {"image_id": "desc"}]
     assert body["track_total_hits"] == bodies.TOTAL_HITS_CAP == 10_000
     assert body["size"] == 25  # one more than the limit: is there a next page?
@@ -418,11 +467,16 @@ def test_an_empty_query_lists_newest_first_without_matching_or_highlighting():
 
 
 def test_a_huge_query_is_cut_to_what_opensearch_takes():
-    text = "고양이 " * 300 + " ".join(f"w{i}" for i in range(200))
-    mm = bodies.search_body(query(text=text)).body["query"]["bool"]["must"][0]["multi_match"]
-    words = mm["query"].split()
-    assert words[0] == "고양이" and words.count("고양이") == 1
-    assert len(words) == bodies.MAX_QUERY_WORDS
+    text = "고양이 " * 300 + " ".join(f"w{i}" for i in range(200)) + " 강아지 " * 100
+    must = bodies.search_body(query(text=text)).body["query"]["bool"]["must"]
+    assert len(must) == plan.MAX_GROUPS
+    assert "고양이" in json.dumps(must[0], ensure_ascii=False)
+    assert json.dumps(must, ensure_ascii=False).count('"고양이"') == 1
+    # far below OpenSearch's 1,024 clauses, even with a lexicon word in every place
+    many = bodies.search_body(query(text=" ".join(["고양이", "강아지", "하늘", "cats"] * 20)))
+    # (a multi_match is a clause per field)
+    paths = [p[-1] for p, _ in walk(many.body) if p and p[-1] in ("multi_match", "match")]
+    assert 2 * paths.count("multi_match") + paths.count("match") < 1024
     assert len(bodies.normalize_text("a" * 5000)) == bodies.MAX_QUERY_CHARS
 
 
@@ -777,3 +831,54 @@ def test_the_factory_builds_it_from_the_settings(monkeypatch):
     assert isinstance(engine, OpenSearchEngine)
     assert engine.name == "opensearch"
     assert engine.names.write == "pv-factory-write"
+
+
+class _Indices:
+    """The few `indices` calls `start` makes, recorded; `get_alias` answers `aliases`."""
+
+    def __init__(self, aliases: dict[str, Any]) -> None:
+        self.aliases = aliases
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def put_index_template(self, **kw: Any) -> None:
+        self.calls.append(("put_index_template", kw))
+
+    async def get_alias(self, **kw: Any) -> dict[str, Any]:
+        self.calls.append(("get_alias", kw))
+        return self.aliases
+
+    async def put_mapping(self, **kw: Any) -> None:
+        self.calls.append(("put_mapping", kw))
+
+    async def create(self, **kw: Any) -> None:
+        self.calls.append(("create", kw))
+
+
+class _Client:
+    def __init__(self, aliases: dict[str, Any]) -> None:
+        self.indices = _Indices(aliases)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_start_puts_the_grams_field_into_generations_made_before_it():
+    engine = OpenSearchEngine("http://127.0.0.1:9", index_prefix="pv")
+    await engine.close()
+    old = {
+        "pv-g1": {"aliases": {"pv-read": {}, "pv-write": {}, "pv-write-g1": {}}},
+        "pv-g2": {"aliases": {"pv-write": {}, "pv-write-g2": {}}},
+    }
+    engine._client = client = _Client(old)  # type: ignore[assignment]
+    await engine.start()
+    calls = dict(client.indices.calls)
+    template = index_template("pv")["template"]["mappings"]["properties"]
+    assert calls["put_mapping"]["index"] == "pv-g1,pv-g2"
+    assert calls["put_mapping"]["body"] == {"properties": {GRAMS_FIELD: template[GRAMS_FIELD]}}
+    assert "create" not in calls  # the read generation exists
+
+    # a new cluster: the first generation comes from the template, which has the field
+    engine._client = client = _Client({})  # type: ignore[assignment]
+    await engine.start()
+    assert [c for c, _ in client.indices.calls] == ["put_index_template", "get_alias", "create"]
+    assert template[GRAMS_FIELD]["analyzer"] == "whitespace"

@@ -10,6 +10,14 @@ import type { Suggestion } from './types'
 /** Suggestions are asked for once typing pauses this long. */
 export const SUGGEST_DEBOUNCE_MS = 150
 
+/**
+ * What suggestions complete: the text without the lone jamo an input method may leave at its
+ * end while it composes a syllable ("고양ㅇ" on the way to "고양이" completes "고양").
+ */
+function suggestText(value: string): string {
+  return value.replace(/[\u1100-\u11ff\u3130-\u318f]+$/u, '').trim()
+}
+
 export function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value)
   useEffect(() => {
@@ -24,7 +32,8 @@ export function useDebounced<T>(value: T, ms: number): T {
  * completing what is typed (its recent prompts while the field is empty). ArrowUp/ArrowDown
  * move through the list, Enter picks the active suggestion or searches for the text, Escape
  * closes the list, a click picks. While an input method composes a syllable (Korean), Enter
- * only confirms the syllable.
+ * only confirms the syllable, and the list on show stays while the unfinished syllable
+ * completes nothing ("공" on the way to "고양").
  */
 export function SearchBox({
   value,
@@ -44,16 +53,21 @@ export function SearchBox({
   const listId = `${id}-list`
   const input = useRef<HTMLInputElement>(null)
   const composing = useRef(false)
+  const [composingNow, setComposingNow] = useState(false)
   const [open, setOpen] = useState(false)
   const [active, setActive] = useState(-1)
-  const typed = useDebounced(value.trim(), SUGGEST_DEBOUNCE_MS)
+  const typed = useDebounced(suggestText(value), SUGGEST_DEBOUNCE_MS)
   const suggestions = useSearchSuggestQuery(typed, { skip: !open || typed.length > MAX_SUGGEST_QUERY })
   // The list on show and what it completes: the last one that came, until the next comes.
   const [shown, setShown] = useState<{ q: string; items: Suggestion[] } | null>(null)
   const current = suggestions.currentData
   useEffect(() => {
-    if (current) setShown({ q: typed, items: current })
-  }, [current, typed])
+    if (!current) return
+    // A syllable still being composed is not yet what the user means: an empty answer for it
+    // keeps the list on show (once composed, the answer stands).
+    if (composingNow && current.length === 0) return
+    setShown({ q: typed, items: current })
+  }, [current, typed, composingNow])
   const items: Suggestion[] = open ? (shown?.items ?? []) : []
   const expanded = items.length > 0
 
@@ -150,9 +164,11 @@ export function SearchBox({
             onKeyDown={onKeyDown}
             onCompositionStart={() => {
               composing.current = true
+              setComposingNow(true)
             }}
             onCompositionEnd={() => {
               composing.current = false
+              setComposingNow(false)
             }}
             className="block w-full rounded-md border border-slate-300 bg-white py-2 pl-3 pr-9 text-sm shadow-sm placeholder:text-slate-400 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 [&::-webkit-search-cancel-button]:hidden"
           />

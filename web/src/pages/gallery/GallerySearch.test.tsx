@@ -290,6 +290,47 @@ describe('gallery search', () => {
     await waitFor(() => expect(where().params).toEqual({ q: '고양이가 자는 사진' }))
   })
 
+  it('keeps the suggestions on show while a Korean syllable is still being composed', async () => {
+    const { callsTo } = routes({
+      [suggest('고')]: { body: { items: [suggestion('고양이가 자는 사진', 2, '고'), suggestion('고래', 1, '고')] } },
+      // "공": the ㅇ of 양 typed, not yet moved on to the next syllable
+      [suggest('공')]: { body: { items: [] } },
+      [suggest('고양')]: { body: { items: [suggestion('고양이가 자는 사진', 2, '고양')] } },
+      [suggest('고양이')]: { body: { items: [] } },
+    })
+    renderAt('/gallery')
+    await waitFor(() => expect(cards()).toHaveLength(2))
+    const input = box()
+    const shown = () =>
+      screen.queryAllByTestId('gallery-search-suggestion').map((option) => option.textContent?.replace(/\d.*$/, ''))
+    fireEvent.focus(input)
+
+    fireEvent.compositionStart(input)
+    fireEvent.change(input, { target: { value: '고' } })
+    await waitFor(() => expect(shown()).toEqual(['고양이가 자는 사진', '고래']))
+    fireEvent.change(input, { target: { value: '공' } })
+    await waitFor(() => expect(callsTo(suggest('공'))).toHaveLength(1))
+    await act(() => new Promise((resolve) => setTimeout(resolve, 50)))
+    expect(shown()).toEqual(['고양이가 자는 사진', '고래'])
+    expect(screen.getByRole('listbox', { name: 'Suggestions' })).toBeVisible()
+
+    // A lone jamo at the end is the syllable on its way: "고양ㅇ" completes "고양".
+    fireEvent.change(input, { target: { value: '고양' } })
+    await waitFor(() => expect(shown()).toEqual(['고양이가 자는 사진']))
+    fireEvent.change(input, { target: { value: '고양ㅇ' } })
+    await act(() => new Promise((resolve) => setTimeout(resolve, 250)))
+    expect(callsTo('GET search/suggest?q=%EA%B3%A0%EC%96%91%E3%85%87&limit=8')).toHaveLength(0)
+    expect(shown()).toEqual(['고양이가 자는 사진'])
+
+    // Composed, an answer with nothing to suggest stands.
+    fireEvent.change(input, { target: { value: '고양이' } })
+    await waitFor(() => expect(callsTo(suggest('고양이'))).toHaveLength(1))
+    expect(shown()).toEqual(['고양이가 자는 사진'])
+    fireEvent.compositionEnd(input)
+    await waitFor(() => expect(shown()).toEqual([]))
+    expect(screen.queryByRole('listbox', { name: 'Suggestions' })).toBeNull()
+  })
+
   it('clearing the field returns to the whole gallery', async () => {
     routes({ [search({ q: 'cat', sort: 'relevance' })]: page([CATS]) })
     renderAt('/gallery?q=cat')

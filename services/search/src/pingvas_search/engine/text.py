@@ -4,6 +4,12 @@ for, and where a prompt's words are (for highlighting). docs/search.md, "Embedde
 - `analyze(text)`: content morphemes of Korean (kiwipiepy) and stemmed English words,
   each with its character span in `text`.
 - `hangul_bigrams(text)`: syllable bigrams of every Hangul run (the recall column).
+- `index_grams(text, terms)`: what both engines index as a prompt's grams (the embedded
+  engine's `bigrams` column, OpenSearch's `prompt_grams` field): those bigrams, the first
+  and last syllable of every Hangul noun of two syllables or more (the parts of a
+  compound at its ends: "별" of "별빛", "빛" of "달빛") and that noun's romanization
+  (`seoul` for "서울"), so an English query meets a Korean name. `engine/plan.py` is
+  the query side.
 - `raw_words(text)`: the lower-cased words as typed (suggestions' prefix matching).
 
 Every term these functions return is made only of characters for which `str.isalnum()`
@@ -19,7 +25,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -56,6 +62,9 @@ class Token:
     term: str
     start: int
     end: int
+    noun: bool = field(
+        default=False, compare=False
+    )  # a Korean noun (kiwi's NN*): its ends and romanization are grams
 
 
 def get_analyzer() -> Kiwi:
@@ -124,7 +133,7 @@ def _tokens(text: str, morphs: Iterable) -> list[Token]:
         elif (tag.startswith("NN") and tag != "NNB") or tag in _KEPT_TAGS:
             form = m.form.lower() if tag == "SH" else m.form
             for piece in _alnum_runs(form):
-                out.append(Token(piece, start, end))
+                out.append(Token(piece, start, end, tag.startswith("NN")))
     return out
 
 
@@ -157,6 +166,47 @@ def hangul_bigrams(text: str) -> list[str]:
             out.append(run)
         else:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def is_hangul(text: str) -> bool:
+    """Whether `text` is one Hangul run (syllables only)."""
+    return _HANGUL_RUN.fullmatch(text) is not None
+
+
+@lru_cache(maxsize=65536)
+def romanize(word: str) -> str | None:
+    """A Hangul word in the Revised Romanization, lower-cased ("서울" → "seoul",
+    "한복" → "hanbok"); None when it is not one Hangul run."""
+    if not is_hangul(word):
+        return None
+    from korean_romanizer.romanizer import Romanizer
+
+    out = "".join(_alnum_runs(Romanizer(word).romanize().lower()))
+    return out or None
+
+
+def term_grams(term: str) -> list[str]:
+    """What a Hangul term of two syllables or more adds to the grams: its first and
+    last syllable and its romanization (nothing for any other term)."""
+    if len(term) < 2 or not is_hangul(term):
+        return []
+    out = [term[0], term[-1]]
+    latin = romanize(term)
+    if latin:
+        out.append(latin)
+    return out
+
+
+def index_grams(text: str, terms: Sequence[Token]) -> list[str]:
+    """A prompt's grams (see the module's docstring): "밤하늘의 별빛" → 밤하 하늘 늘의
+    별빛 밤 늘 bamhaneul 별 빛 byeolbit."""
+    out = hangul_bigrams(text)
+    seen: set[str] = set()
+    for t in terms:
+        if t.noun and t.term not in seen:
+            seen.add(t.term)
+            out.extend(term_grams(t.term))
     return out
 
 
@@ -217,7 +267,7 @@ def index_texts(prompts: Sequence[str]) -> list[IndexedText]:
                 found[text] = hit
     analysed = analyze_many(missing)
     fresh = {
-        text: IndexedText(terms, hangul_bigrams(text), [w.term for w in raw_words(text)])
+        text: IndexedText(terms, index_grams(text, terms), [w.term for w in raw_words(text)])
         for text, terms in zip(missing, analysed, strict=True)
     }
     if fresh:

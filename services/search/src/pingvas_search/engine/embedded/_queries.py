@@ -7,17 +7,13 @@ tenant's token (`tenant_token`) is put in front of every MATCH by the engine.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
-from ..base import clean_text
-from ..text import analyze, hangul_bigrams, raw_words
+from ..plan import MAX_GROUPS as MAX_QUERY_TERMS
+from ..plan import MAX_QUERY_CHARS, Alternative, QueryPlan, Unit
+from ..plan import plan_query as shared_plan
 
-#: a query is cut to this many characters and this many distinct terms
-MAX_QUERY_CHARS = 1000
-MAX_QUERY_TERMS = 32
-
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "Plan", "plan_query", "quote", "tenant_token"]
 
 
 def tenant_token(tenant_id: str) -> str:
@@ -41,52 +37,36 @@ class Plan:
     raw: frozenset[str]  # words looked for as typed (stop-word-only queries)
 
 
-def plan_query(text: str) -> Plan | None:
-    """The FTS5 expression for what a user typed; None when it has no word at all.
+def _unit(unit: Unit) -> str:
+    clause = f"terms : {quote(unit.term)}"
+    for grams in unit.grams:
+        clause += f" OR bigrams : ({' AND '.join(map(quote, grams))})"
+    return f"({clause})" if unit.grams else clause
 
-    Each term becomes `terms : "term"`; a Hangul one also matches through bigrams:
-    all bigrams of its own surface ("고양시에서" → 고양 양시) or all bigrams of the
-    Hangul run it stands in ("노는", which kiwi reads as the noun 노 alone, but as the
-    verb 놀 in a prompt → 노는)."""
-    text = clean_text(text)[:MAX_QUERY_CHARS]
-    runs = [(m.start(), m.end()) for m in _HANGUL_RUN.finditer(text)]
-    clauses: list[str] = []
-    terms: dict[str, None] = {}
-    substrings: dict[str, None] = {}
-    for token in analyze(text):
-        if token.term in terms:
-            continue
-        if len(terms) >= MAX_QUERY_TERMS:
-            break
-        terms[token.term] = None
-        alternatives: list[list[str]] = []
-        surface = text[token.start : token.end]
-        for run in _HANGUL_RUN.findall(surface):
-            if len(run) >= 2:
-                alternatives.append(hangul_bigrams(surface))
-                substrings[run] = None
-                break
-        for start, end in runs:
-            if start <= token.start < end:
-                grams = hangul_bigrams(text[start:end])
-                if grams not in alternatives:
-                    alternatives.append(grams)
-                if end - start >= 2:
-                    substrings[text[start:end]] = None
-                break
-        clause = f"terms : {quote(token.term)}"
-        for grams in alternatives:
-            grams = list(dict.fromkeys(grams))
-            clause += f" OR bigrams : ({' AND '.join(map(quote, grams))})"
-        clauses.append(f"({clause})" if alternatives else clause)
-    raw: dict[str, None] = {}
-    if not clauses:
-        # only stop words (or words the analyser drops): the words as typed
-        for word in raw_words(text):
-            if len(raw) >= MAX_QUERY_TERMS:
-                break
-            raw[word.term] = None
-        clauses = [f"raw : {quote(w)}" for w in raw]
-    if not clauses:
+
+def _alternative(alternative: Alternative) -> str:
+    clauses = [_unit(u) for u in alternative.units]
+    return clauses[0] if len(clauses) == 1 else f"({' AND '.join(clauses)})"
+
+
+def expression(plan: QueryPlan) -> str:
+    """The FTS5 expression of a shared query plan (`engine/plan.py`): every group (AND),
+    any of its alternatives (OR), all of an alternative's units (AND), each by its term
+    or through its grams in the `bigrams` column (OR)."""
+    if not plan.groups:
+        return " AND ".join(f"raw : {quote(w)}" for w in plan.raw)
+    clauses = []
+    for group in plan.groups:
+        alternatives = [_alternative(a) for a in group.alternatives]
+        clauses.append(
+            alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
+        )
+    return " AND ".join(clauses)
+
+
+def plan_query(text: str) -> Plan | None:
+    """The FTS5 plan for what a user typed; None when it has no word at all."""
+    plan = shared_plan(text)
+    if plan is None:
         return None
-    return Plan(" AND ".join(clauses), frozenset(terms), tuple(substrings), frozenset(raw))
+    return Plan(expression(plan), plan.terms, plan.substrings, frozenset(plan.raw))

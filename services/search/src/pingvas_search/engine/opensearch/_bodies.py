@@ -2,8 +2,9 @@
 
 All of them are built by `tenant_request`, which takes the tenant id first, puts
 `{"term": {"tenant_id": ...}}` first in `bool.filter` and `routing` in the request's
-parameters. What a user typed only ever becomes the `query` value of a `multi_match`
-(never `query_string` syntax).
+parameters. What a user typed only ever becomes the `query` value of a `multi_match` or `match`
+(never `query_string` syntax); a search's text goes through the query plan both
+engines share (`engine/plan.py`, `text_query`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from ..base import MARK_END, MARK_START, ImageQuery, Sort
 from ..cursors import effective_sort, query_words
-from ._documents import iso
+from ..plan import Alternative, QueryPlan, Unit, plan_query
+from ._documents import GRAMS_FIELD, iso
 
 #: `track_total_hits`: matches are counted exactly up to this many
 TOTAL_HITS_CAP = 10_000
@@ -28,6 +30,9 @@ MAX_SUGGESTIONS = 100
 
 #: the fields a search matches (the prompt; the negative prompt is not searched)
 SEARCH_FIELDS = ["prompt", "prompt.en"]
+#: how much a match through the grams counts beside one through the analysed prompt
+#: (the embedded engine's bm25 weight of its `bigrams` column)
+GRAMS_BOOST = 0.3
 #: the fields a suggestion matches (search_as_you_type and its shingles)
 SUGGEST_FIELDS = ["prompt.prefix", "prompt.prefix._2gram", "prompt.prefix._3gram"]
 
@@ -90,6 +95,67 @@ def highlight_spec() -> dict[str, Any]:
     }
 
 
+def _any(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _all(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return clauses[0] if len(clauses) == 1 else {"bool": {"must": clauses}}
+
+
+def _words(text: str) -> dict[str, Any]:
+    return {
+        "multi_match": {
+            "query": text,
+            "type": "most_fields",
+            "operator": "and",
+            "fields": list(SEARCH_FIELDS),
+        }
+    }
+
+
+def _unit(unit: Unit) -> dict[str, Any]:
+    clauses = [_words(unit.surface)]
+    for grams in unit.grams:
+        clauses.append(
+            {
+                "match": {
+                    GRAMS_FIELD: {
+                        "query": " ".join(grams),
+                        "operator": "and",
+                        "boost": GRAMS_BOOST,
+                    }
+                }
+            }
+        )
+    return _any(clauses)
+
+
+def _alternative(alternative: Alternative) -> dict[str, Any]:
+    return _all([_unit(u) for u in alternative.units])
+
+
+def plan_clauses(plan: QueryPlan) -> list[dict[str, Any]]:
+    """The `bool.must` of a shared query plan: one clause per group (every one must
+    match), any of its alternatives, all of an alternative's units, each by the
+    analysed prompt (`prompt`, `prompt.en`) or through all of one set of its grams in
+    `prompt_grams` (which `_documents.document` fills with `text.index_grams`)."""
+    if not plan.groups:
+        return [_words(" ".join(plan.raw))] if plan.raw else []
+    return [_any([_alternative(a) for a in g.alternatives]) for g in plan.groups]
+
+
+def text_query(text: str) -> list[dict[str, Any]]:
+    """What a search for `text` must match (empty when it has no word to match)."""
+    text = normalize_text(text)
+    plan = plan_query(text) if text else None
+    if plan is None:
+        return [_words(text)] if text else []
+    return plan_clauses(plan)
+
+
 def search_body(query: ImageQuery, after: Sequence[Any] | None = None) -> TenantRequest:
     """A page of `query` (after the sort values `after`): one more hit than the limit is
     asked for, to know whether there is a next page."""
@@ -111,16 +177,7 @@ def search_body(query: ImageQuery, after: Sequence[Any] | None = None) -> Tenant
         "track_total_hits": TOTAL_HITS_CAP,
     }
     if text:
-        must.append(
-            {
-                "multi_match": {
-                    "query": text,
-                    "type": "most_fields",
-                    "operator": "and",
-                    "fields": list(SEARCH_FIELDS),
-                }
-            }
-        )
+        must.extend(text_query(text))
         extra["highlight"] = highlight_spec()
         extra["track_scores"] = True
     if after is not None:

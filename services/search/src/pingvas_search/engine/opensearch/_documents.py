@@ -11,7 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..base import EngineUnavailable, ImageDoc, clean_text
+from ..text import index_texts
 
+#: the prompt's grams as the shared analysis computes them (`text.index_grams`):
+#: whitespace-separated, indexed as they are (the template's `whitespace` analyzer)
+GRAMS_FIELD = "prompt_grams"
 #: documents per `_bulk` request
 BULK_BATCH = 500
 
@@ -38,6 +42,7 @@ def document(doc: ImageDoc) -> dict[str, Any]:
         "api_key_id": doc.api_key_id,
         "index": doc.index,
         "prompt": clean_text(doc.prompt),
+        GRAMS_FIELD: index_texts([doc.prompt])[0].bigrams_column,
         "negative_prompt": clean_text(doc.negative_prompt),
         "model": doc.model,
         "width": doc.width,

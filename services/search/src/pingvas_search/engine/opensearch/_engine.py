@@ -33,7 +33,7 @@ from ._generations import (
     next_generation,
 )
 from ._names import Names
-from ._template import index_template
+from ._template import grams_mapping, index_template
 
 log = get_logger("pingvas.search.opensearch")
 
@@ -117,6 +117,10 @@ class OpenSearchEngine:
                 body=index_template(names.prefix, self._shards, self._replicas),
             )
             state = await self._state()
+            if state:
+                # generations made before a field was added to the template get it too
+                # (their documents have it only after a reindex)
+                await self._client.indices.put_mapping(index=",".join(state), body=grams_mapping())
             if any(names.read in aliases for aliases in state.values()):
                 return
             generation = next_generation(names, state)

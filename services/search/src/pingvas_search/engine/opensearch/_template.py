@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._documents import GRAMS_FIELD
 from ._names import Names
 
 #: `prompt.raw` keeps prompts up to this many characters (render allows 2,000)
@@ -44,6 +45,20 @@ POS_STOPTAGS = [
     "XSN",
     "XSV",
 ]
+
+
+def grams_mapping() -> dict[str, Any]:
+    """The `prompt_grams` field (also put into generations made before it existed)."""
+    return {
+        "properties": {
+            GRAMS_FIELD: {
+                "type": "text",
+                "analyzer": "whitespace",
+                "norms": False,
+                "index_options": "freqs",
+            }
+        }
+    }
 
 
 def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
@@ -116,6 +131,7 @@ def index_template(prefix: str, shards: int = 1, replicas: int = 0) -> dict[str,
                     "api_key_id": keyword,
                     "index": {"type": "integer"},
                     "prompt": prompt_field(prefix_field=True),
+                    **grams_mapping()["properties"],
                     "negative_prompt": prompt_field(prefix_field=False),
                     "model": keyword,
                     "scheduler": keyword,
