@@ -509,6 +509,15 @@ export const en = {
   'webhooks.error.eventTypesEmpty': 'Choose at least one event.',
   'webhooks.error.endpointNotFound': 'This endpoint no longer exists. It may have been deleted.',
   'webhooks.error.deliveryNotFound': 'This delivery is no longer in the log.',
+
+  // --- issue 18: gallery, team, audit ---
+  'team.resendInvitation': 'Resend',
+  'team.revokeInvitation': 'Revoke',
+  'team.invitationResent': 'A new invitation link was sent to {email}.',
+  'team.invitationExpired': 'expired',
+  'team.revokeTitle': 'Revoke invitation',
+  'team.revokeBody': 'Revoke the invitation for {email}? Its link stops working at once.',
+  'problem.invitation-not-pending': 'This invitation was already accepted or revoked. Reload the page.',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -112,9 +112,9 @@ export const ko: Record<MessageKey, string> = {
   'team.joined': '참여일',
   'team.you': '나',
   'team.roleOf': '{name}의 역할',
-  'team.remove': '내보내기',
-  'team.removeTitle': '멤버 내보내기',
-  'team.removeBody': '{name}님을 이 팀에서 내보낼까요? 즉시 접근 권한을 잃습니다.',
+  'team.remove': '제거',
+  'team.removeTitle': '멤버 제거',
+  'team.removeBody': '{name}님을 이 팀에서 제거할까요? 즉시 접근 권한을 잃습니다.',
   'team.invite': '멤버 초대',
   'team.sendInvite': '초대 보내기',
   'team.invited': '{email}(으)로 초대를 보냈습니다.',
@@ -511,4 +511,13 @@ export const ko: Record<MessageKey, string> = {
   'webhooks.error.eventTypesEmpty': '이벤트를 하나 이상 고르세요.',
   'webhooks.error.endpointNotFound': '이 엔드포인트는 더 이상 없습니다. 삭제되었을 수 있습니다.',
   'webhooks.error.deliveryNotFound': '이 전송은 더 이상 기록에 없습니다.',
+
+  // --- issue 18: gallery, team, audit ---
+  'team.resendInvitation': '다시 보내기',
+  'team.revokeInvitation': '초대 취소',
+  'team.invitationResent': '{email}(으)로 새 초대 링크를 보냈습니다.',
+  'team.invitationExpired': '만료됨',
+  'team.revokeTitle': '초대 취소',
+  'team.revokeBody': '{email}에게 보낸 초대를 취소할까요? 초대 링크는 바로 사용할 수 없게 됩니다.',
+  'problem.invitation-not-pending': '이미 수락되었거나 취소된 초대입니다. 페이지를 새로 고쳐 주세요.',
 }

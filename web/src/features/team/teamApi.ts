@@ -29,7 +29,15 @@ export const teamApi = api.injectEndpoints({
     }),
     invite: build.mutation<Invitation, { email: string; role: Role }>({
       query: (body) => ({ url: 'invitations', method: 'POST', body }),
-      invalidatesTags: ['Invitations'],
+      invalidatesTags: ['Invitations', 'AuditLog'],
+    }),
+    resendInvitation: build.mutation<Invitation, string>({
+      query: (id) => ({ url: `invitations/${encodeURIComponent(id)}/resend`, method: 'POST' }),
+      invalidatesTags: ['Invitations', 'AuditLog'],
+    }),
+    revokeInvitation: build.mutation<unknown, string>({
+      query: (id) => ({ url: `invitations/${encodeURIComponent(id)}`, method: 'DELETE' }),
+      invalidatesTags: ['Invitations', 'AuditLog'],
     }),
     getInvitation: build.query<InvitationInfo, string>({
       query: (token) => `invitations/${encodeURIComponent(token)}`,
@@ -54,6 +62,8 @@ export const {
   useRemoveMemberMutation,
   useGetInvitationsQuery,
   useInviteMutation,
+  useResendInvitationMutation,
+  useRevokeInvitationMutation,
   useGetInvitationQuery,
   useAcceptInvitationMutation,
   useDeleteTenantMutation,

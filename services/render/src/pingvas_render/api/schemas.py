@@ -76,6 +76,9 @@ class JobPage(BaseModel):
 class ImageOut(BaseModel):
     id: str
     job_id: str
+    user_id: str | None = Field(
+        default=None, description="the person whose generation made it; null for an API key's"
+    )
     index: int
     prompt: str
     negative_prompt: str
