@@ -1657,6 +1657,16 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Download Name
+             * @description a readable file name: `pingvas-<day>-<prompt words>.png`
+             */
+            download_name: string;
+            /**
+             * Download Url
+             * @description presigned like `url`, but S3 answers it as an attachment named `download_name`: following it saves the file instead of showing it
+             */
+            download_url: string;
             /** Height */
             height: number;
             /** Id */

@@ -518,6 +518,14 @@ export const en = {
   'team.revokeTitle': 'Revoke invitation',
   'team.revokeBody': 'Revoke the invitation for {email}? Its link stops working at once.',
   'problem.invitation-not-pending': 'This invitation was already accepted or revoked. Reload the page.',
+  'gallery.deleted': 'Deleted',
+  'gallery.unavailable': 'Unavailable',
+  'problem.image-not-yours': 'You can delete only the images you made. An admin can allow members to delete any image on the Team page.',
+  'team.settings': 'Team settings',
+  'team.imageDeletion': 'Who may delete images',
+  'team.imageDeletionOwn': 'Members delete only their own images; admins and owners delete any',
+  'team.imageDeletionAny': 'Every member may delete any image of the team',
+  'team.settingsSaved': 'Saved.',
 } as const
 
 export type MessageKey = keyof typeof en

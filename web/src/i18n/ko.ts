@@ -520,4 +520,12 @@ export const ko: Record<MessageKey, string> = {
   'team.revokeTitle': '초대 취소',
   'team.revokeBody': '{email}에게 보낸 초대를 취소할까요? 초대 링크는 바로 사용할 수 없게 됩니다.',
   'problem.invitation-not-pending': '이미 수락되었거나 취소된 초대입니다. 페이지를 새로 고쳐 주세요.',
+  'gallery.deleted': '삭제됨',
+  'gallery.unavailable': '불러올 수 없음',
+  'problem.image-not-yours': '내가 만든 이미지만 삭제할 수 있습니다. 관리자는 팀 페이지에서 멤버가 모든 이미지를 삭제하도록 허용할 수 있습니다.',
+  'team.settings': '팀 설정',
+  'team.imageDeletion': '이미지 삭제 권한',
+  'team.imageDeletionOwn': '멤버는 자신이 만든 이미지만 삭제하고, 관리자와 소유자는 모든 이미지를 삭제할 수 있습니다',
+  'team.imageDeletionAny': '모든 멤버가 팀의 모든 이미지를 삭제할 수 있습니다',
+  'team.settingsSaved': '저장했습니다.',
 }

@@ -93,4 +93,22 @@ describe('team page', () => {
     expect(await screen.findByRole('button', { name: '제거' })).toBeInTheDocument()
     expect(screen.queryByText('내보내기')).not.toBeInTheDocument()
   })
+
+  it('lets an admin allow members to delete any image', async () => {
+    const { callsTo } = mockApi({
+      'GET me': { body: meFixture('admin') },
+      'GET members': { body: MEMBERS },
+      'GET invitations': { body: [] },
+      'GET tenant/settings': [{ body: { member_image_deletion: 'own' } }, { body: { member_image_deletion: 'any' } }],
+      'PATCH tenant/settings': { body: { member_image_deletion: 'any' } },
+    })
+    renderApp('/team')
+    const user = userEvent.setup()
+    const setting = await screen.findByRole('group', { name: 'Who may delete images' })
+    expect(within(setting).getByRole('radio', { name: /only their own/ })).toBeChecked()
+    await user.click(within(setting).getByRole('radio', { name: /any image of the team/ }))
+    await waitFor(() => expect(callsTo('PATCH tenant/settings')).toHaveLength(1))
+    expect(callsTo('PATCH tenant/settings')[0].body).toEqual({ member_image_deletion: 'any' })
+    await waitFor(() => expect(within(setting).getByRole('radio', { name: /any image of the team/ })).toBeChecked())
+  })
 })

@@ -488,6 +488,14 @@ class ImageDone(BaseModel):
 class ImageOut(BaseModel):
     cfg_scale: Annotated[float, Field(title="Cfg Scale")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    download_name: Annotated[str, Field(title="Download Name")]
+    """
+    a readable file name: `pingvas-<day>-<prompt words>.png`
+    """
+    download_url: Annotated[str, Field(title="Download Url")]
+    """
+    presigned like `url`, but S3 answers it as an attachment named `download_name`: following it saves the file instead of showing it
+    """
     height: Annotated[int, Field(title="Height")]
     id: Annotated[str, Field(title="Id")]
     index: Annotated[int, Field(title="Index")]

@@ -1,7 +1,7 @@
 /** The team: members and their roles, invitations, and deleting the team. */
 import { api, listOf, TAGS } from '../../api/api'
 import type { Role, SessionResponse } from '../session/types'
-import type { Invitation, InvitationInfo, Member } from './types'
+import type { Invitation, InvitationInfo, Member, TeamSettings } from './types'
 
 export const teamApi = api.injectEndpoints({
   endpoints: (build) => ({
@@ -50,6 +50,14 @@ export const teamApi = api.injectEndpoints({
       }),
       invalidatesTags: [...TAGS],
     }),
+    getTeamSettings: build.query<TeamSettings, void>({
+      query: () => 'tenant/settings',
+      providesTags: ['TeamSettings'],
+    }),
+    changeTeamSettings: build.mutation<TeamSettings, TeamSettings>({
+      query: (body) => ({ url: 'tenant/settings', method: 'PATCH', body }),
+      invalidatesTags: ['TeamSettings', 'AuditLog'],
+    }),
     deleteTenant: build.mutation<unknown, { confirm: string }>({
       query: (body) => ({ url: 'tenant', method: 'DELETE', body }),
     }),
@@ -67,4 +75,6 @@ export const {
   useGetInvitationQuery,
   useAcceptInvitationMutation,
   useDeleteTenantMutation,
+  useGetTeamSettingsQuery,
+  useChangeTeamSettingsMutation,
 } = teamApi

@@ -13,7 +13,7 @@ from pingvas_kit.params import IsoDateTime
 
 from ..adapters import repository as repo
 from ..domain.errors import NotFound, NotYourImage
-from ..domain.images import DEFAULT_IMAGE_DELETION, may_delete
+from ..domain.images import DEFAULT_IMAGE_DELETION, attachment, download_name, may_delete
 from .deps import Context, Ctx, ImageReader, ImageWriter
 from .schemas import ImageOut, ImagePage
 from .views import decode_cursor, encode_cursor
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
 async def _out(ctx: Context, row) -> ImageOut:
     ttl = ctx.settings.presign_ttl_s
+    name = download_name(row.prompt, repo.aware(row.created_at))
     return ImageOut(
         id=row.id,
         job_id=row.job_id,
@@ -42,6 +43,10 @@ async def _out(ctx: Context, row) -> ImageOut:
         url=await ctx.store.presign(row.png_key, ttl=ttl, content_type="image/png"),
         thumbnail_url=await ctx.store.presign(
             row.thumbnail_key, ttl=ttl, content_type="image/webp"
+        ),
+        download_name=name,
+        download_url=await ctx.store.presign(
+            row.png_key, ttl=ttl, content_type="image/png", disposition=attachment(name)
         ),
     )
 

@@ -93,6 +93,13 @@ class ImageOut(BaseModel):
     created_at: datetime
     url: str
     thumbnail_url: str
+    download_name: str = Field(
+        description="a readable file name: `pingvas-<day>-<prompt words>.png`"
+    )
+    download_url: str = Field(
+        description="presigned like `url`, but S3 answers it as an attachment named "
+        "`download_name`: following it saves the file instead of showing it"
+    )
 
 
 class ImagePage(BaseModel):
