@@ -43,6 +43,7 @@ export function InvitationsCard() {
                   <>
                     <Button
                       variant="secondary"
+                      data-testid="invitation-resend"
                       busy={resendState.isLoading && resendState.originalArgs === invitation.id}
                       onClick={async () => {
                         const result = await resend(invitation.id!)
@@ -51,7 +52,7 @@ export function InvitationsCard() {
                     >
                       {t('team.resendInvitation')}
                     </Button>
-                    <Button variant="ghost" onClick={() => setRevoking(invitation)}>
+                    <Button variant="ghost" data-testid="invitation-revoke" onClick={() => setRevoking(invitation)}>
                       {t('team.revokeInvitation')}
                     </Button>
                   </>
