@@ -21,6 +21,7 @@ EXPECTED = {
     "tenants": {
         "tenant.created",
         "tenant.deleted",
+        "tenant.settings_changed",
         "user.registered",
         "user.verification_requested",
         "user.password_reset_requested",

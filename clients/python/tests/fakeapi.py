@@ -169,6 +169,8 @@ def image(image_id: str, **extra: Any) -> dict[str, Any]:
         "steps": 4,
         "url": f"/files/{image_id}.png",
         "thumbnail_url": f"/files/{image_id}.webp",
+        "download_name": "pingvas-2026-12-06-a-cat.png",
+        "download_url": f"/files/{image_id}.png?response-content-disposition=attachment",
         **extra,
     }
 

@@ -164,6 +164,9 @@ POLICIES: dict[str, Policy] = {
     ),
     # members of the identity's tenant
     "GET /api/v1/members": Policy("member", no_body("/api/v1/members"), cross=200, member=200),
+    "GET /api/v1/tenant/settings": Policy(
+        "member", no_body("/api/v1/tenant/settings"), cross=200, member=200
+    ),
     "DELETE /api/v1/members/{user_id}": Policy(
         "member",
         lambda w: (f"/api/v1/members/{w.a_admin['user']['id']}", None),
@@ -185,6 +188,9 @@ POLICIES: dict[str, Policy] = {
     "DELETE /api/v1/invitations/{invitation_id}": Policy(
         "admin", lambda w: (f"/api/v1/invitations/{w.invitation_id}", None), cross=404
     ),
+    "POST /api/v1/invitations/{invitation_id}/resend": Policy(
+        "admin", lambda w: (f"/api/v1/invitations/{w.invitation_id}/resend", None), cross=404
+    ),
     "GET /api/v1/api-keys": Policy("admin", no_body("/api/v1/api-keys"), cross=200),
     "POST /api/v1/api-keys": Policy(
         "admin",
@@ -194,7 +200,17 @@ POLICIES: dict[str, Policy] = {
     "DELETE /api/v1/api-keys/{api_key_id}": Policy(
         "admin", lambda w: (f"/api/v1/api-keys/{w.key['id']}", None), cross=404
     ),
-    "GET /api/v1/audit-log": Policy("admin", no_body("/api/v1/audit-log"), cross=200),
+    # filtered by A's owner: B's owner gets B's own (none of A's entries or names)
+    "GET /api/v1/audit-log": Policy(
+        "admin",
+        lambda w: (f"/api/v1/audit-log?actor_id={w.a_owner['user']['id']}&action=member", None),
+        cross=200,
+    ),
+    "PATCH /api/v1/tenant/settings": Policy(
+        "admin",
+        lambda w: ("/api/v1/tenant/settings", {"member_image_deletion": "own"}),
+        cross=200,
+    ),
     # webhooks: owners and admins (API keys with webhooks:write, which no key here has)
     "GET /api/v1/webhooks/event-types": Policy(
         "admin", no_body("/api/v1/webhooks/event-types"), cross=200

@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from pingvas_tenants.adapters.db import invitations
 
+from pingvas_contracts import envelope_of, example
+from pingvas_contracts.events.render import ImageDeleted
 from pingvas_kit.problems import PROBLEM_JSON
 
 from .conftest import PASSWORD, link_token
@@ -250,3 +252,191 @@ async def test_invitation_role_is_validated(gw):
         "/api/v1/invitations", {"email": "x@haneul.example", "role": "admin"}, as_=gw.user(owner)
     )
     assert r.status_code == 201
+
+
+async def test_inviting_an_address_again_renews_its_open_invitation(gw):
+    owner = await gw.signup(OWNER)
+    first = await gw.post(
+        "/api/v1/invitations", {"email": "sora@haneul.example"}, as_=gw.user(owner)
+    )
+    old = link_token((await gw.events("member.invited"))[-1]["data"]["accept_url"])
+    again = await gw.post(
+        "/api/v1/invitations",
+        {"email": "Sora@Haneul.example", "role": "admin"},
+        as_=gw.user(owner),
+    )
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+
+    # one invitation listed, with the role asked last; one mail per request, a new link
+    listed = (await gw.get("/api/v1/invitations", as_=gw.user(owner))).json()
+    assert [(i["email"], i["role"]) for i in listed] == [("sora@haneul.example", "admin")]
+    mails = await gw.events("member.invited")
+    assert len(mails) == 2 and mails[-1]["data"]["invitation_id"] == first.json()["id"]
+    new = link_token(mails[-1]["data"]["accept_url"])
+    assert new != old
+    assert (await gw.get(f"/api/v1/invitations/{old}", as_=gw.anon())).status_code == 404
+    preview = (await gw.get(f"/api/v1/invitations/{new}", as_=gw.anon())).json()
+    assert preview["role"] == "admin" and preview["expired"] is False
+
+    entries = (await gw.get("/api/v1/audit-log", as_=gw.user(owner))).json()["items"]
+    assert [(e["action"], e["details"]["email"]) for e in entries[:2]] == [
+        ("invitation.renewed", "sora@haneul.example"),
+        ("invitation.sent", "sora@haneul.example"),
+    ]
+
+
+async def test_resending_an_invitation_mails_a_new_link_and_renews_an_expired_one(gw):
+    owner = await gw.signup(OWNER)
+    admin = await gw.invite_and_join(owner, "admin@haneul.example", role="admin")
+    r = await gw.post("/api/v1/invitations", {"email": "late@haneul.example"}, as_=gw.user(owner))
+    invitation_id = r.json()["id"]
+    old = link_token((await gw.events("member.invited"))[-1]["data"]["accept_url"])
+    await gw.execute(
+        invitations.update()
+        .where(invitations.c.id == invitation_id)
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    assert (await gw.get("/api/v1/invitations", as_=gw.user(owner))).json()[0]["expired"] is True
+
+    r = await gw.post(f"/api/v1/invitations/{invitation_id}/resend", None, as_=gw.user(admin))
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == invitation_id and r.json()["expired"] is False
+    mail = (await gw.events("member.invited"))[-1]["data"]
+    assert mail["invitation_id"] == invitation_id
+    assert mail["invited_by_user_id"] == admin["user"]["id"]
+    new = link_token(mail["accept_url"])
+    assert (await gw.get(f"/api/v1/invitations/{old}", as_=gw.anon())).status_code == 404
+    r = await gw.post(f"/api/v1/invitations/{new}/accept", {"name": "Late", "password": PASSWORD})
+    assert r.status_code == 200
+
+    # accepted: nothing to resend or revoke any more
+    for r in (
+        await gw.post(f"/api/v1/invitations/{invitation_id}/resend", None, as_=gw.user(owner)),
+        await gw.client.delete(f"/api/v1/invitations/{invitation_id}", headers=gw.user(owner)),
+    ):
+        assert r.status_code == 404 and r.json()["code"] == "invitation-not-pending"
+
+    # an admin cannot resend an owner's invitation
+    r = await gw.post(
+        "/api/v1/invitations", {"email": "co@haneul.example", "role": "owner"}, as_=gw.user(owner)
+    )
+    r = await gw.post(f"/api/v1/invitations/{r.json()['id']}/resend", None, as_=gw.user(admin))
+    assert r.status_code == 403
+
+    actions = [
+        e["action"] for e in (await gw.get("/api/v1/audit-log", as_=gw.user(owner))).json()["items"]
+    ]
+    assert "invitation.renewed" in actions
+
+
+async def test_a_revoked_invitation_is_audited_with_its_address(gw):
+    owner = await gw.signup(OWNER)
+    r = await gw.post("/api/v1/invitations", {"email": "gone@haneul.example"}, as_=gw.user(owner))
+    invitation_id = r.json()["id"]
+    r = await gw.client.delete(f"/api/v1/invitations/{invitation_id}", headers=gw.user(owner))
+    assert r.status_code == 204
+    assert (await gw.get("/api/v1/invitations", as_=gw.user(owner))).json() == []
+    entry = (await gw.get("/api/v1/audit-log", as_=gw.user(owner))).json()["items"][0]
+    assert entry["action"] == "invitation.revoked"
+    assert entry["details"]["email"] == "gone@haneul.example"
+    # inviting the address again makes a new invitation: the revoked one stays revoked
+    again = await gw.post(
+        "/api/v1/invitations", {"email": "gone@haneul.example"}, as_=gw.user(owner)
+    )
+    assert again.status_code == 201 and again.json()["id"] != invitation_id
+
+
+async def test_admins_set_whether_members_may_delete_each_others_images(gw):
+    owner = await gw.signup(OWNER)
+    admin = await gw.invite_and_join(owner, "admin@haneul.example", role="admin")
+    member = await gw.invite_and_join(owner, "member@haneul.example", role="member")
+    path = "/api/v1/tenant/settings"
+    # the default: a member deletes only their own; every member may read it
+    r = await gw.get(path, as_=gw.user(member))
+    assert r.status_code == 200 and r.json() == {"member_image_deletion": "own"}
+
+    r = await gw.client.patch(path, json={"member_image_deletion": "any"}, headers=gw.user(member))
+    assert r.status_code == 403
+    r = await gw.client.patch(path, json={"member_image_deletion": "all"}, headers=gw.user(admin))
+    assert r.status_code == 422
+    r = await gw.client.patch(path, json={"member_image_deletion": "any"}, headers=gw.user(admin))
+    assert r.status_code == 200 and r.json() == {"member_image_deletion": "any"}
+    assert (await gw.get(path, as_=gw.user(member))).json() == {"member_image_deletion": "any"}
+    # the same value again: no second event
+    await gw.client.patch(path, json={"member_image_deletion": "any"}, headers=gw.user(owner))
+
+    changed = await gw.events("tenant.settings_changed")
+    assert len(changed) == 1 and changed[0]["tenantid"] == owner["tenant"]["id"]
+    assert changed[0]["data"]["member_image_deletion"] == "any"
+    assert changed[0]["data"]["changed_by_user_id"] == admin["user"]["id"]
+    entry = (await gw.get("/api/v1/audit-log", as_=gw.user(owner))).json()["items"][0]
+    assert entry["action"] == "tenant.settings_changed"
+    assert entry["actor_id"] == admin["user"]["id"]
+    assert entry["details"] == {"member_image_deletion": "any"}
+
+
+async def test_an_image_deletion_is_in_the_team_audit_log(gw):
+    owner = await gw.signup(OWNER)
+    member = await gw.invite_and_join(owner, "member@haneul.example", role="member")
+    tenant_id = owner["tenant"]["id"]
+    deleted = example(ImageDeleted, deleted_by_user_id=member["user"]["id"])
+    await gw.service.runtime.consumer(envelope_of(deleted, tenant_id=tenant_id))
+    # redelivered: still one entry
+    envelope = envelope_of(deleted, tenant_id=tenant_id)
+    await gw.service.runtime.consumer(envelope)
+    await gw.service.runtime.consumer(envelope)
+
+    items = (await gw.get("/api/v1/audit-log", as_=gw.user(owner))).json()["items"]
+    entries = [e for e in items if e["action"] == "image.deleted"]
+    assert len(entries) == 2  # two distinct events, the redelivery counted once
+    assert entries[0]["actor_id"] == member["user"]["id"] and entries[0]["actor_kind"] == "user"
+    assert entries[0]["target_type"] == "image" and entries[0]["target_id"] == deleted.image_id
+
+
+async def test_the_audit_log_names_people_and_filters_by_person_action_and_time(gw):
+    owner = await gw.signup(OWNER, name="김민지")
+    admin = await gw.invite_and_join(owner, "admin@haneul.example", role="admin", name="Jisoo")
+    await gw.post("/api/v1/invitations", {"email": "a@b.example"}, as_=gw.user(owner))
+    await gw.post("/api/v1/invitations", {"email": "c@d.example"}, as_=gw.user(admin))
+    await gw.client.patch(
+        f"/api/v1/members/{admin['user']['id']}", json={"role": "member"}, headers=gw.user(owner)
+    )
+    log = "/api/v1/audit-log"
+
+    def said(page):
+        return [
+            (e["action"], e["actor_name"], e["target_name"] or (e["details"] or {}).get("email"))
+            for e in page.json()["items"]
+        ]
+
+    r = await gw.get(log, as_=gw.user(owner), actor_id=owner["user"]["id"], action="invitation")
+    assert said(r) == [
+        ("invitation.sent", "김민지", "a@b.example"),
+        ("invitation.sent", "김민지", "admin@haneul.example"),
+    ]
+    r = await gw.get(log, as_=gw.user(owner), action="member.role_changed")
+    assert said(r) == [("member.role_changed", "김민지", "Jisoo")]
+    assert r.json()["items"][0]["actor_email"] == OWNER
+    r = await gw.get(
+        log, as_=gw.user(owner), action="invitation.sent", actor_id=admin["user"]["id"]
+    )
+    assert said(r) == [("invitation.sent", "Jisoo", "c@d.example")]
+
+    # by time: nothing before the team existed or from tomorrow on
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert (await gw.get(log, as_=gw.user(owner), **{"from": tomorrow})).json()["items"] == []
+    everything = (await gw.get(log, as_=gw.user(owner), to=tomorrow)).json()["items"]
+    assert len(everything) >= 5
+    # pages keep the filter
+    first = await gw.get(log, as_=gw.user(owner), action="invitation", limit=1)
+    cursor = first.json()["next_cursor"]
+    second = await gw.get(log, as_=gw.user(owner), action="invitation", limit=1, cursor=cursor)
+    assert [e["action"] for e in second.json()["items"]] == ["invitation.sent"]
+    assert second.json()["items"][0]["id"] < first.json()["items"][0]["id"]
+
+    # bad filters are refused; another team's owner sees none of this team's entries
+    assert (await gw.get(log, as_=gw.user(owner), action="DROP TABLE")).status_code == 422
+    assert (await gw.get(log, as_=gw.user(owner), to="yesterday")).status_code == 422
+    other = await gw.signup("owner@other.example", team="Other")
+    r = await gw.get(log, as_=gw.user(other), actor_id=owner["user"]["id"])
+    assert r.status_code == 200 and r.json()["items"] == []

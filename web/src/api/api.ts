@@ -22,6 +22,7 @@ export const TAGS = [
   'NotificationPreferences',
   'Search',
   'AdminTenants',
+  'TeamSettings',
 ] as const
 
 export const api = createApi({

@@ -77,7 +77,7 @@ export interface paths {
         };
         /**
          * The audit log
-         * @description The team's security events (log-ins, keys, members, roles, invitations), newest first, a page of `limit` at a time: pass `next_cursor` as `cursor` for the next page. Owners and admins.
+         * @description The team's security events (log-ins, keys, members, roles, invitations, settings, deleted images), newest first, a page of `limit` at a time: pass `next_cursor` as `cursor` for the next page (with the same filters). Filters: `actor_id` (who did it), `action` (one action such as `invitation.sent`, or a family such as `invitation`), `from` (inclusive) and `to` (exclusive) times. Each entry names its actor and a person it was done to. Owners and admins.
          */
         get: operations["audit_log_api_v1_audit_log_get"];
         put?: never;
@@ -557,7 +557,7 @@ export interface paths {
         post?: never;
         /**
          * Delete an image
-         * @description Deletes the image and its files; search forgets it too.
+         * @description Deletes the image and its files; search forgets it too, and the team's audit log records it. A member may delete the images they made; another member's only when the team's `member_image_deletion` setting is `any` (403 `image-not-yours` otherwise). Admins, owners and API keys with images:write delete any.
          */
         delete: operations["delete_image_api_v1_images__image_id__delete"];
         options?: never;
@@ -580,7 +580,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone
-         * @description Sends an invitation mail to the address, for the role given (an admin cannot invite an owner). 409 when the person is already a member. Owners and admins, with a verified address.
+         * @description Sends an invitation mail to the address, for the role given (an admin cannot invite an owner). An address with an open invitation has that one renewed instead (the same id, a new link and expiry, the role given now, one mail; the old link stops working). 409 when the person is already a member. Owners and admins, with a verified address.
          */
         post: operations["invite_api_v1_invitations_post"];
         delete?: never;
@@ -601,9 +601,29 @@ export interface paths {
         post?: never;
         /**
          * Revoke an invitation
-         * @description Its link stops working. Owners and admins.
+         * @description Its link stops working. 404 (`invitation-not-pending`) when it was accepted, revoked or never was. Owners and admins.
          */
         delete: operations["revoke_invitation_api_v1_invitations__invitation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{invitation_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend an invitation
+         * @description Mails the open invitation again with a new link and a new expiry; the old link stops working. 404 (`invitation-not-pending`) when it was accepted, revoked or never was. Owners and admins (an owner's invitation: owners).
+         */
+        post: operations["resend_invitation_api_v1_invitations__invitation_id__resend_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -859,6 +879,30 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The team's settings
+         * @description What the team decided for everyone in it: whether a member may delete another member's images (`member_image_deletion`). Every member may read them.
+         */
+        get: operations["get_team_settings_api_v1_tenant_settings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the team's settings
+         * @description Sets `member_image_deletion`; audited, and render enforces the new value within moments (it learns it by the `tenant.settings_changed` event). Owners and admins.
+         */
+        patch: operations["change_team_settings_api_v1_tenant_settings_patch"];
         trace?: never;
     };
     "/api/v1/webhooks/callback-secret": {
@@ -1155,10 +1199,20 @@ export interface components {
         AuditEntry: {
             /** Action */
             action: string;
+            /**
+             * Actor Email
+             * @description the person's address
+             */
+            actor_email?: string | null;
             /** Actor Id */
             actor_id: string | null;
             /** Actor Kind */
             actor_kind: string | null;
+            /**
+             * Actor Name
+             * @description the person's name (or the API key's) when it is known
+             */
+            actor_name?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -1172,8 +1226,18 @@ export interface components {
             id: number;
             /** Ip */
             ip: string | null;
+            /**
+             * Target Email
+             * @description and their address
+             */
+            target_email?: string | null;
             /** Target Id */
             target_id: string | null;
+            /**
+             * Target Name
+             * @description for a person it was done to (`target_type` user): their name
+             */
+            target_name?: string | null;
             /** Target Type */
             target_type: string | null;
         };
@@ -1613,6 +1677,16 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Download Name
+             * @description a readable file name: `pingvas-<day>-<prompt words>.png`
+             */
+            download_name: string;
+            /**
+             * Download Url
+             * @description presigned like `url`, but S3 answers it as an attachment named `download_name`: following it saves the file instead of showing it
+             */
+            download_url: string;
             /** Height */
             height: number;
             /** Id */
@@ -1639,6 +1713,11 @@ export interface components {
             thumbnail_url: string;
             /** Url */
             url: string;
+            /**
+             * User Id
+             * @description the person whose generation made it; null for an API key's
+             */
+            user_id?: string | null;
             /** Width */
             width: number;
         };
@@ -2222,6 +2301,24 @@ export interface components {
             /** Tenant Id */
             tenant_id: string;
         };
+        /** TeamSettings */
+        TeamSettings: {
+            /**
+             * Member Image Deletion
+             * @description `own`: a member deletes only the images they made (admins and owners any); `any`: every member may delete any image of the team
+             * @enum {string}
+             */
+            member_image_deletion: "own" | "any";
+        };
+        /** TeamSettingsIn */
+        TeamSettingsIn: {
+            /**
+             * Member Image Deletion
+             * @description `own` (the default) or `any`, as in the answer
+             * @enum {string}
+             */
+            member_image_deletion: "own" | "any";
+        };
         /** TenantOut */
         TenantOut: {
             /** Created At */
@@ -2703,6 +2800,10 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                actor_id?: string | null;
+                action?: string | null;
+                from?: string | null;
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -5388,6 +5489,100 @@ export interface operations {
             };
         };
     };
+    resend_invitation_api_v1_invitations__invitation_id__resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationOut"];
+                };
+            };
+            /** @description No valid credentials: log in, or send an API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description There is no such thing in the caller's team. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     preview_invitation_api_v1_invitations__token__get: {
         parameters: {
             query?: never;
@@ -6677,6 +6872,203 @@ export interface operations {
             };
             /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_team_settings_api_v1_tenant_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamSettings"];
+                };
+            };
+            /** @description No valid credentials: log in, or send an API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description There is no such thing in the caller's team. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_team_settings_api_v1_tenant_settings_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamSettings"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: log in, or send an API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description There is no such thing in the caller's team. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -57,4 +57,58 @@ describe('team page', () => {
     expect(screen.queryByRole('button', { name: 'Send invitation' })).not.toBeInTheDocument()
     expect(screen.getByText(/Only admins and owners/)).toBeInTheDocument()
   })
+
+  it('resends and revokes a pending invitation', async () => {
+    const PENDING = [
+      { id: 'i1', email: 'cy@example.com', role: 'member', expires_at: '2026-12-14T00:00:00Z', expired: false },
+      { id: 'i2', email: 'di@example.com', role: 'admin', expires_at: '2026-12-01T00:00:00Z', expired: true },
+    ]
+    const { callsTo } = mockApi({
+      'GET me': { body: meFixture('owner') },
+      'GET members': { body: MEMBERS },
+      'GET invitations': [{ body: PENDING }, { body: PENDING }, { body: [PENDING[0]] }],
+      'POST invitations/i2/resend': { body: { ...PENDING[1], expired: false } },
+      'DELETE invitations/i2': { status: 204 },
+    })
+    renderApp('/team')
+    const user = userEvent.setup()
+
+    const row = (await screen.findAllByTestId('invitation-row')).find((r) => r.dataset.email === 'di@example.com')!
+    expect(within(row).getByText('expired')).toBeInTheDocument()
+    await user.click(within(row).getByRole('button', { name: 'Resend' }))
+    expect(await screen.findByText('A new invitation link was sent to di@example.com.')).toBeInTheDocument()
+    expect(callsTo('POST invitations/i2/resend')).toHaveLength(1)
+
+    const again = (await screen.findAllByTestId('invitation-row')).find((r) => r.dataset.email === 'di@example.com')!
+    await user.click(within(again).getByRole('button', { name: 'Revoke' }))
+    const dialog = screen.getByRole('dialog', { name: 'Revoke invitation' })
+    await user.click(within(dialog).getByRole('button', { name: 'Revoke' }))
+    await waitFor(() => expect(callsTo('DELETE invitations/i2')).toHaveLength(1))
+    await waitFor(() => expect(screen.queryByText('di@example.com')).not.toBeInTheDocument())
+  })
+
+  it('says remove, not export, for removing a member in Korean', async () => {
+    mockApi({ 'GET me': { body: meFixture('owner') }, 'GET members': { body: MEMBERS }, 'GET invitations': { body: [] } })
+    renderApp('/team', { locale: 'ko' })
+    expect(await screen.findByRole('button', { name: '제거' })).toBeInTheDocument()
+    expect(screen.queryByText('내보내기')).not.toBeInTheDocument()
+  })
+
+  it('lets an admin allow members to delete any image', async () => {
+    const { callsTo } = mockApi({
+      'GET me': { body: meFixture('admin') },
+      'GET members': { body: MEMBERS },
+      'GET invitations': { body: [] },
+      'GET tenant/settings': [{ body: { member_image_deletion: 'own' } }, { body: { member_image_deletion: 'any' } }],
+      'PATCH tenant/settings': { body: { member_image_deletion: 'any' } },
+    })
+    renderApp('/team')
+    const user = userEvent.setup()
+    const setting = await screen.findByRole('group', { name: 'Who may delete images' })
+    expect(within(setting).getByRole('radio', { name: /only their own/ })).toBeChecked()
+    await user.click(within(setting).getByRole('radio', { name: /any image of the team/ }))
+    await waitFor(() => expect(callsTo('PATCH tenant/settings')).toHaveLength(1))
+    expect(callsTo('PATCH tenant/settings')[0].body).toEqual({ member_image_deletion: 'any' })
+    await waitFor(() => expect(within(setting).getByRole('radio', { name: /any image of the team/ })).toBeChecked())
+  })
 })

@@ -6,6 +6,7 @@ import { useI18n } from '../i18n/I18nProvider'
 import { MembersCard } from '../features/team/MembersCard'
 import { InviteCard } from '../features/team/InviteCard'
 import { InvitationsCard } from '../features/team/InvitationsCard'
+import { TeamSettingsCard } from '../features/team/TeamSettingsCard'
 
 export function TeamPage() {
   const { t } = useI18n()
@@ -19,6 +20,7 @@ export function TeamPage() {
         <>
           <InviteCard />
           <InvitationsCard />
+          <TeamSettingsCard />
         </>
       ) : (
         <Notice>{t('team.adminsOnly')}</Notice>

@@ -141,34 +141,3 @@ describe('a person in no team', () => {
     expect(screen.queryByRole('navigation')).not.toBeInTheDocument()
   })
 })
-
-describe('the audit log', () => {
-  it('shows who did each thing: the actor id and kind the server sends', async () => {
-    mockApi({
-      'GET me': { body: meFixture('admin') },
-      'GET audit-log': {
-        body: {
-          items: [
-            {
-              id: 7,
-              action: 'api_key.created',
-              actor_id: 'u-ada',
-              actor_kind: 'user',
-              target_type: 'api_key',
-              target_id: 'k1',
-              ip: '203.0.113.9',
-              details: null,
-              created_at: '2025-03-01T09:00:00Z',
-            },
-          ],
-          next_cursor: null,
-        },
-      },
-    })
-    renderApp('/audit-log')
-    const row = (await screen.findByText('api_key.created')).closest('li')
-    expect(row).toHaveTextContent('u-ada')
-    expect(row).toHaveTextContent('(user)')
-    expect(row).toHaveTextContent('203.0.113.9')
-  })
-})

@@ -97,6 +97,9 @@ export function image(id: string, overrides: Partial<Image> = {}): Image {
     created_at: '2025-03-01T10:00:00Z',
     url: `https://s3.example.com/${id}.png?sig=1`,
     thumbnail_url: `https://s3.example.com/${id}.thumb.webp?sig=1`,
+    user_id: 'u1',
+    download_name: `pingvas-${(overrides.created_at ?? '2025-03-01').slice(0, 10)}-prompt-${id}.png`,
+    download_url: `https://s3.example.com/${id}.png?sig=1&response-content-disposition=attachment`,
     ...overrides,
   }
 }

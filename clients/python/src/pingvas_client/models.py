@@ -85,13 +85,29 @@ class AttemptOut(BaseModel):
 
 class AuditEntry(BaseModel):
     action: Annotated[str, Field(title="Action")]
+    actor_email: Annotated[str | None, Field(title="Actor Email")] = None
+    """
+    the person's address
+    """
     actor_id: Annotated[str | None, Field(title="Actor Id")]
     actor_kind: Annotated[str | None, Field(title="Actor Kind")]
+    actor_name: Annotated[str | None, Field(title="Actor Name")] = None
+    """
+    the person's name (or the API key's) when it is known
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     details: Annotated[dict[str, Any] | None, Field(title="Details")]
     id: Annotated[int, Field(title="Id")]
     ip: Annotated[str | None, Field(title="Ip")]
+    target_email: Annotated[str | None, Field(title="Target Email")] = None
+    """
+    and their address
+    """
     target_id: Annotated[str | None, Field(title="Target Id")]
+    target_name: Annotated[str | None, Field(title="Target Name")] = None
+    """
+    for a person it was done to (`target_type` user): their name
+    """
     target_type: Annotated[str | None, Field(title="Target Type")]
 
 
@@ -472,6 +488,14 @@ class ImageDone(BaseModel):
 class ImageOut(BaseModel):
     cfg_scale: Annotated[float, Field(title="Cfg Scale")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    download_name: Annotated[str, Field(title="Download Name")]
+    """
+    a readable file name: `pingvas-<day>-<prompt words>.png`
+    """
+    download_url: Annotated[str, Field(title="Download Url")]
+    """
+    presigned like `url`, but S3 answers it as an attachment named `download_name`: following it saves the file instead of showing it
+    """
     height: Annotated[int, Field(title="Height")]
     id: Annotated[str, Field(title="Id")]
     index: Annotated[int, Field(title="Index")]
@@ -485,6 +509,10 @@ class ImageOut(BaseModel):
     steps: Annotated[int, Field(title="Steps")]
     thumbnail_url: Annotated[str, Field(title="Thumbnail Url")]
     url: Annotated[str, Field(title="Url")]
+    user_id: Annotated[str | None, Field(title="User Id")] = None
+    """
+    the person whose generation made it; null for an API key's
+    """
     width: Annotated[int, Field(title="Width")]
 
 
@@ -806,6 +834,23 @@ class SwitchTenantIn(BaseModel):
         extra="forbid",
     )
     tenant_id: Annotated[str, Field(max_length=64, min_length=1, title="Tenant Id")]
+
+
+class TeamSettings(BaseModel):
+    member_image_deletion: Annotated[Literal["own", "any"], Field(title="Member Image Deletion")]
+    """
+    `own`: a member deletes only the images they made (admins and owners any); `any`: every member may delete any image of the team
+    """
+
+
+class TeamSettingsIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    member_image_deletion: Annotated[Literal["own", "any"], Field(title="Member Image Deletion")]
+    """
+    `own` (the default) or `any`, as in the answer
+    """
 
 
 class TenantOut(BaseModel):

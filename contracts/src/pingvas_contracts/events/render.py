@@ -401,6 +401,9 @@ class ImageDeleted(EventData):
     deleted_by_user_id: Id | None = Field(
         description="user who deleted it; null when deleted automatically"
     )
+    deleted_by_api_key_id: Id | None = Field(
+        default=None, description="API key that deleted it, when a key did (no user then)"
+    )
     reason: Literal["user", "retention", "moderation", "tenant_deleted"] = Field(
         description="why the image was deleted"
     )

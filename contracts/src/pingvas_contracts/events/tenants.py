@@ -284,6 +284,36 @@ class MemberRemoved(EventData):
     removed_at: Timestamp = Field(description="when the membership ended")
 
 
+#: who may delete an image another member made: `own` (each member their own images,
+#: admins and owners any), `any` (every member any image of the team)
+ImageDeletion = Literal["own", "any"]
+
+
+@event(
+    "pingvas.tenants.tenant.settings_changed.v1",
+    examples=[
+        {
+            "member_image_deletion": "any",
+            "changed_by_user_id": _OWNER,
+            "changed_at": "2026-12-07T09:00:00Z",
+        }
+    ],
+)
+class TenantSettingsChanged(EventData):
+    """An admin changed the team's settings; the event carries all of them (the state,
+    not the difference). Render enforces `member_image_deletion` when someone deletes an
+    image; a team it never heard of has the defaults."""
+
+    member_image_deletion: ImageDeletion = Field(
+        description="whether a member may delete another member's images (`any`) or only "
+        "their own (`own`, the default); admins and owners always may"
+    )
+    changed_by_user_id: Id | None = Field(description="admin who changed them")
+    changed_at: Timestamp = Field(
+        description="when; a consumer keeps the latest (events may arrive out of order)"
+    )
+
+
 @event(
     "pingvas.tenants.apikey.created.v1",
     examples=[

@@ -1,7 +1,8 @@
 """Every event render consumes, each handler typed by its event's contract model: the
-tenant's entitlements projection (`tenant.created` and billing's events) and the purge of
-a deleted tenant. Every handler runs in the inbox's transaction and calls one use case, so
-a redelivered event changes nothing."""
+tenant's entitlements projection (`tenant.created` and billing's events), the team settings
+it enforces (`tenant.settings_changed`) and the purge of a deleted tenant. Every handler
+runs in the inbox's transaction and calls one use case, so a redelivered event changes
+nothing."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pingvas_contracts.events.billing import (
     SubscriptionChanged,
     SubscriptionExpired,
 )
-from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted
+from pingvas_contracts.events.tenants import TenantCreated, TenantDeleted, TenantSettingsChanged
 from pingvas_kit.inbox import EventConsumer
 
 from .adapters.s3 import ImageStore
@@ -78,6 +79,17 @@ def register(consumer: EventConsumer, jobs: Jobs, store: ImageStore) -> None:
         # subscription.* (limits) and credits.granted (balance). credits.exhausted is
         # billing's view of a balance render already tracks and enforces with 402.
         return None
+
+    @consumer.on(TenantSettingsChanged)
+    async def tenant_settings_changed(
+        session: AsyncSession, event: Envelope, data: TenantSettingsChanged
+    ) -> None:
+        await entitlements.store_team_settings(
+            session,
+            tenant_id=_tenant_of(event),
+            member_image_deletion=data.member_image_deletion,
+            changed_at=data.changed_at,
+        )
 
     @consumer.on(TenantDeleted)
     async def tenant_deleted(session: AsyncSession, event: Envelope, data: TenantDeleted) -> None:

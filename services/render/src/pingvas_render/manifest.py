@@ -93,6 +93,8 @@ SERVICE = ServiceSpec(
         "pingvas.billing.credits.expired.v1",
         "pingvas.billing.credits.exhausted.v1",
         "pingvas.tenants.tenant.created.v1",
+        # who may delete another member's images
+        "pingvas.tenants.tenant.settings_changed.v1",
         # purge the tenant's jobs and images
         "pingvas.tenants.tenant.deleted.v1",
     ),

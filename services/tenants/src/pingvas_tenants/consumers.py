@@ -179,6 +179,19 @@ def register(consumer: EventConsumer, public_api: PublicApi, wake: Any) -> None:
             }
 
         await simple(session, envelope, "image.deleted", load)
+        if envelope.tenantid is not None:
+            # the team's audit log: who deleted which image (render holds no log of its own)
+            by_key = data.deleted_by_api_key_id
+            await repo.audit(
+                session,
+                tenant_id=envelope.tenantid,
+                action="image.deleted",
+                actor_id=data.deleted_by_user_id or by_key,
+                actor_kind="user" if data.deleted_by_user_id else "api_key" if by_key else "system",
+                target_type="image",
+                target_id=data.image_id,
+                details={"job_id": data.job_id, "reason": data.reason},
+            )
 
     @consumer.on(SubscriptionActivated, SubscriptionChanged, SubscriptionCancelled)
     async def on_subscription(

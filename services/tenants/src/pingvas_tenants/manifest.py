@@ -15,6 +15,7 @@ SERVICE = ServiceSpec(
         "pingvas.tenants.member.invited.v1",
         "pingvas.tenants.member.joined.v1",
         "pingvas.tenants.member.removed.v1",
+        "pingvas.tenants.tenant.settings_changed.v1",
         "pingvas.tenants.apikey.created.v1",
         "pingvas.tenants.apikey.revoked.v1",
         "pingvas.tenants.webhook.disabled.v1",

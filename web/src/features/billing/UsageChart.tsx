@@ -26,12 +26,13 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
 
   if (days.length === 0) return null
   return (
-    <figure className="space-y-2" data-testid="usage-chart" data-total={total}>
+    <figure className="min-w-0 space-y-2" data-testid="usage-chart" data-total={total}>
       <figcaption id={titleId} className="text-sm text-slate-700">
         {summary}
       </figcaption>
-      <div className="flex gap-2">
-        <div aria-hidden="true" className="flex flex-col justify-between text-right text-xs text-slate-500" style={{ minWidth: '2.5rem' }}>
+      {/* the SVG's own width (its viewBox) must not widen the row on a phone: it shrinks */}
+      <div className="flex min-w-0 gap-2">
+        <div aria-hidden="true" className="flex shrink-0 flex-col justify-between text-right text-xs text-slate-500" style={{ minWidth: '2.5rem' }}>
           <span>{max}</span>
           <span>0</span>
         </div>
@@ -40,7 +41,7 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
           aria-labelledby={titleId}
           viewBox={`0 0 ${width} ${HEIGHT}`}
           preserveAspectRatio="none"
-          className="h-32 w-full overflow-visible border-b border-l border-slate-200"
+          className="h-32 w-0 min-w-0 flex-1 overflow-visible border-b border-l border-slate-200"
         >
           {days.map((day, index) => {
             const height = max > 0 ? Math.round((day.credits / max) * (HEIGHT - 4)) : 0
@@ -63,7 +64,7 @@ export function UsageChart({ days }: { days: UsageDay[] }) {
           })}
         </svg>
       </div>
-      <div aria-hidden="true" className="flex justify-between pl-12 text-xs text-slate-500">
+      <div aria-hidden="true" className="flex justify-between gap-2 pl-12 text-xs text-slate-500">
         <span>{label(days[0].day)}</span>
         <span>{label(days[days.length - 1].day)}</span>
       </div>

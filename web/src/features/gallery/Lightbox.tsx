@@ -7,29 +7,11 @@ import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'
 import { schedulerName, useModelName } from '../render/names'
 import { settingsFromImage } from '../render/params'
-import type { Image, Model } from '../render/types'
-import { downloadName } from './download'
-
-/**
- * The presigned URL is on another origin, where `<a download>` is ignored; fetch it as a blob
- * to save it under our name, else (no CORS on the bucket) open it in a new tab.
- */
-async function saveAs(url: string, filename: string) {
-  try {
-    const response = await fetch(url)
-    if (!response.ok) throw new Error(String(response.status))
-    const href = URL.createObjectURL(await response.blob())
-    const link = document.createElement('a')
-    link.href = href
-    link.download = filename
-    document.body.append(link)
-    link.click()
-    link.remove()
-    setTimeout(() => URL.revokeObjectURL(href), 10_000)
-  } catch {
-    window.open(url, '_blank', 'noopener')
-  }
-}
+import { isDeleted, type Image, type Model } from '../render/types'
+import { useGetTeamSettingsQuery } from '../team/teamApi'
+import { hasRole } from '../session/types'
+import { useMe } from '../../components/useMe'
+import { downloadName, saveImage } from './download'
 
 function Parameter({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -66,8 +48,19 @@ export function Lightbox({
   const titleId = useId()
   const panel = useRef<HTMLDivElement>(null)
   const query = useGetImageQuery(id, { refetchOnMountOrArgChange: true })
-  const image = query.data ?? initial
+  // render's answer wins over the list's copy: a deleted image shows as deleted at once
+  const deleted = isDeleted(query.data)
+  const fresh = query.data && !isDeleted(query.data) ? query.data : undefined
+  const image: Image | undefined = deleted ? undefined : (fresh ?? initial)
   const loadError = useErrorMessage(query.error)
+  const me = useMe()
+  const settings = useGetTeamSettingsQuery()
+  // hidden only when it is known to be refused (render refuses it anyway: image-not-yours)
+  const mayDelete =
+    hasRole(me.role, 'admin') ||
+    settings.data?.member_image_deletion !== 'own' ||
+    !fresh ||
+    fresh.user_id === me.user.id
   const [confirming, setConfirming] = useState(false)
   const [remove, removal] = useDeleteImageMutation()
   const removeError = useErrorMessage(removal.error)
@@ -82,9 +75,8 @@ export function Lightbox({
   const modelName = image ? (models?.find((m) => m.key === image.model)?.name ?? nameOf(image.model)) : ''
 
   function download(event: MouseEvent<HTMLAnchorElement>) {
-    if (!image) return
     event.preventDefault()
-    void saveAs(image.url, downloadName(image))
+    if (fresh?.download_url) saveImage(fresh.download_url)
   }
 
   return (
@@ -143,8 +135,12 @@ export function Lightbox({
                 {t('gallery.close')}
               </Button>
             </div>
-            {!image && httpStatus(query.error) === 404 && <ErrorBanner message={t('gallery.notFound')} />}
-            {!image && httpStatus(query.error) !== 404 && <ErrorBanner message={loadError} />}
+            {deleted && (
+              <p data-testid="image-deleted" className="rounded-md bg-slate-100 px-3 py-2 text-sm text-slate-700">
+                {t('gallery.notFound')}
+              </p>
+            )}
+            {!image && !deleted && httpStatus(query.error) !== 404 && <ErrorBanner message={loadError} />}
             {image && (
               <>
                 <dl className="divide-y divide-slate-100 text-sm" data-testid="image-parameters">
@@ -164,10 +160,12 @@ export function Lightbox({
                 </dl>
                 <div className="mt-auto flex flex-wrap gap-2">
                   <a
-                    href={image.url}
+                    href={fresh?.download_url ?? undefined}
                     download={downloadName(image)}
                     onClick={download}
-                    className="inline-flex items-center justify-center rounded-md bg-indigo-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500"
+                    aria-disabled={!fresh?.download_url}
+                    data-testid="image-download"
+                    className={`inline-flex items-center justify-center rounded-md bg-indigo-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 ${fresh?.download_url ? '' : 'pointer-events-none opacity-60'}`}
                   >
                     {t('gallery.download')}
                   </a>
@@ -177,9 +175,11 @@ export function Lightbox({
                   >
                     {t('gallery.reuse')}
                   </Button>
-                  <Button variant="danger" onClick={() => setConfirming(true)}>
-                    {t('gallery.delete')}
-                  </Button>
+                  {mayDelete && (
+                    <Button variant="danger" onClick={() => setConfirming(true)}>
+                      {t('gallery.delete')}
+                    </Button>
+                  )}
                 </div>
               </>
             )}

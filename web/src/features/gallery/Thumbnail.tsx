@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react'
 import { Link } from 'react-router-dom'
 import { useLazyGetImageQuery } from '../render/renderApi'
-import type { Image } from '../render/types'
+import { isDeleted, type Image } from '../render/types'
 
 /** A grid thumbnail; the list's presigned URL may have expired, so on error ask for a fresh one once. */
 export function Thumbnail({ image, search }: { image: Image; search: string }) {
@@ -24,8 +24,9 @@ export function Thumbnail({ image, search }: { image: Image; search: string }) {
         onError={async () => {
           if (refreshed) return
           setRefreshed(true)
+          // a deleted image leaves the grid (renderApi's getImage forgets it)
           const result = await fetchImage(image.id)
-          if (result.data) setSrc(result.data.thumbnail_url)
+          if (result.data && !isDeleted(result.data)) setSrc(result.data.thumbnail_url)
         }}
       />
     </Link>

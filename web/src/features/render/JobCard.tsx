@@ -4,7 +4,7 @@ import { Badge, Button, ErrorBanner, Spinner } from '../../components/ui'
 import { useErrorMessage } from '../../components/useFormErrors'
 import { useI18n } from '../../i18n/I18nProvider'
 import { useModelName } from './names'
-import type { Job, JobStatus } from './types'
+import { isDeleted, type Job, type JobStatus } from './types'
 import { useJobEvents } from './useJobEvents'
 
 const TONES: Record<JobStatus, 'slate' | 'green' | 'red' | 'indigo'> = {
@@ -19,6 +19,16 @@ const TONES: Record<JobStatus, 'slate' | 'green' | 'red' | 'indigo'> = {
 function JobThumbnail({ id, index, alt }: { id: string; index: number; alt: string }) {
   const { t } = useI18n()
   const image = useGetImageQuery(id)
+  if (isDeleted(image.data)) {
+    return (
+      <span
+        data-testid="job-image-deleted"
+        className="flex aspect-square w-28 items-center justify-center rounded-lg bg-slate-100 p-2 text-center text-xs text-slate-500 ring-1 ring-slate-200"
+      >
+        {t('gallery.deleted')}
+      </span>
+    )
+  }
   return (
     <Link
       to={`/gallery?image=${encodeURIComponent(id)}`}
@@ -28,6 +38,8 @@ function JobThumbnail({ id, index, alt }: { id: string; index: number; alt: stri
     >
       {image.data ? (
         <img src={image.data.thumbnail_url} alt={alt} className="h-full w-full object-cover" loading="lazy" />
+      ) : image.isError ? (
+        <span className="flex h-full items-center justify-center text-xs text-slate-400">{t('gallery.unavailable')}</span>
       ) : (
         <span className="flex h-full items-center justify-center text-slate-400">
           <Spinner small />

@@ -3,7 +3,8 @@ import { api, listOf } from '../../api/api'
 import { searchApi } from '../search/searchApi'
 import type { SearchQuery } from '../search/types'
 import { imagesPath, withRetryAfter } from './apiHelpers'
-import type { Entitlements, GenerationRequest, Image, ImageFilter, ImagePage, Job, JobPage, Model } from './types'
+import type { Entitlements, GenerationRequest, ImageFilter, ImageOrDeleted, ImagePage, Job, JobPage, Model } from './types'
+import { isDeleted } from './types'
 
 export const renderApi = api.injectEndpoints({
   endpoints: (build) => ({
@@ -57,42 +58,70 @@ export const renderApi = api.injectEndpoints({
         ...(result?.pages ?? []).flatMap((page) => page.items.map((image) => ({ type: 'Images' as const, id: image.id }))),
       ],
     }),
-    getImage: build.query<Image, string>({
-      query: (id) => `images/${encodeURIComponent(id)}`,
+    /** One image; a deleted one (404) is cached as `{id, deleted: true}`, so that every view
+     * shows it as deleted at once and nothing asks for it again. */
+    getImage: build.query<ImageOrDeleted, string>({
+      query: (id) => ({
+        url: `images/${encodeURIComponent(id)}`,
+        validateStatus: (response) => response.ok || response.status === 404,
+      }),
+      transformResponse: (body: unknown, meta, id) =>
+        (meta as { response?: Response } | undefined)?.response?.status === 404
+          ? { id, deleted: true }
+          : (body as ImageOrDeleted),
       providesTags: (_result, _error, id) => [{ type: 'Images', id }],
+      async onQueryStarted(id, { dispatch, getState, queryFulfilled }) {
+        try {
+          const { data } = await queryFulfilled
+          if (isDeleted(data)) forget(id, dispatch, getState)
+        } catch {
+          // an error other than 404: the view shows it
+        }
+      },
     }),
     deleteImage: build.mutation<unknown, string>({
       query: (id) => ({ url: `images/${encodeURIComponent(id)}`, method: 'DELETE' }),
-      // Take it out of every loaded gallery page instead of reloading them all.
+      // Take it out of every loaded gallery page instead of reloading them all, and let every
+      // view of it (a job's thumbnails) show it as deleted.
       async onQueryStarted(id, { dispatch, getState, queryFulfilled }) {
         try {
           await queryFulfilled
         } catch {
           return
         }
-        for (const entry of renderApi.util.selectInvalidatedBy(getState(), [{ type: 'Images', id }])) {
-          if (entry.endpointName === 'getImages') {
-            dispatch(
-              renderApi.util.updateQueryData('getImages', entry.originalArgs as ImageFilter, (draft) => {
-                for (const page of draft.pages) page.items = page.items.filter((image) => image.id !== id)
-              }),
-            )
-          } else if (entry.endpointName === 'searchImages') {
-            dispatch(
-              searchApi.util.updateQueryData('searchImages', entry.originalArgs as SearchQuery, (draft) => {
-                for (const page of draft.pages) {
-                  const before = page.items.length
-                  page.items = page.items.filter((image) => image.id !== id)
-                  if (page.items.length < before) draft.pages[0].total = Math.max(0, draft.pages[0].total - 1)
-                }
-              }),
-            )
-          }
-        }
+        forget(id, dispatch, getState)
+        void dispatch(renderApi.util.upsertQueryData('getImage', id, { id, deleted: true }))
       },
     }),
   }),
 })
+
+type Dispatch = (action: unknown) => unknown
+type GetState = () => unknown
+
+/** A deleted image leaves every loaded gallery page and search result. */
+function forget(id: string, dispatch: Dispatch, getState: GetState) {
+  const state = getState() as Parameters<typeof renderApi.util.selectInvalidatedBy>[0]
+  for (const entry of renderApi.util.selectInvalidatedBy(state, [{ type: 'Images', id }])) {
+    if (entry.endpointName === 'getImages') {
+      dispatch(
+        renderApi.util.updateQueryData('getImages', entry.originalArgs as ImageFilter, (draft) => {
+          for (const page of draft.pages) page.items = page.items.filter((image) => image.id !== id)
+        }),
+      )
+    } else if (entry.endpointName === 'searchImages') {
+      dispatch(
+        searchApi.util.updateQueryData('searchImages', entry.originalArgs as SearchQuery, (draft) => {
+          for (const page of draft.pages) {
+            const before = page.items.length
+            page.items = page.items.filter((image) => image.id !== id)
+            if (page.items.length < before) draft.pages[0].total = Math.max(0, draft.pages[0].total - 1)
+          }
+        }),
+      )
+    }
+  }
+}
 
 export const {
   useGetModelsQuery,

@@ -29,8 +29,23 @@ export type GenerationIn = S['GenerationIn']
 export type JobError = S['JobError']
 export type Job = Omit<S['JobOut'], 'request'> & { request: GenerationRequest }
 export type JobPage = Omit<S['JobPage'], 'items'> & { items: Job[] }
-/** Presigned URLs: `url` (PNG) and `thumbnail_url` (WebP), valid for about 5 minutes. */
-export type Image = S['ImageOut']
+/**
+ * Presigned URLs: `url` (PNG) and `thumbnail_url` (WebP), valid for about 5 minutes;
+ * `download_url` saves the PNG as `download_name`. Search's results share the shape but carry
+ * no download URL nor author: render's own answer has them.
+ */
+export type Image = Omit<S['ImageOut'], 'download_url' | 'download_name' | 'user_id'> &
+  Partial<Pick<S['ImageOut'], 'download_url' | 'download_name' | 'user_id'>>
+/** What render answers for an image that is no more (404): shown as deleted, not asked again. */
+export interface DeletedImage {
+  id: string
+  deleted: true
+}
+export type ImageOrDeleted = Image | DeletedImage
+
+export function isDeleted(image: ImageOrDeleted | undefined): image is DeletedImage {
+  return image !== undefined && 'deleted' in image && image.deleted === true
+}
 export type ImagePage = S['ImagePage']
 
 /** Gallery filters; empty strings mean "any". Dates are `YYYY-MM-DD` (the browser's day). */

@@ -27,14 +27,16 @@ export function MembersCard({ canManage }: { canManage: boolean }) {
       )}
       <ErrorBanner message={changeError} />
       {members.data && (
-        <div className="-mx-5 overflow-x-auto sm:mx-0">
-          <table className="min-w-full divide-y divide-slate-200 text-sm">
+        // fixed columns: on a phone the name column takes what is left and long addresses wrap,
+        // instead of the table widening the page
+        <div className="-mx-5 sm:mx-0">
+          <table className="w-full table-fixed divide-y divide-slate-200 text-sm" data-testid="member-table">
             <thead>
               <tr className="text-left text-slate-500">
                 <th scope="col" className="px-5 py-2 font-medium sm:px-3">{t('field.name')}</th>
-                <th scope="col" className="px-3 py-2 font-medium">{t('field.role')}</th>
-                <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">{t('team.joined')}</th>
-                {canManage && <th scope="col" className="px-3 py-2"><span className="sr-only">{t('common.actions')}</span></th>}
+                <th scope="col" className="w-28 px-2 py-2 font-medium sm:w-36 sm:px-3">{t('field.role')}</th>
+                <th scope="col" className="hidden w-32 px-3 py-2 font-medium md:table-cell">{t('team.joined')}</th>
+                {canManage && <th scope="col" className="w-24 px-1 py-2 sm:w-28 sm:px-3"><span className="sr-only">{t('common.actions')}</span></th>}
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
@@ -44,12 +46,12 @@ export function MembersCard({ canManage }: { canManage: boolean }) {
                 return (
                   <tr key={member.user_id} data-testid="member-row" data-email={member.email}>
                     <td className="px-5 py-3 sm:px-3">
-                      <div className="font-medium text-slate-900">
+                      <div className="break-words font-medium text-slate-900">
                         {member.name} {isSelf && <Badge>{t('team.you')}</Badge>}
                       </div>
                       <div className="break-all text-slate-500">{member.email}</div>
                     </td>
-                    <td className="px-3 py-3">
+                    <td className="px-2 py-3 sm:px-3">
                       {editable ? (
                         <>
                           <label htmlFor={`role-${member.user_id}`} className="sr-only">
@@ -62,7 +64,7 @@ export function MembersCard({ canManage }: { canManage: boolean }) {
                             onChange={(event) =>
                               changeRole({ user_id: member.user_id, role: event.target.value as Role })
                             }
-                            className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                            className="w-full max-w-full rounded-md border border-slate-300 bg-white px-2 py-1 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
                           >
                             {roles.map((role) => (
                               <option key={role} value={role}>
@@ -77,7 +79,7 @@ export function MembersCard({ canManage }: { canManage: boolean }) {
                     </td>
                     <td className="hidden px-3 py-3 text-slate-500 md:table-cell">{formatDate(member.joined_at)}</td>
                     {canManage && (
-                      <td className="px-3 py-3 text-right">
+                      <td className="px-1 py-3 text-right sm:px-3">
                         {editable && (
                           <Button variant="ghost" onClick={() => setRemoving(member)}>
                             {t('team.remove')}

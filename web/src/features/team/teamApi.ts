@@ -1,7 +1,7 @@
 /** The team: members and their roles, invitations, and deleting the team. */
 import { api, listOf, TAGS } from '../../api/api'
 import type { Role, SessionResponse } from '../session/types'
-import type { Invitation, InvitationInfo, Member } from './types'
+import type { Invitation, InvitationInfo, Member, TeamSettings } from './types'
 
 export const teamApi = api.injectEndpoints({
   endpoints: (build) => ({
@@ -29,7 +29,15 @@ export const teamApi = api.injectEndpoints({
     }),
     invite: build.mutation<Invitation, { email: string; role: Role }>({
       query: (body) => ({ url: 'invitations', method: 'POST', body }),
-      invalidatesTags: ['Invitations'],
+      invalidatesTags: ['Invitations', 'AuditLog'],
+    }),
+    resendInvitation: build.mutation<Invitation, string>({
+      query: (id) => ({ url: `invitations/${encodeURIComponent(id)}/resend`, method: 'POST' }),
+      invalidatesTags: ['Invitations', 'AuditLog'],
+    }),
+    revokeInvitation: build.mutation<unknown, string>({
+      query: (id) => ({ url: `invitations/${encodeURIComponent(id)}`, method: 'DELETE' }),
+      invalidatesTags: ['Invitations', 'AuditLog'],
     }),
     getInvitation: build.query<InvitationInfo, string>({
       query: (token) => `invitations/${encodeURIComponent(token)}`,
@@ -41,6 +49,14 @@ export const teamApi = api.injectEndpoints({
         body,
       }),
       invalidatesTags: [...TAGS],
+    }),
+    getTeamSettings: build.query<TeamSettings, void>({
+      query: () => 'tenant/settings',
+      providesTags: ['TeamSettings'],
+    }),
+    changeTeamSettings: build.mutation<TeamSettings, TeamSettings>({
+      query: (body) => ({ url: 'tenant/settings', method: 'PATCH', body }),
+      invalidatesTags: ['TeamSettings', 'AuditLog'],
     }),
     deleteTenant: build.mutation<unknown, { confirm: string }>({
       query: (body) => ({ url: 'tenant', method: 'DELETE', body }),
@@ -54,7 +70,11 @@ export const {
   useRemoveMemberMutation,
   useGetInvitationsQuery,
   useInviteMutation,
+  useResendInvitationMutation,
+  useRevokeInvitationMutation,
   useGetInvitationQuery,
   useAcceptInvitationMutation,
   useDeleteTenantMutation,
+  useGetTeamSettingsQuery,
+  useChangeTeamSettingsMutation,
 } = teamApi

@@ -8,3 +8,5 @@ type S = components['schemas']
 export type Member = Omit<S['MemberOut'], 'role'> & { role: Role }
 export type Invitation = Omit<S['InvitationOut'], 'role'> & { role: Role }
 export type InvitationInfo = Omit<S['InvitationPreview'], 'role'> & { role: Role }
+/** Whether a member may delete another member's images (`own`: only their own). */
+export type TeamSettings = S['TeamSettings']

@@ -84,10 +84,30 @@ describe('gallery page', () => {
     for (const text of ['prompt a', 'blurry', 'Stable Diffusion 1.5', '512×768', '777', '30', '6.5', 'DPM++ 2M Karras']) {
       expect(within(parameters).getByText(text)).toBeInTheDocument()
     }
-    const download = within(box).getByRole('link', { name: 'Download' })
-    expect(download).toHaveAttribute('href', 'https://s3.example.com/a.png?sig=1')
-    expect(download).toHaveAttribute('download', 'pingvas-20250303-777-a.png')
-    expect(downloadName(image('1234567890ab'))).toBe('pingvas-20250301-777-12345678.png')
+    // render's download URL answers as an attachment named after the day and the prompt
+    const download = await within(box).findByRole('link', { name: 'Download' })
+    expect(download).toHaveAttribute('href', 'https://s3.example.com/a.png?sig=1&response-content-disposition=attachment')
+    expect(download).toHaveAttribute('download', 'pingvas-2025-03-03-prompt-a.png')
+    const opened: unknown[] = []
+    const open = window.open
+    window.open = (...args: unknown[]) => (opened.push(args), null)
+    const clicks: string[] = []
+    const click = HTMLAnchorElement.prototype.click
+    HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+      clicks.push(this.href)
+    }
+    try {
+      await user.click(download)
+    } finally {
+      window.open = open
+      HTMLAnchorElement.prototype.click = click
+    }
+    expect(clicks).toEqual(['https://s3.example.com/a.png?sig=1&response-content-disposition=attachment'])
+    expect(opened).toEqual([])
+    // an image known only from search is named the same way
+    const { download_name: _n, ...bare } = image('x', { prompt: 'A cat, on a sofa!', created_at: '2026-12-07T10:00:00Z' })
+    expect(downloadName(bare)).toBe('pingvas-2026-12-07-a-cat-on-a-sofa.png')
+    expect(downloadName({ ...bare, prompt: '소파 위의 고양이' })).toBe('pingvas-2026-12-07-소파-위의-고양이.png')
 
     await user.click(within(box).getByRole('button', { name: 'Delete' }))
     const confirm = screen.getByRole('dialog', { name: 'Delete image' })
@@ -136,5 +156,31 @@ describe('gallery page', () => {
     renderApp('/gallery?image=zzz')
     const box = await screen.findByRole('dialog', { name: 'Image details' })
     expect(await within(box).findByText('This image does not exist or was deleted.')).toBeInTheDocument()
+  })
+
+  it('shows an image deleted elsewhere as deleted: out of the grid, no stale copy, asked for once', async () => {
+    const { callsTo } = routes({ 'GET images/a': { status: 404, body: { title: 'Not Found', status: 404 } } })
+    renderApp('/gallery')
+    const user = userEvent.setup()
+    await user.click(await screen.findByRole('link', { name: 'prompt a' }))
+    const box = await screen.findByRole('dialog', { name: 'Image details' })
+    expect(await within(box).findByTestId('image-deleted')).toHaveTextContent('This image does not exist or was deleted.')
+    // the list's copy is not shown in its place
+    expect(within(box).queryByRole('img', { name: 'prompt a' })).not.toBeInTheDocument()
+    expect(within(box).queryByRole('link', { name: 'Download' })).not.toBeInTheDocument()
+    await waitFor(() => expect(names()).toEqual(['prompt b']))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(callsTo('GET images/a')).toHaveLength(1)
+  })
+
+  it("hides Delete on another member's image when the team keeps deletion to one's own", async () => {
+    routes({
+      'GET images/a': { body: { ...A, user_id: 'someone-else' } },
+      'GET tenant/settings': { body: { member_image_deletion: 'own' } },
+    })
+    renderApp('/gallery?image=a')
+    const box = await screen.findByRole('dialog', { name: 'Image details' })
+    expect(await within(box).findByRole('link', { name: 'Download' })).toBeInTheDocument()
+    await waitFor(() => expect(within(box).queryByRole('button', { name: 'Delete' })).not.toBeInTheDocument())
   })
 })

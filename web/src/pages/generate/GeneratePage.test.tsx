@@ -333,4 +333,18 @@ describe('generate page', () => {
     expect(await screen.findByRole('textbox', { name: '프롬프트' })).toBeInTheDocument()
     expect(screen.getByRole('link', { name: '갤러리' })).toBeInTheDocument()
   })
+
+  it('shows a deleted image of a finished job as deleted, not as a spinner', async () => {
+    const done = job({ status: 'completed', image_ids: ['gone', 'kept'], credits_used: 1, finished_at: '2025-03-01T10:00:05Z' })
+    const { callsTo } = baseRoutes({
+      'GET generations?limit=6': { body: { items: [done], next_cursor: null } },
+      'GET images/gone': { status: 404, body: { title: 'Not Found', status: 404 } },
+      'GET images/kept': { body: image('kept') },
+    })
+    renderApp('/generate')
+    expect(await screen.findByTestId('job-image-deleted')).toHaveTextContent('Deleted')
+    expect(await screen.findByRole('link', { name: 'Open image 2' })).toBeInTheDocument()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(callsTo('GET images/gone')).toHaveLength(1)
+  })
 })

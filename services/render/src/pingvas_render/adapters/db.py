@@ -121,6 +121,17 @@ entitlements = sa.Table(
     ),
 )
 
+#: the team settings render enforces, as tenants' `tenant.settings_changed` last said them;
+#: no row: the defaults (a member deletes only their own images)
+team_settings = sa.Table(
+    "team_settings",
+    metadata,
+    sa.Column("tenant_id", Id, primary_key=True),
+    # own | any
+    sa.Column("member_image_deletion", sa.String(8), nullable=False),
+    sa.Column("changed_at", When, nullable=False),
+)
+
 scheduler = sa.Table(
     "scheduler",
     metadata,

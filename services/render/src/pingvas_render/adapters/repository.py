@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_kit.db import aware, new_id, now  # noqa: F401 - the callers use repo.now() and co.
 
-from .db import entitlements, images, job_events, jobs, scheduler, workers
+from .db import entitlements, images, job_events, jobs, scheduler, team_settings, workers
 
 UNFINISHED = ("queued", "dispatched", "running")
 WAITING = ("queued", "dispatched")
@@ -368,6 +368,37 @@ async def delete_image(session: AsyncSession, *, tenant_id: str, image_id: str) 
     return _changed(result) == 1
 
 
+# -- the team's settings ---------------------------------------------------------------------
+
+
+async def member_image_deletion(session: AsyncSession, *, tenant_id: str) -> str | None:
+    """`own` or `any` as tenants last said; None when it never did (the default applies)."""
+    return await session.scalar(
+        sa.select(team_settings.c.member_image_deletion).where(
+            team_settings.c.tenant_id == tenant_id
+        )
+    )
+
+
+async def store_team_settings(
+    session: AsyncSession, *, tenant_id: str, member_image_deletion: str, changed_at: datetime
+) -> None:
+    """Keeps the latest: an event older than the stored one changes nothing."""
+    stmt = _insert(session, team_settings).values(
+        tenant_id=tenant_id, member_image_deletion=member_image_deletion, changed_at=changed_at
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={
+                "member_image_deletion": stmt.excluded.member_image_deletion,
+                "changed_at": stmt.excluded.changed_at,
+            },
+            where=team_settings.c.changed_at <= stmt.excluded.changed_at,
+        )
+    )
+
+
 # -- a deleted tenant ------------------------------------------------------------------------
 
 
@@ -380,5 +411,5 @@ async def unfinished_jobs(session: AsyncSession, *, tenant_id: str) -> Sequence[
 
 
 async def purge_tenant(session: AsyncSession, *, tenant_id: str) -> None:
-    for table in (job_events, images, jobs, entitlements, scheduler):
+    for table in (job_events, images, jobs, entitlements, scheduler, team_settings):
         await session.execute(table.delete().where(table.c.tenant_id == tenant_id))

@@ -68,10 +68,21 @@ class ImageStore:
                     raise
             log.info("render.bucket_created", bucket=self.bucket)
 
-    async def presign(self, key: str, *, ttl: int, content_type: str | None = None) -> str:
+    async def presign(
+        self,
+        key: str,
+        *,
+        ttl: int,
+        content_type: str | None = None,
+        disposition: str | None = None,
+    ) -> str:
+        """A GET URL valid `ttl` seconds; `disposition`: the Content-Disposition S3 answers
+        with (`attachment; filename=...` saves the file under that name)."""
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if content_type:
             params["ResponseContentType"] = content_type
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
         return await self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
 
     async def delete(self, keys: Sequence[str]) -> None:

@@ -40,7 +40,12 @@ Ctx = Annotated[Context, Depends(_context)]
 def _who(identity: Identity) -> Who:
     assert identity.tenant_id is not None
     assert identity.kind != "anonymous"  # TenantIdentity is an authenticated caller
-    return Who(tenant_id=identity.tenant_id, kind=identity.kind, principal_id=identity.principal_id)
+    return Who(
+        tenant_id=identity.tenant_id,
+        kind=identity.kind,
+        principal_id=identity.principal_id,
+        roles=identity.roles if identity.kind == "user" else (),
+    )
 
 
 def _scoped(scope: str | None):  # noqa: ANN202

@@ -12,7 +12,8 @@ from pingvas_kit.http import problem_responses
 from pingvas_kit.params import IsoDateTime
 
 from ..adapters import repository as repo
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, NotYourImage
+from ..domain.images import DEFAULT_IMAGE_DELETION, attachment, download_name, may_delete
 from .deps import Context, Ctx, ImageReader, ImageWriter
 from .schemas import ImageOut, ImagePage
 from .views import decode_cursor, encode_cursor
@@ -22,9 +23,11 @@ router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
 async def _out(ctx: Context, row) -> ImageOut:
     ttl = ctx.settings.presign_ttl_s
+    name = download_name(row.prompt, repo.aware(row.created_at))
     return ImageOut(
         id=row.id,
         job_id=row.job_id,
+        user_id=row.user_id,
         index=row.index,
         prompt=row.prompt,
         negative_prompt=row.negative_prompt,
@@ -40,6 +43,10 @@ async def _out(ctx: Context, row) -> ImageOut:
         url=await ctx.store.presign(row.png_key, ttl=ttl, content_type="image/png"),
         thumbnail_url=await ctx.store.presign(
             row.thumbnail_key, ttl=ttl, content_type="image/webp"
+        ),
+        download_name=name,
+        download_url=await ctx.store.presign(
+            row.png_key, ttl=ttl, content_type="image/png", disposition=attachment(name)
         ),
     )
 
@@ -112,7 +119,12 @@ async def get_image(image_id: str, me: ImageReader, ctx: Ctx) -> ImageOut:
     "/{image_id}",
     status_code=204,
     summary="Delete an image",
-    description="Deletes the image and its files; search forgets it too.",
+    description=(
+        "Deletes the image and its files; search forgets it too, and the team's audit log "
+        "records it. A member may delete the images they made; another member's only when the "
+        "team's `member_image_deletion` setting is `any` (403 `image-not-yours` otherwise). "
+        "Admins, owners and API keys with images:write delete any."
+    ),
     responses=problem_responses(403, 404),
 )
 async def delete_image(image_id: str, me: ImageWriter, ctx: Ctx) -> Response:
@@ -120,6 +132,13 @@ async def delete_image(image_id: str, me: ImageWriter, ctx: Ctx) -> Response:
         row = await repo.get_image(session, tenant_id=me.tenant_id, image_id=image_id)
         if row is None:
             raise NotFound("No such image.")
+        setting = await repo.member_image_deletion(session, tenant_id=me.tenant_id)
+        if not may_delete(
+            me,
+            made_by_user_id=row.user_id,
+            setting="any" if setting == "any" else DEFAULT_IMAGE_DELETION,
+        ):
+            raise NotYourImage("You may delete only the images you made.")
         # objects first: if S3 fails nothing is committed and the delete can be retried
         await ctx.store.delete([row.png_key, row.thumbnail_key])
         await repo.delete_image(session, tenant_id=me.tenant_id, image_id=image_id)
@@ -129,6 +148,7 @@ async def delete_image(image_id: str, me: ImageWriter, ctx: Ctx) -> Response:
                 image_id=row.id,
                 job_id=row.job_id,
                 deleted_by_user_id=me.user_id,
+                deleted_by_api_key_id=me.api_key_id,
                 reason="user",
                 deleted_at=repo.now(),
             ),

@@ -76,6 +76,9 @@ class JobPage(BaseModel):
 class ImageOut(BaseModel):
     id: str
     job_id: str
+    user_id: str | None = Field(
+        default=None, description="the person whose generation made it; null for an API key's"
+    )
     index: int
     prompt: str
     negative_prompt: str
@@ -90,6 +93,13 @@ class ImageOut(BaseModel):
     created_at: datetime
     url: str
     thumbnail_url: str
+    download_name: str = Field(
+        description="a readable file name: `pingvas-<day>-<prompt words>.png`"
+    )
+    download_url: str = Field(
+        description="presigned like `url`, but S3 answers it as an attachment named "
+        "`download_name`: following it saves the file instead of showing it"
+    )
 
 
 class ImagePage(BaseModel):

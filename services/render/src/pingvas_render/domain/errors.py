@@ -29,6 +29,12 @@ class EmailNotVerified(DomainError):
     status, title, kind = 403, "Forbidden", "email-not-verified"
 
 
+class NotYourImage(Forbidden):
+    """A member may delete only their own images unless the team allows any."""
+
+    kind = "image-not-yours"
+
+
 class NotFound(DomainError):
     status, title, kind = 404, "Not Found", "not-found"
 

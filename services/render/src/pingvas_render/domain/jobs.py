@@ -40,6 +40,8 @@ class Who:
     tenant_id: str
     kind: Kind
     principal_id: str
+    #: a person's roles in the tenant (none for an API key)
+    roles: tuple[str, ...] = ()
 
     @property
     def user_id(self) -> str | None:

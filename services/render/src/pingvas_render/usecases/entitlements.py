@@ -99,6 +99,19 @@ async def expire_credits(session: AsyncSession, *, tenant_id: str, credits: int)
     await repo.add_credits(session, tenant_id=tenant_id, available=-lapse)
 
 
+async def store_team_settings(
+    session: AsyncSession, *, tenant_id: str, member_image_deletion: str, changed_at: datetime
+) -> None:
+    """The team settings render enforces (who may delete another member's images), the
+    latest tenants sent: an older `tenant.settings_changed` arriving late changes nothing."""
+    await repo.store_team_settings(
+        session,
+        tenant_id=tenant_id,
+        member_image_deletion=member_image_deletion,
+        changed_at=changed_at,
+    )
+
+
 async def purge_tenant(
     session: AsyncSession, jobs: Jobs, store: ImageStore, *, tenant_id: str
 ) -> None:

@@ -24,6 +24,8 @@ tenants = sa.Table(
     sa.Column("plan_updated_at", When, nullable=True),
     sa.Column("created_at", When, nullable=False),
     sa.Column("deleted_at", When, nullable=True),
+    # own | any: whether a member may delete another member's images (admins always may)
+    sa.Column("member_image_deletion", sa.String(8), nullable=False, server_default="own"),
 )
 
 users = sa.Table(
@@ -103,6 +105,15 @@ invitations = sa.Table(
     sa.Column("accepted_by", Id, nullable=True),
     sa.Column("revoked_at", When, nullable=True),
     sa.Index("ix_invitations_tenant_id", "tenant_id"),
+    # one open invitation per address: inviting again renews it
+    sa.Index(
+        "ux_invitations_open_email",
+        "tenant_id",
+        "email",
+        unique=True,
+        postgresql_where=sa.text("accepted_at IS NULL AND revoked_at IS NULL"),
+        sqlite_where=sa.text("accepted_at IS NULL AND revoked_at IS NULL"),
+    ),
 )
 
 api_keys = sa.Table(

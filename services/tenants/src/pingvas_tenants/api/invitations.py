@@ -49,8 +49,9 @@ async def list_invitations(me: Admin, ctx: Ctx) -> list[InvitationOut]:
     summary="Invite someone",
     description=(
         "Sends an invitation mail to the address, for the role given (an admin cannot invite an "
-        "owner). 409 when the person is already a member. Owners and admins, with a verified "
-        "address."
+        "owner). An address with an open invitation has that one renewed instead (the same id, "
+        "a new link and expiry, the role given now, one mail; the old link stops working). 409 "
+        "when the person is already a member. Owners and admins, with a verified address."
     ),
     responses=problem_responses(403, 404, 409, 422),
 )
@@ -65,6 +66,10 @@ async def invite(body: InvitationIn, me: Admin, ctx: Ctx) -> InvitationOut:
         role=body.role,
         ip=me.ip,
     )
+    return _sent(sent)
+
+
+def _sent(sent: usecases.SentInvitation) -> InvitationOut:
     return InvitationOut(
         id=sent.id,
         email=sent.email,
@@ -75,11 +80,37 @@ async def invite(body: InvitationIn, me: Admin, ctx: Ctx) -> InvitationOut:
     )
 
 
+@router.post(
+    "/{invitation_id}/resend",
+    summary="Resend an invitation",
+    description=(
+        "Mails the open invitation again with a new link and a new expiry; the old link stops "
+        "working. 404 (`invitation-not-pending`) when it was accepted, revoked or never was. "
+        "Owners and admins (an owner's invitation: owners)."
+    ),
+    responses=problem_responses(403, 404),
+)
+async def resend_invitation(invitation_id: str, me: Admin, ctx: Ctx) -> InvitationOut:
+    sent = await usecases.resend_invitation(
+        ctx,
+        tenant_id=me.tenant_id,
+        tenant_name=me.tenant_name,
+        invitation_id=invitation_id,
+        actor_id=me.user_id,
+        actor_role=me.role,
+        ip=me.ip,
+    )
+    return _sent(sent)
+
+
 @router.delete(
     "/{invitation_id}",
     status_code=204,
     summary="Revoke an invitation",
-    description="Its link stops working. Owners and admins.",
+    description=(
+        "Its link stops working. 404 (`invitation-not-pending`) when it was accepted, revoked or "
+        "never was. Owners and admins."
+    ),
     responses=problem_responses(403, 404),
 )
 async def revoke_invitation(invitation_id: str, me: Admin, ctx: Ctx) -> Response:

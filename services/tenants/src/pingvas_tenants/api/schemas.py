@@ -126,6 +126,19 @@ class DeleteTenantIn(Body):
     )
 
 
+class TeamSettings(BaseModel):
+    member_image_deletion: Literal["own", "any"] = Field(
+        description="`own`: a member deletes only the images they made (admins and owners any);"
+        " `any`: every member may delete any image of the team"
+    )
+
+
+class TeamSettingsIn(Body):
+    member_image_deletion: Literal["own", "any"] = Field(
+        description="`own` (the default) or `any`, as in the answer"
+    )
+
+
 class UserOut(BaseModel):
     id: str
     email: str
@@ -239,8 +252,16 @@ class AuditEntry(BaseModel):
     action: str
     actor_id: str | None
     actor_kind: str | None
+    actor_name: str | None = Field(
+        default=None, description="the person's name (or the API key's) when it is known"
+    )
+    actor_email: str | None = Field(default=None, description="the person's address")
     target_type: str | None
     target_id: str | None
+    target_name: str | None = Field(
+        default=None, description="for a person it was done to (`target_type` user): their name"
+    )
+    target_email: str | None = Field(default=None, description="and their address")
     ip: str | None
     details: dict[str, Any] | None
     created_at: datetime

@@ -24,10 +24,11 @@ from .invitations import (
     find_invitation,
     invite,
     list_invitations,
+    resend_invitation,
     revoke_invitation,
 )
 from .members import change_role, list_members, remove_member
-from .tenants import delete_tenant
+from .tenants import change_team_settings, delete_tenant, team_settings
 
 __all__ = [
     "Context",
@@ -36,6 +37,7 @@ __all__ = [
     "SignedIn",
     "accept_invitation",
     "change_role",
+    "change_team_settings",
     "create_api_key",
     "delete_tenant",
     "find_invitation",
@@ -48,12 +50,14 @@ __all__ = [
     "refresh_session",
     "remove_member",
     "request_password_reset",
+    "resend_invitation",
     "resend_verification",
     "reset_password",
     "revoke_api_key",
     "revoke_invitation",
     "sign_up",
     "switch_tenant",
+    "team_settings",
     "verify_api_key",
     "verify_email",
 ]

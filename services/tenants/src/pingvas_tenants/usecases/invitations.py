@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingvas_contracts.events.tenants import MemberInvited, MemberJoined
 
@@ -45,63 +46,137 @@ async def invite(
     ip: str | None,
 ) -> SentInvitation:
     """An invitation by mail to `email` for `role`; only from a verified address, never to a
-    member already."""
+    member already. An address with an open invitation has that one renewed (new link, new
+    expiry, the role asked now, one mail): a team never holds two open invitations for one
+    address."""
     roles.check_can_invite(inviter_role, role)
-    token = tokens.new_link_token()
-    at = repo.now()
-    expires_at = at + timedelta(seconds=ctx.settings.invitation_ttl)
-    invitation_id = repo.new_id()
     async with ctx.db.transaction() as session:
         existing = await repo.find_user_by_email(session, email)
         if existing is not None and await repo.get_membership(
             session, tenant_id=tenant_id, user_id=existing.id
         ):
             raise Conflict("This person is already a member of the team.")
-        inviter = await repo.get_user(session, user_id=inviter_id)
-        if inviter is None or inviter.email_verified_at is None:
-            # the database, not the token's evf (up to 15 minutes old): whoever has not proven
-            # an address sends no mail to others
-            raise EmailNotVerified("Verify your email address before inviting people.")
-        tenant = await repo.get_tenant(session, tenant_id=tenant_id)
-        if tenant is None:
-            raise NotFound("No such team.")
-        await repo.insert_invitation(
+        pending = await repo.open_invitation(session, tenant_id=tenant_id, email=email)
+        return await _send(
             session,
-            id=invitation_id,
+            ctx,
             tenant_id=tenant_id,
+            tenant_name=tenant_name,
+            inviter_id=inviter_id,
             email=email,
             role=role,
-            token_hash=tokens.digest(token),
-            invited_by=inviter_id,
-            created_at=at,
-            expires_at=expires_at,
-        )
-        await repo.audit(
-            session,
-            tenant_id=tenant_id,
-            action="invitation.sent",
-            actor_id=inviter_id,
-            target_type="invitation",
-            target_id=invitation_id,
+            renewing=pending.id if pending is not None else None,
+            invitee_locale=existing.locale if existing else None,
             ip=ip,
-            details={"email": email, "role": role},
         )
-        await ctx.runtime.outbox.add(
+
+
+async def resend_invitation(
+    ctx: Context,
+    *,
+    tenant_id: str,
+    tenant_name: str,
+    invitation_id: str,
+    actor_id: str,
+    actor_role: str,
+    ip: str | None,
+) -> SentInvitation:
+    """The open invitation again, with a new link and expiry (the old link stops working);
+    NotFound when there is no such open one."""
+    async with ctx.db.transaction() as session:
+        pending = await repo.open_invitation(
+            session, tenant_id=tenant_id, invitation_id=invitation_id
+        )
+        if pending is None:
+            raise NotFound("No such open invitation.", code="invitation-not-pending")
+        # an admin may resend only what they could have sent (not an owner's invitation)
+        roles.check_can_invite(actor_role, pending.role)
+        existing = await repo.find_user_by_email(session, pending.email)
+        return await _send(
             session,
-            MemberInvited(
-                invitation_id=invitation_id,
-                email=email,
-                role=role,
-                tenant_name=tenant_name,
-                invited_by_user_id=inviter_id,
-                invited_by_name=inviter.name,
-                locale=existing.locale if existing else tenant.locale,
-                accept_url=ctx.link(f"/invitations/{token}"),
-                expires_at=expires_at,
-                invited_at=at,
-            ),
+            ctx,
             tenant_id=tenant_id,
+            tenant_name=tenant_name,
+            inviter_id=actor_id,
+            email=pending.email,
+            role=pending.role,
+            renewing=pending.id,
+            invitee_locale=existing.locale if existing else None,
+            ip=ip,
         )
+
+
+async def _send(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    tenant_id: str,
+    tenant_name: str,
+    inviter_id: str,
+    email: str,
+    role: str,
+    renewing: str | None,
+    invitee_locale: str | None,
+    ip: str | None,
+) -> SentInvitation:
+    """A fresh link for `email`: a new invitation, or the open one `renewing` with a new
+    token and expiry; audited, and one `member.invited` (one mail)."""
+    inviter = await repo.get_user(session, user_id=inviter_id)
+    if inviter is None or inviter.email_verified_at is None:
+        # the database, not the token's evf (up to 15 minutes old): whoever has not proven
+        # an address sends no mail to others
+        raise EmailNotVerified("Verify your email address before inviting people.")
+    tenant = await repo.get_tenant(session, tenant_id=tenant_id)
+    if tenant is None:
+        raise NotFound("No such team.")
+    token = tokens.new_link_token()
+    at = repo.now()
+    expires_at = at + timedelta(seconds=ctx.settings.invitation_ttl)
+    values = {
+        "role": role,
+        "token_hash": tokens.digest(token),
+        "invited_by": inviter_id,
+        "expires_at": expires_at,
+    }
+    if renewing is None:
+        invitation_id = repo.new_id()
+        await repo.insert_invitation(
+            session, id=invitation_id, tenant_id=tenant_id, email=email, created_at=at, **values
+        )
+        action = "invitation.sent"
+    else:
+        invitation_id = renewing
+        if not await repo.renew_invitation(
+            session, tenant_id=tenant_id, invitation_id=invitation_id, **values
+        ):
+            raise NotFound("No such open invitation.", code="invitation-not-pending")
+        action = "invitation.renewed"
+    await repo.audit(
+        session,
+        tenant_id=tenant_id,
+        action=action,
+        actor_id=inviter_id,
+        target_type="invitation",
+        target_id=invitation_id,
+        ip=ip,
+        details={"email": email, "role": role},
+    )
+    await ctx.runtime.outbox.add(
+        session,
+        MemberInvited(
+            invitation_id=invitation_id,
+            email=email,
+            role=role,
+            tenant_name=tenant_name,
+            invited_by_user_id=inviter_id,
+            invited_by_name=inviter.name,
+            locale=invitee_locale or tenant.locale,
+            accept_url=ctx.link(f"/invitations/{token}"),
+            expires_at=expires_at,
+            invited_at=at,
+        ),
+        tenant_id=tenant_id,
+    )
     return SentInvitation(
         id=invitation_id, email=email, role=role, created_at=at, expires_at=expires_at
     )
@@ -112,10 +187,13 @@ async def revoke_invitation(
 ) -> None:
     """The open invitation stops working; NotFound when there is no such open one."""
     async with ctx.db.transaction() as session:
-        if not await repo.revoke_invitations(
+        pending = await repo.open_invitation(
+            session, tenant_id=tenant_id, invitation_id=invitation_id
+        )
+        if pending is None or not await repo.revoke_invitations(
             session, tenant_id=tenant_id, invitation_id=invitation_id
         ):
-            raise NotFound("No such open invitation.")
+            raise NotFound("No such open invitation.", code="invitation-not-pending")
         await repo.audit(
             session,
             tenant_id=tenant_id,
@@ -124,6 +202,7 @@ async def revoke_invitation(
             target_type="invitation",
             target_id=invitation_id,
             ip=ip,
+            details={"email": pending.email, "role": pending.role},
         )
 
 

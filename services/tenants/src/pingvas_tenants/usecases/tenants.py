@@ -1,12 +1,65 @@
-"""The team itself: deleting it."""
+"""The team itself: its settings, deleting it."""
 
 from __future__ import annotations
 
-from pingvas_contracts.events.tenants import TenantDeleted
+from pingvas_contracts.events.tenants import ImageDeletion, TenantDeleted, TenantSettingsChanged
 
 from ..adapters import repository as repo
+from ..domain.errors import NotFound
 from ._context import Context
 from ._sessions import revoke_keys
+
+
+async def team_settings(ctx: Context, *, tenant_id: str) -> ImageDeletion:
+    """The team's `member_image_deletion`."""
+    async with ctx.db.sessionmaker() as session:
+        tenant = await repo.get_tenant(session, tenant_id=tenant_id)
+    if tenant is None:
+        raise NotFound("No such team.")
+    return "any" if tenant.member_image_deletion == "any" else "own"
+
+
+async def change_team_settings(
+    ctx: Context,
+    *,
+    tenant_id: str,
+    member_image_deletion: ImageDeletion,
+    actor_id: str,
+    ip: str | None,
+) -> ImageDeletion:
+    """Stores the settings, audits a change and tells the services that enforce them
+    (`tenant.settings_changed`: render, for deleting images); the same value again changes
+    nothing and says nothing."""
+    async with ctx.db.transaction() as session:
+        tenant = await repo.get_tenant(session, tenant_id=tenant_id)
+        if tenant is None:
+            raise NotFound("No such team.")
+        if tenant.member_image_deletion == member_image_deletion:
+            return member_image_deletion
+        at = repo.now()
+        await repo.set_member_image_deletion(
+            session, tenant_id=tenant_id, value=member_image_deletion
+        )
+        await repo.audit(
+            session,
+            tenant_id=tenant_id,
+            action="tenant.settings_changed",
+            actor_id=actor_id,
+            target_type="tenant",
+            target_id=tenant_id,
+            ip=ip,
+            details={"member_image_deletion": member_image_deletion},
+        )
+        await ctx.runtime.outbox.add(
+            session,
+            TenantSettingsChanged(
+                member_image_deletion=member_image_deletion,
+                changed_by_user_id=actor_id,
+                changed_at=at,
+            ),
+            tenant_id=tenant_id,
+        )
+    return member_image_deletion
 
 
 async def delete_tenant(

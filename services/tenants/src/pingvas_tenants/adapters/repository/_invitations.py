@@ -35,6 +35,45 @@ async def invitations_of_tenant(session: AsyncSession, *, tenant_id: str) -> lis
     )
 
 
+async def open_invitation(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    email: str | None = None,
+    invitation_id: str | None = None,
+) -> sa.Row | None:
+    """The team's open invitation (neither accepted nor revoked, expired or not) for an
+    address or by id, locked for the renewal that follows."""
+    conditions = [
+        invitations.c.tenant_id == tenant_id,
+        invitations.c.accepted_at.is_(None),
+        invitations.c.revoked_at.is_(None),
+    ]
+    if email is not None:
+        conditions.append(invitations.c.email == email)
+    if invitation_id is not None:
+        conditions.append(invitations.c.id == invitation_id)
+    query = sa.select(invitations).where(*conditions).order_by(invitations.c.created_at.desc())
+    return (await session.execute(query.limit(1).with_for_update())).first()
+
+
+async def renew_invitation(
+    session: AsyncSession, *, tenant_id: str, invitation_id: str, **values: Any
+) -> bool:
+    """A new token (the old link stops working) and expiry for an open invitation."""
+    result = await session.execute(
+        invitations.update()
+        .where(
+            invitations.c.tenant_id == tenant_id,
+            invitations.c.id == invitation_id,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.revoked_at.is_(None),
+        )
+        .values(**values)
+    )
+    return rowcount(result) == 1
+
+
 async def find_invitation(session: AsyncSession, token_hash: str) -> sa.Row | None:
     """An invitation of an active tenant, by its token."""
     return (

@@ -55,3 +55,9 @@ async def set_plan(session: AsyncSession, *, tenant_id: str, plan: str, at: date
         .values(plan=plan, plan_updated_at=at)
     )
     return rowcount(result) > 0
+
+
+async def set_member_image_deletion(session: AsyncSession, *, tenant_id: str, value: str) -> None:
+    await session.execute(
+        tenants.update().where(tenants.c.id == tenant_id).values(member_image_deletion=value)
+    )
