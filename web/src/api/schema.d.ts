@@ -2023,8 +2023,11 @@ export interface components {
          * @description An error, as RFC 9457 problem details (application/problem+json). Besides these members a problem may carry others that its `type` documents.
          */
         Problem: {
-            /** @description A stable code to act on (the gateway's refusals: session_revoked, csrf_failed, login_delayed, too_many_streams, ...); the last part of `type` too. */
-            code?: string;
+            /**
+             * @description A stable code to act on and to look a text up by: not-found, unauthorized, forbidden, conflict, rate-limited, validation-failed, out-of-credits, the gateway's session_revoked, csrf_failed, login_delayed, ...; the last part of `type` too.
+             * @example not-found
+             */
+            code: string;
             /** @description What happened this time. */
             detail?: string;
             /** @description For 422: each field that is not valid. */
@@ -2044,9 +2047,24 @@ export interface components {
         };
         /** ProblemField */
         ProblemField: {
+            /**
+             * @description What is wrong, stable: missing, too-short, too-long, too-few-items, too-many-items, not-a-number, too-small, too-large, pattern-mismatch, not-one-of, not-an-email, invalid, ...
+             * @example too-short
+             */
+            code: string;
             /** @description Where: query.limit, name, ... */
             field: string;
+            /** @description What is wrong, in English, for logs and developers; show people a text looked up by `code`. */
             message: string;
+            /**
+             * @description What was allowed, for the text: min_length, max_length, min, max, above, below, expected, pattern, ...
+             * @example {
+             *       "min_length": 8
+             *     }
+             */
+            params?: {
+                [key: string]: string | number;
+            };
         };
         /** ProgressIn */
         ProgressIn: {
