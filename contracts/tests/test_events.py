@@ -22,6 +22,7 @@ EXPECTED = {
         "tenant.created",
         "tenant.deleted",
         "user.registered",
+        "user.preferences_changed",
         "user.verification_requested",
         "user.password_reset_requested",
         "member.invited",

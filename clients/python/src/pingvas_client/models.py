@@ -876,6 +876,13 @@ class VerifyApiKeyIn(BaseModel):
     key: Annotated[str, Field(max_length=256, min_length=1, title="Key")]
 
 
+class TenantsPreferencesIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    locale: Annotated[Literal["ko", "en"], Field(title="Locale")]
+
+
 class TenantsTenantOut(BaseModel):
     id: Annotated[str, Field(title="Id")]
     name: Annotated[str, Field(title="Name")]

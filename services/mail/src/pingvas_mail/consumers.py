@@ -31,6 +31,7 @@ from pingvas_contracts.events.tenants import (
     TenantCreated,
     TenantDeleted,
     UserPasswordResetRequested,
+    UserPreferencesChanged,
     UserRegistered,
     UserVerificationRequested,
     WebhookDisabled,
@@ -163,6 +164,12 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
         await repo.add_preferences_if_absent(
             session, data.user_id, newsletter=data.marketing_opt_in
         )
+
+    @consumer.on(UserPreferencesChanged)
+    async def preferences_changed(
+        session: AsyncSession, event: Envelope, data: UserPreferencesChanged
+    ) -> None:
+        await repo.set_recipient_locale(session, user_id=data.user_id, locale=data.locale)
 
     @consumer.on(TenantCreated)
     async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:

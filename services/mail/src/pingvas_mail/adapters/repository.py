@@ -81,6 +81,15 @@ async def add_recipient_if_absent(
     )
 
 
+async def set_recipient_locale(session: AsyncSession, *, user_id: str, locale: str) -> None:
+    """The language the person chose on their account page (user.preferences_changed)."""
+    await session.execute(
+        recipients.update()
+        .where(recipients.c.user_id == user_id)
+        .values(locale=locale, updated_at=now())
+    )
+
+
 async def recipient(session: AsyncSession, user_id: str) -> sa.Row | None:
     return (
         await session.execute(sa.select(recipients).where(recipients.c.user_id == user_id))

@@ -27,9 +27,11 @@ from .invitations import (
     revoke_invitation,
 )
 from .members import change_role, list_members, remove_member
+from .preferences import set_preferences
 from .tenants import delete_tenant
 
 __all__ = [
+    "set_preferences",
     "Context",
     "NewApiKey",
     "SentInvitation",
