@@ -511,6 +511,10 @@ export const en = {
   'webhooks.error.deliveryNotFound': 'This delivery is no longer in the log.',
 
   // --- issue 18: messages ---
+  'account.mailLanguage': 'Mail language',
+  'account.mailLanguageHelp': 'The language of every email Pingvas sends you, whoever causes it (a teammate, billing, a finished batch).',
+  'account.mailLanguageLabel': 'Send my emails in',
+  'account.mailLanguageSaved': 'Saved.',
   'problem.bad-request': 'This request cannot be done as sent.',
   'problem.unauthorized': 'Please log in first.',
   'problem.payment-required': 'This needs a paid plan or more credits.',

@@ -513,6 +513,10 @@ export const ko: Record<MessageKey, string> = {
   'webhooks.error.deliveryNotFound': '이 전송은 더 이상 기록에 없습니다.',
 
   // --- issue 18: messages ---
+  'account.mailLanguage': '메일 언어',
+  'account.mailLanguageHelp': 'Pingvas가 보내는 모든 이메일의 언어입니다. 팀원, 결제, 완료된 작업 등 누가 보내게 하든 이 언어로 보냅니다.',
+  'account.mailLanguageLabel': '이메일 언어',
+  'account.mailLanguageSaved': '저장했습니다.',
   'problem.bad-request': '요청을 처리할 수 없습니다.',
   'problem.unauthorized': '먼저 로그인하세요.',
   'problem.payment-required': '유료 요금제나 크레딧이 더 필요합니다.',
