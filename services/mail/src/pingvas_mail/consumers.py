@@ -256,7 +256,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
             to_email=data.email,
             user_id=None,  # the invitee may have no account
             tenant_id=event.tenantid,
-            locale=pick_locale(data.locale),
+            # someone with an account reads it in their own language, not the inviter's
+            locale=pick_locale(await repo.saved_locale_of(session, data.email), data.locale),
             name=None,
             context={
                 "tenant_name": data.tenant_name,
