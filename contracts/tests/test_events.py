@@ -23,6 +23,7 @@ EXPECTED = {
         "tenant.deleted",
         "tenant.settings_changed",
         "user.registered",
+        "user.preferences_changed",
         "user.verification_requested",
         "user.password_reset_requested",
         "member.invited",

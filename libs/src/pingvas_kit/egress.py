@@ -27,6 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from .problems import register_codes, register_field_codes
+
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: the cloud metadata services (AWS, GCP, Azure, Alibaba): never a customer's receiver
@@ -44,6 +46,18 @@ _6TO4 = ipaddress.ip_network("2002::/16")
 
 #: at most this much of a receiver's answer is read
 MAX_ANSWER_BYTES = 64 * 1024
+
+
+#: why a URL may not be called (UnsafeUrl.code): a 422's code, and its field's
+WEBHOOK_URL_CODES = register_field_codes(
+    *register_codes(
+        "webhook_url_invalid",
+        "webhook_url_insecure",
+        "webhook_url_unresolvable",
+        "webhook_url_forbidden",
+        status=422,
+    )
+)
 
 
 class UnsafeUrl(ValueError):

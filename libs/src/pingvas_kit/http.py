@@ -17,9 +17,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from .http_errors import CodedHTTPException as CodedHTTPException
 from .logging import bound_contextvars, get_logger
 from .metrics import LATENCY, REQUESTS, ROUTE_HEADER, UNMATCHED
-from .problems import PROBLEM_JSON, document_problems, problem
+from .problems import PROBLEM_JSON, document_problems, field_error, problem
 from .problems import problem_responses as problem_responses
 from .service import ServiceRuntime
 from .telemetry import instrument_fastapi
@@ -74,19 +75,21 @@ def create_app(
             if request.method == "OPTIONS":  # what the path takes (RFC 9110 9.3.7)
                 return Response(status_code=204, headers=headers)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        response = problem_response(exc.status_code, _title(exc.status_code), detail=detail)
+        coded = exc if isinstance(exc, CodedHTTPException) else None
+        response = problem_response(
+            exc.status_code,
+            _title(exc.status_code),
+            detail=detail,
+            code=coded.code if coded else None,
+            **(coded.extra if coded else {}),
+        )
         response.headers.update(headers)
         return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-            for e in exc.errors()
-        ]
-        return problem_response(
-            422, "Request is not valid", type_="validation", detail="See errors.", errors=errors
-        )
+        errors = [field_error(e) for e in exc.errors()]
+        return problem_response(422, "Request is not valid", detail="See errors.", errors=errors)
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> JSONResponse:

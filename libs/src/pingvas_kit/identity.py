@@ -34,7 +34,9 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from jwt.types import Options
 
+from .http_errors import CodedHTTPException
 from .logging import bind_contextvars
+from .problems import NO_TEAM, ROLE_REQUIRED, SCOPE_MISSING
 
 HEADER = "x-pingvas-identity"
 ISSUER = "pingvas-gateway"
@@ -234,7 +236,7 @@ async def current_tenant_identity(identity: CurrentIdentity) -> Identity:
     if identity.kind == "anonymous":
         raise HTTPException(401, "Log in first.")
     if identity.tenant_id is None:
-        raise HTTPException(403, "Choose a team first.")
+        raise CodedHTTPException(403, NO_TEAM, "Choose a team first.")
     return identity
 
 
@@ -244,7 +246,7 @@ TenantIdentity = Annotated[Identity, Depends(current_tenant_identity)]
 def require_role(role: str):  # noqa: ANN201
     async def check(identity: TenantIdentity) -> Identity:
         if identity.kind != "user" or not identity.has_role(role):
-            raise HTTPException(403, f"This needs the {role} role.")
+            raise CodedHTTPException(403, ROLE_REQUIRED, f"This needs the {role} role.", role=role)
         return identity
 
     return Depends(check)
@@ -253,7 +255,9 @@ def require_role(role: str):  # noqa: ANN201
 def require_scope(scope: str):  # noqa: ANN201
     async def check(identity: TenantIdentity) -> Identity:
         if not identity.has_scope(scope):
-            raise HTTPException(403, f"This API key lacks the {scope} scope.")
+            raise CodedHTTPException(
+                403, SCOPE_MISSING, f"This API key lacks the {scope} scope.", scope=scope
+            )
         return identity
 
     return Depends(check)
@@ -266,7 +270,9 @@ def require_platform_role(role: str):  # noqa: ANN201
         if identity.kind == "anonymous":
             raise HTTPException(401, "Log in first.")
         if not identity.has_platform_role(role):
-            raise HTTPException(403, f"This needs the platform {role} role.")
+            raise CodedHTTPException(
+                403, ROLE_REQUIRED, f"This needs the platform {role} role.", role=role
+            )
         return identity
 
     return Depends(check)

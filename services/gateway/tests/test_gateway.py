@@ -142,9 +142,10 @@ async def test_unknown_route_is_a_404_problem(nowhere):
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     assert response.json() == {
-        "type": "https://pingvas.dev/problems/404",
+        "type": "https://pingvas.dev/problems/not-found",
         "title": "Not Found",
         "status": 404,
+        "code": "not-found",
     }
 
 

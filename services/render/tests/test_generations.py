@@ -103,13 +103,16 @@ async def test_idempotency_key(render):
     assert await render.balance(tenant) == {"available": 49, "reserved": 1}
 
 
-async def test_out_of_credits_is_402(render):
+async def test_out_of_credits_is_402_and_quotes_the_credits_available_not_the_balance(render):
     tenant = await render.tenant(credits=3)
     me = render.user(tenant)
-    await render.queued(me, num_images=2)
+    await render.queued(me, num_images=2)  # holds 2 of the 3
     r = await render.generate(me, num_images=2)
     assert r.status_code == 402, r.text
-    assert r.json()["type"].endswith("/out-of-credits") and r.json()["credits_needed"] == 2
+    problem = r.json()
+    assert problem["code"] == "out-of-credits" and problem["type"].endswith("/out-of-credits")
+    assert problem["credits_needed"] == 2 and problem["credits_available"] == 1
+    assert "1 available" in problem["detail"] and "3" not in problem["detail"]
     assert await render.count(jobs, tenant_id=tenant) == 1
     await render.queued(me)  # the last credit still buys one image
     assert await render.balance(tenant) == {"available": 0, "reserved": 3}

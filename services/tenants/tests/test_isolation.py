@@ -156,6 +156,9 @@ POLICIES: dict[str, Policy] = {
     ),
     # people, in any team
     "GET /api/v1/me": Policy("user", no_body("/api/v1/me"), cross=200, member=200),
+    "PATCH /api/v1/me/preferences": Policy(
+        "user", lambda _w: ("/api/v1/me/preferences", {"locale": "en"}), cross=200, member=200
+    ),
     "POST /api/v1/auth/verify-email/resend": Policy(
         "user", no_body("/api/v1/auth/verify-email/resend"), cross=202
     ),

@@ -713,6 +713,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Save my preferences
+         * @description The caller's own preferences: `locale` (ko or en) is the language of every mail to them from now on, whoever causes it. People only, not API keys.
+         */
+        patch: operations["save_preferences_api_v1_me_preferences_patch"];
+        trace?: never;
+    };
     "/api/v1/members": {
         parameters: {
             query?: never;
@@ -2122,8 +2142,11 @@ export interface components {
          * @description An error, as RFC 9457 problem details (application/problem+json). Besides these members a problem may carry others that its `type` documents.
          */
         Problem: {
-            /** @description A stable code to act on (the gateway's refusals: session_revoked, csrf_failed, login_delayed, too_many_streams, ...); the last part of `type` too. */
-            code?: string;
+            /**
+             * @description A stable code to act on and to look a text up by: not-found, unauthorized, forbidden, conflict, rate-limited, validation-failed, out-of-credits, the gateway's session_revoked, csrf_failed, login_delayed, ...; the last part of `type` too.
+             * @example not-found
+             */
+            code: string;
             /** @description What happened this time. */
             detail?: string;
             /** @description For 422: each field that is not valid. */
@@ -2143,9 +2166,24 @@ export interface components {
         };
         /** ProblemField */
         ProblemField: {
+            /**
+             * @description What is wrong, stable: missing, too-short, too-long, too-few-items, too-many-items, not-a-number, too-small, too-large, pattern-mismatch, not-one-of, not-an-email, invalid, ...
+             * @example too-short
+             */
+            code: string;
             /** @description Where: query.limit, name, ... */
             field: string;
+            /** @description What is wrong, in English, for logs and developers; show people a text looked up by `code`. */
             message: string;
+            /**
+             * @description What was allowed, for the text: min_length, max_length, min, max, above, below, expected, pattern, ...
+             * @example {
+             *       "min_length": 8
+             *     }
+             */
+            params?: {
+                [key: string]: string | number;
+            };
         };
         /** ProgressIn */
         ProgressIn: {
@@ -2415,6 +2453,14 @@ export interface components {
         VerifyApiKeyIn: {
             /** Key */
             key: string;
+        };
+        /** PreferencesIn */
+        tenants_PreferencesIn: {
+            /**
+             * Locale
+             * @enum {string}
+             */
+            locale: "ko" | "en";
         };
         /** TenantOut */
         tenants_TenantOut: {
@@ -5965,6 +6011,111 @@ export interface operations {
             };
             /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    save_preferences_api_v1_me_preferences_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["tenants_PreferencesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: log in, or send an API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,7 @@ export function useFormErrors(error: ApiError, fields: readonly string[]): FormE
         generic: t('error.generic'),
         emailNotVerified: t('error.emailNotVerified'),
         sessionRevoked: t('error.sessionRevoked'),
+        t,
       }),
     // `fields` is a fresh array each render; its contents are what matter.
     [error, key, t],

@@ -11,6 +11,7 @@ import { useErrorMessage } from '../components/useFormErrors'
 import { useMe } from '../components/useMe'
 import { useI18n } from '../i18n/I18nProvider'
 import { DeleteTeamDialog } from '../features/team/DeleteTeamDialog'
+import { MailLanguageCard } from '../features/account/MailLanguageCard'
 
 export function AccountPage() {
   const { t } = useI18n()
@@ -83,6 +84,7 @@ export function AccountPage() {
         <p className="mb-3 text-sm text-slate-600">{t('account.languageHelp')}</p>
         <LanguagePicker />
       </Card>
+      <MailLanguageCard saved={me.user.locale} />
       <Card title={t('account.session')}>
         <div className="space-y-3">
           <ErrorBanner message={logOutError} />

@@ -77,15 +77,16 @@ describe('API keys page', () => {
       'GET me': { body: meFixture('admin') },
       'GET api-keys': { body: [] },
       'POST api-keys': problem(422, 'Validation failed', {
-        errors: [{ field: 'scopes', message: 'Pick at least one scope.' }],
+        errors: [{ field: 'scopes', message: 'List should have at least 1 item after validation, not 0', code: 'too-few-items', params: { min_length: 1 } }],
       }),
     })
     renderApp('/api-keys')
     const user = userEvent.setup()
     await user.type(await screen.findByLabelText('Key name'), 'Empty')
     await user.click(screen.getByRole('button', { name: 'Create key' }))
-    expect(await screen.findByText('Pick at least one scope.')).toBeInTheDocument()
-    expect(screen.getByRole('group', { name: 'Scopes' })).toHaveAccessibleDescription('Pick at least one scope.')
+    expect(await screen.findByText('Choose at least 1.')).toBeInTheDocument()
+    expect(screen.getByRole('group', { name: 'Scopes' })).toHaveAccessibleDescription('Choose at least 1.')
+    expect(screen.queryByText(/List should have/)).not.toBeInTheDocument()
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument()
   })
 

@@ -17,8 +17,8 @@ describe('sign-up page', () => {
     const { calls } = mockApi({
       'POST auth/signup': problem(422, 'Validation failed', {
         errors: [
-          { field: 'password', message: 'Use at least 8 characters.' },
-          { field: 'team_name', message: 'Team name is taken.' },
+          { field: 'password', message: 'String should have at least 8 characters', code: 'too-short', params: { min_length: 8 } },
+          { field: 'team_name', message: 'String should have at most 100 characters', code: 'too-long', params: { max_length: 100 } },
         ],
       }),
     })
@@ -29,7 +29,8 @@ describe('sign-up page', () => {
     expect(await screen.findByText('Use at least 8 characters.')).toBeInTheDocument()
     expect(password).toHaveAttribute('aria-invalid', 'true')
     expect(password).toHaveAccessibleDescription('Use at least 8 characters.')
-    expect(screen.getByLabelText('Team name')).toHaveAccessibleDescription('Team name is taken.')
+    expect(screen.getByLabelText('Team name')).toHaveAccessibleDescription('Use at most 100 characters.')
+    expect(screen.queryByText(/String should/)).not.toBeInTheDocument()
     expect(screen.getByLabelText('Email')).not.toHaveAttribute('aria-invalid')
     // All of it sits next to fields, so no banner.
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
@@ -44,10 +45,12 @@ describe('sign-up page', () => {
   })
 
   it('shows other problems in a banner', async () => {
-    mockApi({ 'POST auth/signup': problem(400, 'Bad Request', { detail: 'Sign-up is closed today.' }) })
+    mockApi({ 'POST auth/signup': problem(400, 'Bad Request', { code: 'bad-request', detail: 'Sign-up is closed today.' }) })
     renderApp('/signup')
     await fillAndSubmit()
-    expect(await screen.findByRole('alert')).toHaveTextContent('Sign-up is closed today.')
+    // the code's text in the reader's language, not the server's English detail
+    expect(await screen.findByRole('alert')).toHaveTextContent('This request cannot be done as sent.')
+    expect(screen.queryByText('Sign-up is closed today.')).not.toBeInTheDocument()
   })
 
   it('after a 202 shows "check your inbox" with a link to log in, and assumes no session', async () => {

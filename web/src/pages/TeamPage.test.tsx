@@ -17,7 +17,7 @@ describe('team page', () => {
       'PATCH members/u2': { body: {} },
       'DELETE members/u2': { status: 204 },
       'POST invitations': [
-        problem(422, 'Validation failed', { errors: [{ field: 'email', message: 'Not a valid address.' }] }),
+        problem(422, 'Validation failed', { errors: [{ field: 'email', message: 'value is not a valid email address', code: 'not-an-email' }] }),
         { status: 201, body: { id: 'i1', email: 'cy@example.com', role: 'admin' } },
       ],
     })
@@ -39,7 +39,7 @@ describe('team page', () => {
     await user.type(email, 'cy@example')
     await user.selectOptions(screen.getByRole('combobox', { name: 'Role' }), 'Admin')
     await user.click(screen.getByRole('button', { name: 'Send invitation' }))
-    expect(await screen.findByText('Not a valid address.')).toBeInTheDocument()
+    expect(await screen.findByText('Enter a valid email address.')).toBeInTheDocument()
     expect(email).toHaveAttribute('aria-invalid', 'true')
 
     await user.type(email, '.com')

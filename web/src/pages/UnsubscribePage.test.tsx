@@ -55,13 +55,14 @@ describe('unsubscribe link', () => {
   it('shows a failed unsubscribe and lets the person try again', async () => {
     mockApi({
       'GET mail/unsubscribe?token=t3': { body: { ...INFO, category: 'usage_notices' } },
-      'POST mail/unsubscribe?token=t3': [problem(503, 'Service Unavailable', { detail: 'Try again in a minute.' }), { body: {} }],
+      'POST mail/unsubscribe?token=t3': [problem(503, 'Service Unavailable', { code: 'unavailable', detail: 'Try again in a minute.' }), { body: {} }],
     })
     renderApp('/unsubscribe?token=t3', { locale: 'ko' })
     const user = userEvent.setup()
     expect(await screen.findByText('a***@example.com 주소로 크레딧 소진 알림 발송을 중단할까요?')).toBeInTheDocument()
     await user.click(screen.getByRole('button', { name: '수신 거부' }))
-    expect(await screen.findByRole('alert')).toHaveTextContent('Try again in a minute.')
+    // in Korean, not the server's English
+    expect(await screen.findByRole('alert')).toHaveTextContent('지금은 사용할 수 없습니다. 나중에 다시 시도하세요.')
     await user.click(screen.getByRole('button', { name: '수신 거부' }))
     expect(await screen.findByText('이제 이 이메일을 더 이상 받지 않습니다.')).toBeInTheDocument()
   })

@@ -29,13 +29,13 @@ describe('sessions and mail links', () => {
   })
 
   it('shows a generic log-in error in the banner', async () => {
-    mockApi({ 'POST auth/login': problem(401, 'Invalid email or password') })
+    mockApi({ 'POST auth/login': problem(401, 'Unauthorized', { code: 'wrong-credentials', detail: 'Wrong email or password.' }) })
     renderApp('/login')
     const user = userEvent.setup()
     await user.type(screen.getByLabelText('Email'), 'ada@example.com')
     await user.type(screen.getByLabelText('Password'), 'wrong')
     await user.click(screen.getByRole('button', { name: 'Log in' }))
-    expect(await screen.findByRole('alert')).toHaveTextContent('Invalid email or password')
+    expect(await screen.findByRole('alert')).toHaveTextContent('Wrong email or password.')
   })
 
   it('verifies the email from ?token= exactly once', async () => {

@@ -710,11 +710,22 @@ class Price(BaseModel):
 
 
 class ProblemField(BaseModel):
+    code: Annotated[str, Field(examples=["too-short"])]
+    """
+    What is wrong, stable: missing, too-short, too-long, too-few-items, too-many-items, not-a-number, too-small, too-large, pattern-mismatch, not-one-of, not-an-email, invalid, ...
+    """
     field: str
     """
     Where: query.limit, name, ...
     """
     message: str
+    """
+    What is wrong, in English, for logs and developers; show people a text looked up by `code`.
+    """
+    params: Annotated[dict[str, str | float] | None, Field(examples=[{"min_length": 8}])] = None
+    """
+    What was allowed, for the text: min_length, max_length, min, max, above, below, expected, pattern, ...
+    """
 
 
 class Preview(RootModel[str]):
@@ -910,6 +921,13 @@ class VerifyApiKeyIn(BaseModel):
     key: Annotated[str, Field(max_length=256, min_length=1, title="Key")]
 
 
+class TenantsPreferencesIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    locale: Annotated[Literal["ko", "en"], Field(title="Locale")]
+
+
 class TenantsTenantOut(BaseModel):
     id: Annotated[str, Field(title="Id")]
     name: Annotated[str, Field(title="Name")]
@@ -1045,9 +1063,9 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    code: str | None = None
+    code: Annotated[str, Field(examples=["not-found"])]
     """
-    A stable code to act on (the gateway's refusals: session_revoked, csrf_failed, login_delayed, too_many_streams, ...); the last part of `type` too.
+    A stable code to act on and to look a text up by: not-found, unauthorized, forbidden, conflict, rate-limited, validation-failed, out-of-credits, the gateway's session_revoked, csrf_failed, login_delayed, ...; the last part of `type` too.
     """
     detail: str | None = None
     """

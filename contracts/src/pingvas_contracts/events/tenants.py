@@ -118,6 +118,22 @@ class UserRegistered(EventData):
 
 
 @event(
+    "pingvas.tenants.user.preferences_changed.v1",
+    examples=[
+        {"user_id": _OWNER, "locale": "ko", "changed_at": "2026-12-07T14:30:00Z"},
+    ],
+)
+class UserPreferencesChanged(EventData):
+    """A person saved their preferences on the account page: mail to them is written in
+    `locale` from now on, whichever team it is about and whoever caused it. The envelope's
+    `tenantid` is the team they were acting in (a person's preferences are not a team's)."""
+
+    user_id: Id = Field(description="user's id")
+    locale: Locale = Field(description="the language the person reads their mail in")
+    changed_at: Timestamp = Field(description="when the preferences were saved")
+
+
+@event(
     "pingvas.tenants.user.verification_requested.v1",
     examples=[
         {

@@ -31,6 +31,7 @@ from pingvas_contracts.events.tenants import (
     TenantCreated,
     TenantDeleted,
     UserPasswordResetRequested,
+    UserPreferencesChanged,
     UserRegistered,
     UserVerificationRequested,
     WebhookDisabled,
@@ -164,6 +165,12 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
             session, data.user_id, newsletter=data.marketing_opt_in
         )
 
+    @consumer.on(UserPreferencesChanged)
+    async def preferences_changed(
+        session: AsyncSession, event: Envelope, data: UserPreferencesChanged
+    ) -> None:
+        await repo.set_recipient_locale(session, user_id=data.user_id, locale=data.locale)
+
     @consumer.on(TenantCreated)
     async def tenant_created(session: AsyncSession, event: Envelope, data: TenantCreated) -> None:
         await repo.add_recipient_if_absent(
@@ -249,7 +256,8 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
             to_email=data.email,
             user_id=None,  # the invitee may have no account
             tenant_id=event.tenantid,
-            locale=pick_locale(data.locale),
+            # someone with an account reads it in their own language, not the inviter's
+            locale=pick_locale(await repo.saved_locale_of(session, data.email), data.locale),
             name=None,
             context={
                 "tenant_name": data.tenant_name,

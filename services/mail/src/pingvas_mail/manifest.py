@@ -21,6 +21,7 @@ SERVICE = ServiceSpec(
     consumes=(
         # the directory: who people are, which teams they own, which plan a team is on
         "pingvas.tenants.user.registered.v1",
+        "pingvas.tenants.user.preferences_changed.v1",
         "pingvas.tenants.tenant.created.v1",
         "pingvas.tenants.member.joined.v1",
         "pingvas.tenants.member.removed.v1",

@@ -10,6 +10,7 @@ SERVICE = ServiceSpec(
         "pingvas.tenants.tenant.created.v1",
         "pingvas.tenants.tenant.deleted.v1",
         "pingvas.tenants.user.registered.v1",
+        "pingvas.tenants.user.preferences_changed.v1",
         "pingvas.tenants.user.verification_requested.v1",
         "pingvas.tenants.user.password_reset_requested.v1",
         "pingvas.tenants.member.invited.v1",

@@ -168,10 +168,13 @@ export function useGenerateForm() {
   const problem = problemOf(creation.error)
   let banner = errors.banner
   if (status === 402) {
-    const needed = (problem as { credits_needed?: unknown } | null)?.credits_needed
+    const needed = problem?.credits_needed
+    // what the server counted when it refused (balance less reservations); the page's figure
+    // may be older
+    const left = typeof problem?.credits_available === 'number' ? problem.credits_available : available
     banner =
-      typeof needed === 'number' && available !== undefined
-        ? `${t('generate.outOfCredits')} ${t('generate.creditsNeeded', { needed, available })}`
+      typeof needed === 'number' && left !== undefined
+        ? `${t('generate.outOfCredits')} ${t('generate.creditsNeeded', { needed, available: left })}`
         : t('generate.outOfCredits')
   }
   else if (status === 403 && problem?.type?.includes('email-not-verified')) banner = t('generate.emailNotVerified')

@@ -144,17 +144,18 @@ describe('billing page', () => {
     expect(callsTo('POST billing/checkout')[0].body).toEqual({ plan: 'pro', interval: 'year' })
   })
 
-  it('shows the message of a 503 when payments are not configured', async () => {
+  it('says so when payments are not configured (503)', async () => {
     billingRoutes('owner', subscription(), {
       'POST billing/checkout': problem(503, 'Service Unavailable', {
-        detail: 'Payments are not configured on this installation.',
+        code: 'payments-not-configured',
+        detail: 'payments are not configured here; try `pingvas-billing simulate-webhook`',
       }),
     })
     renderApp('/billing')
     const user = userEvent.setup()
     await screen.findByRole('listitem', { name: 'Starter' })
     await user.click(screen.getByRole('button', { name: 'Upgrade to Starter' }))
-    expect(await screen.findByRole('alert')).toHaveTextContent('Payments are not configured on this installation.')
+    expect(await screen.findByRole('alert')).toHaveTextContent('Payments are not available here yet.')
     expect(redirectTo).not.toHaveBeenCalled()
     // The buttons work again.
     expect(screen.getByRole('button', { name: 'Upgrade to Pro' })).toBeEnabled()

@@ -412,16 +412,16 @@ describe('gallery search', () => {
     expect(screen.getByRole('textbox', { name: 'Prompt' })).toHaveValue('zebra unicorn')
   })
 
-  it('shows the problem detail when the search fails, and tries again', async () => {
+  it('says why the search failed, and tries again', async () => {
     const { callsTo } = routes({
       [search({ q: 'cat', sort: 'relevance' })]: [
-        problem(503, 'Service Unavailable', { detail: 'Search is catching up, try again in a moment.' }),
+        problem(503, 'Service Unavailable', { code: 'search-unavailable', detail: 'Search is unavailable right now; try again shortly.' }),
         page([CATS]),
       ],
     })
     renderAt('/gallery?q=cat')
     const user = userEvent.setup()
-    expect(await screen.findByRole('alert')).toHaveTextContent('Search is catching up, try again in a moment.')
+    expect(await screen.findByRole('alert')).toHaveTextContent('Search is unavailable right now. Please try again shortly.')
     expect(screen.queryByTestId('search-no-results')).not.toBeInTheDocument()
 
     await user.click(screen.getByRole('button', { name: 'Try again' }))

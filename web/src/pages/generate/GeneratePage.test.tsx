@@ -134,10 +134,30 @@ describe('generate page', () => {
     expect(screen.queryByTestId('job-card')).not.toBeInTheDocument()
   })
 
+  it('quotes the credits the server counted as available when it refused, not an older figure', async () => {
+    baseRoutes({
+      'GET entitlements': { body: entitlements(5) },
+      'POST generations': problem(402, 'Payment Required', {
+        code: 'out-of-credits',
+        detail: 'This generation costs 8 credits and your team has 3 available.',
+        credits_needed: 8,
+        credits_available: 3,
+      }),
+    })
+    renderApp('/generate')
+    const user = userEvent.setup()
+    await user.type(await readyForm(), 'a red fox')
+    await user.click(screen.getByRole('button', { name: 'Generate' }))
+    expect(await screen.findByRole('alert')).toHaveTextContent('It needs 8 credits; 3 are left.')
+  })
+
   it('shows 422 field errors next to their fields and the 429 wait', async () => {
     const { fetchMock } = baseRoutes({
       'POST generations': [
-        problem(422, 'Validation failed', { errors: [{ field: 'body.width', message: 'Must be a multiple of 8.' }] }),
+        problem(422, 'Validation failed', {
+          code: 'validation-failed',
+          errors: [{ field: 'body.width', message: 'width must be a multiple of 8.', code: 'not-a-multiple', params: { multiple_of: 8 } }],
+        }),
         problem(429, 'Too Many Requests'),
       ],
     })
@@ -156,9 +176,11 @@ describe('generate page', () => {
     await user.click(screen.getByRole('button', { name: 'Generate' }))
 
     const width = screen.getByRole('spinbutton', { name: 'Width' })
-    expect(await screen.findByText('Must be a multiple of 8.')).toBeInTheDocument()
+    // the field's code in the reader's language, not the server's English
+    expect(await screen.findByText('Enter a multiple of 8.')).toBeInTheDocument()
     expect(width).toHaveAttribute('aria-invalid', 'true')
-    expect(width).toHaveAccessibleDescription('Must be a multiple of 8.')
+    expect(width).toHaveAccessibleDescription('Enter a multiple of 8.')
+    expect(screen.queryByText(/width must be/)).not.toBeInTheDocument()
 
     await user.click(screen.getByRole('button', { name: 'Generate' }))
     expect(await screen.findByText('Too many requests at once. You can try again in 30 s.')).toBeInTheDocument()
@@ -178,7 +200,7 @@ describe('generate page', () => {
     await user.type(await readyForm(), 'a red fox')
     const submit = screen.getByRole('button', { name: 'Generate' })
     await user.click(submit)
-    expect(await screen.findByRole('alert')).toHaveTextContent('Service Unavailable')
+    expect(await screen.findByRole('alert')).toHaveTextContent('This is not available right now.')
     await user.click(submit)
     await waitFor(() => expect(callsTo('POST generations')).toHaveLength(2))
     await screen.findByTestId('job-card')

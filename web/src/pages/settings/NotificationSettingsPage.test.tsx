@@ -56,9 +56,9 @@ describe('notification settings', () => {
       'GET notification-preferences': { body: PREFS },
       'PUT notification-preferences': [
         problem(422, 'Validation failed', {
-          errors: [{ field: 'body.newsletter', message: 'Newsletters are not offered in your region.' }],
+          errors: [{ field: 'body.newsletter', message: 'Input should be a valid boolean', code: 'not-a-boolean' }],
         }),
-        problem(503, 'Service Unavailable', { detail: 'Mail settings cannot be saved right now.' }),
+        problem(503, 'Service Unavailable', { code: 'unavailable', detail: 'Mail settings cannot be saved right now.' }),
         { status: 204 },
       ],
     })
@@ -68,14 +68,14 @@ describe('notification settings', () => {
     await user.click(newsletter)
     await user.click(screen.getByRole('button', { name: 'Save changes' }))
 
-    await waitFor(() => expect(newsletter).toHaveAccessibleDescription('Newsletters are not offered in your region.'))
+    await waitFor(() => expect(newsletter).toHaveAccessibleDescription('Choose yes or no.'))
     expect(newsletter).toHaveAttribute('aria-invalid', 'true')
     expect(newsletter).toBeChecked() // the choice is kept, not reset
     expect(screen.queryByText('Saved.')).not.toBeInTheDocument()
 
     await user.click(screen.getByRole('button', { name: 'Save changes' }))
     const form = screen.getByTestId('notification-preferences')
-    expect(await within(form).findByRole('alert')).toHaveTextContent('Mail settings cannot be saved right now.')
+    expect(await within(form).findByRole('alert')).toHaveTextContent('This is not available right now. Please try again later.')
 
     await user.click(screen.getByRole('button', { name: 'Save changes' }))
     expect(await screen.findByText('Saved.')).toBeInTheDocument()
@@ -91,7 +91,7 @@ describe('notification settings', () => {
     })
     renderApp('/settings/notifications')
     const user = userEvent.setup()
-    expect(await screen.findByRole('alert')).toHaveTextContent('Internal Server Error')
+    expect(await screen.findByRole('alert')).toHaveTextContent('Something went wrong on our side. Please try again.')
     await user.click(screen.getByRole('button', { name: 'Try again' }))
     expect(await screen.findByRole('switch', { name: 'Email me when a batch finishes' })).toBeChecked()
   })

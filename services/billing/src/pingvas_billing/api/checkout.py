@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from pingvas_kit.http import problem_response, problem_responses
 from pingvas_kit.identity import Identity, require_role
 from pingvas_kit.logging import get_logger
+from pingvas_kit.problems import register_codes
 
 from ..adapters import repository as repo
 from ..adapters.lemonsqueezy import (
@@ -38,6 +39,10 @@ router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 Owner = Annotated[Identity, require_role("owner")]
 
 NOT_CONFIGURED = "payments are not configured here; try `pingvas-billing simulate-webhook`"
+#: the precise refusals (problem+json `code`) that are not written at one place only
+(NOT_CONFIGURED_CODE,) = register_codes("payments-not-configured", status=503)
+(PROVIDER_FAILED,) = register_codes("payment-provider-failed", status=502)
+(NO_SUBSCRIPTION,) = register_codes("no-subscription", status=404)
 #: a subscription in one of these states is still the tenant's: change it in the portal
 LIVE_STATUSES = ("on_trial", "active", "paused", "past_due", "unpaid")
 
@@ -92,17 +97,23 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
     settings = _settings(request)
     plan = _plans(request).get(body.plan)
     if plan is None:
-        return problem_response(422, "Unknown plan", detail=f"There is no plan {body.plan!r}.")
+        return problem_response(
+            422, "Unknown plan", detail=f"There is no plan {body.plan!r}.", code="unknown-plan"
+        )
     if plan.is_free:
         return problem_response(
             422,
             "Free is not for sale",
             detail="Free needs no checkout: it is the plan without one.",
+            code="free-not-for-sale",
         )
     variant = plan.variants.get(body.interval)
     if variant is None:
         return problem_response(
-            422, "Unknown interval", detail=f"{plan.name} is not sold by the {body.interval}."
+            422,
+            "Unknown interval",
+            detail=f"{plan.name} is not sold by the {body.interval}.",
+            code="unknown-interval",
         )
     current = await _subscription(request, owner.tenant_id)
     if current is not None and current.ls_subscription_id and current.status in LIVE_STATUSES:
@@ -114,7 +125,9 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
         )
     client = LemonSqueezy.from_settings(settings)
     if client is None or not settings.lemonsqueezy_store_id:
-        return problem_response(503, "Payments are not configured", detail=NOT_CONFIGURED)
+        return problem_response(
+            503, "Payments are not configured", detail=NOT_CONFIGURED, code=NOT_CONFIGURED_CODE
+        )
     redirect_url = settings.public_url.rstrip("/") + "/billing?checkout=done"
     # the purchase is bound to this tenant here, server-side: the webhooks apply it only to the
     # tenant the binding was made for (usecases/webhooks), whatever else the custom data says
@@ -134,6 +147,7 @@ async def create_checkout(body: CheckoutIn, request: Request, owner: Owner) -> A
             502,
             "The payment provider did not answer",
             detail="Lemon Squeezy could not create the checkout; try again in a moment.",
+            code=PROVIDER_FAILED,
         )
     log.info(
         "checkout.created",
@@ -160,7 +174,10 @@ async def customer_portal(request: Request, owner: Owner) -> Any:
     row = await _subscription(request, owner.tenant_id)
     if row is None or not row.ls_subscription_id:
         return problem_response(
-            404, "No paid subscription", detail="Your team has no paid subscription."
+            404,
+            "No paid subscription",
+            detail="Your team has no paid subscription.",
+            code=NO_SUBSCRIPTION,
         )
     stored = row.customer_portal_url
     client = LemonSqueezy.from_settings(_settings(request))
@@ -177,11 +194,17 @@ async def customer_portal(request: Request, owner: Owner) -> Any:
                     502,
                     "The payment provider did not answer",
                     detail="Lemon Squeezy did not give a portal link; try again in a moment.",
+                    code=PROVIDER_FAILED,
                 )
     if stored:
         return UrlOut(url=stored)
     if client is None:
-        return problem_response(503, "Payments are not configured", detail=NOT_CONFIGURED)
+        return problem_response(
+            503, "Payments are not configured", detail=NOT_CONFIGURED, code=NOT_CONFIGURED_CODE
+        )
     return problem_response(
-        404, "No paid subscription", detail="Lemon Squeezy does not know this subscription."
+        404,
+        "No paid subscription",
+        detail="Lemon Squeezy does not know this subscription.",
+        code=NO_SUBSCRIPTION,
     )

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS, HTTP_500_INTERNAL_
 from litestar.types import ExceptionHandlersMap
 
 from pingvas_kit.logging import get_logger
-from pingvas_kit.problems import PROBLEM_JSON, problem
+from pingvas_kit.problems import INVALID, PROBLEM_JSON, problem
 
 log = get_logger("pingvas.gateway")
 
@@ -26,11 +26,10 @@ def http_error(_request: Request, exc: HTTPException) -> Response:
     detail = exc.detail if exc.detail and exc.detail != title else None
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, list) and exc.extra:  # validation errors
-        extra["errors"] = exc.extra
+        extra["errors"] = [_field_error(item) for item in exc.extra]
     elif isinstance(exc.extra, dict) and exc.extra.get("code"):
         # a stable code for clients to act on; the problem's type names it too
         extra["code"] = str(exc.extra["code"])
-        extra["type_"] = extra["code"]
     response = problem_response(exc.status_code, title, detail=detail, **extra)
     if exc.headers:
         response.headers.update(exc.headers)
@@ -41,6 +40,17 @@ def http_error(_request: Request, exc: HTTPException) -> Response:
         reset = (exc.headers or {}).get("RateLimit-Reset")
         response.headers["Retry-After"] = str(max(1, int(reset))) if reset else "60"
     return response
+
+
+def _field_error(item: Any) -> dict[str, Any]:
+    """Litestar's {key, message, source} as the services' {field, message, code}."""
+    if not isinstance(item, dict):
+        return {"field": "", "message": str(item), "code": INVALID}
+    return {
+        "field": str(item.get("key") or item.get("field") or ""),
+        "message": str(item.get("message", "")),
+        "code": str(item.get("code") or INVALID),
+    }
 
 
 def crash(_request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from ..domain.routing import Route, resolve
 from ..edge import client_ip, request_id
-from .middleware import SESSION_REVOKED, Credentials
+from .middleware import INVALID_TOKEN, SESSION_REVOKED, Credentials
 from .sessions import SAFE_METHODS, csrf_ok
 from .tokens import anonymous_identity
 
@@ -38,6 +38,7 @@ async def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None
     if credentials.refused:
         challenge += ', error="invalid_token"'
         detail = "The credentials are not valid (expired, revoked or malformed); log in again."
+        extra = {"code": INVALID_TOKEN}
         if credentials.code == SESSION_REVOKED:
             detail = (
                 "This session has ended (logged out, password reset, removed from the team, "

@@ -18,6 +18,7 @@ from litestar.middleware.authentication import (
 )
 
 from pingvas_kit.logging import get_logger
+from pingvas_kit.problems import register_codes
 
 from ..adapters.api_keys import ApiKeyVerifier, KeyCheckUnavailable
 from ..adapters.session_state import SessionStateChecker, StateCheckUnavailable
@@ -38,7 +39,8 @@ log = get_logger("pingvas.gateway.auth")
 API_KEY_PREFIX = "pvk_"
 #: the problem code of a 401 for a session that was ended (log-out, password reset, removal
 #: from the team, the team's deletion): the client logs in again
-SESSION_REVOKED = "session_revoked"
+#: the problem code of a 401 for credentials that are expired, malformed or revoked
+(SESSION_REVOKED, INVALID_TOKEN) = register_codes("session_revoked", "invalid_token", status=401)
 Method = Literal["bearer", "api_key", "cookie"]
 
 

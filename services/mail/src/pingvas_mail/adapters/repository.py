@@ -81,6 +81,25 @@ async def add_recipient_if_absent(
     )
 
 
+async def set_recipient_locale(session: AsyncSession, *, user_id: str, locale: str) -> None:
+    """The language the person chose on their account page (user.preferences_changed)."""
+    await session.execute(
+        recipients.update()
+        .where(recipients.c.user_id == user_id)
+        .values(locale=locale, updated_at=now())
+    )
+
+
+async def saved_locale_of(session: AsyncSession, email: str) -> str | None:
+    """The language the person with this address reads their mail in, if they have an
+    account (an invitation names an address, not a user)."""
+    return (
+        await session.execute(
+            sa.select(recipients.c.locale).where(recipients.c.email == email.lower()).limit(1)
+        )
+    ).scalar()
+
+
 async def recipient(session: AsyncSession, user_id: str) -> sa.Row | None:
     return (
         await session.execute(sa.select(recipients).where(recipients.c.user_id == user_id))

@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from pingvas_kit.http import CodedHTTPException
 from pingvas_kit.identity import CurrentIdentity, Identity
+from pingvas_kit.problems import NOT_A_PERSON
 from pingvas_kit.service import ServiceContext
 
 from ..settings import Settings
@@ -29,7 +31,9 @@ async def _person(identity: CurrentIdentity) -> Identity:
     if identity.kind == "anonymous":
         raise HTTPException(401, "Log in first.")
     if identity.kind != "user":
-        raise HTTPException(403, "Notification preferences belong to a person, not an API key.")
+        raise CodedHTTPException(
+            403, NOT_A_PERSON, "Notification preferences belong to a person, not an API key."
+        )
     return identity
 
 

@@ -8,10 +8,10 @@ doing it twice is harmless."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from pingvas_kit.http import problem_responses
+from pingvas_kit.http import CodedHTTPException, problem_responses
 
 from ..domain.unsubscribe import BadToken
 from ..usecases import preferences as usecase
@@ -59,7 +59,7 @@ async def describe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)) -
     try:
         return _answer(await usecase.describe_unsubscribe(ctx.db, ctx.settings, token))
     except BadToken:
-        raise HTTPException(400, _BAD_LINK) from None
+        raise CodedHTTPException(400, "invalid-link", _BAD_LINK) from None
 
 
 @router.post(
@@ -77,4 +77,4 @@ async def unsubscribe(ctx: Ctx, token: str = Query(min_length=8, max_length=512)
     try:
         return _answer(await usecase.unsubscribe(ctx.db, ctx.settings, token))
     except BadToken:
-        raise HTTPException(400, _BAD_LINK) from None
+        raise CodedHTTPException(400, "invalid-link", _BAD_LINK) from None

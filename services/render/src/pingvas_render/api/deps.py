@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from pingvas_kit.identity import Identity, TenantIdentity
+from pingvas_kit.problems import ROLE_REQUIRED, SCOPE_MISSING
 from pingvas_kit.service import ServiceContext
 
 from ..adapters.progress import ProgressHub
@@ -51,7 +52,9 @@ def _who(identity: Identity) -> Who:
 def _scoped(scope: str | None):  # noqa: ANN202
     async def caller(identity: TenantIdentity) -> Who:
         if scope is not None and not identity.has_scope(scope):
-            raise Forbidden(f"This API key lacks the {scope} scope.")
+            raise Forbidden(
+                f"This API key lacks the {scope} scope.", code=SCOPE_MISSING, scope=scope
+            )
         return _who(identity)
 
     return Depends(caller)
@@ -65,10 +68,14 @@ async def _creator(identity: TenantIdentity) -> Who:
         if not identity.email_verified:
             raise EmailNotVerified("Verify your email address before generating images.")
         if not identity.has_role("member"):
-            raise Forbidden("This needs the member role.")
+            raise Forbidden("This needs the member role.", code=ROLE_REQUIRED, role="member")
     else:
         if not identity.has_scope("generations:write"):
-            raise Forbidden("This API key lacks the generations:write scope.")
+            raise Forbidden(
+                "This API key lacks the generations:write scope.",
+                code=SCOPE_MISSING,
+                scope="generations:write",
+            )
         if not identity.email_verified:
             raise EmailNotVerified(
                 "The person who created this API key has not verified their email address."

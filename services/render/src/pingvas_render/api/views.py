@@ -7,6 +7,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from pingvas_kit.problems import INVALID_CURSOR
+
 from ..adapters import repository as repo
 from ..domain.errors import Invalid
 from .schemas import JobError, JobOut
@@ -60,4 +62,12 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         at, row_id = raw.split("|", 1)
         return datetime.fromisoformat(at), row_id
     except ValueError:
-        raise Invalid([{"field": "cursor", "message": "Not a cursor this API gave out."}]) from None
+        raise Invalid(
+            [
+                {
+                    "field": "cursor",
+                    "message": "Not a cursor this API gave out.",
+                    "code": INVALID_CURSOR,
+                }
+            ]
+        ) from None

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from pingvas_kit.problems import INVALID, register_codes, register_field_codes
+
 
 class DomainError(Exception):
     status = 400
     title = "Bad Request"
     kind = "bad-request"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_codes(cls.kind, status=cls.status)
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+        **extra: Any,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        if code:  # a more precise stable code than the class's
+            self.kind = code
         self.extra = extra
 
 
@@ -62,10 +77,11 @@ class NotReady(DomainError):
 
 
 class Invalid(DomainError):
-    status, title, kind = 422, "Request is not valid", "validation"
+    status, title, kind = 422, "Request is not valid", "validation-failed"
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("See errors.", errors=errors)
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        # every item has a stable code the SPA shows in the reader's language
+        super().__init__("See errors.", errors=[{"code": INVALID, **e} for e in errors])
 
 
 class InvalidField(Invalid):
@@ -73,10 +89,10 @@ class InvalidField(Invalid):
     InvalidField("...", code="webhook_url_forbidden", field="webhook")."""
 
     def __init__(self, detail: str, *, code: str, field: str) -> None:
+        register_field_codes(code)
         DomainError.__init__(
             self,
             detail,
             code=code,
             errors=[{"field": field, "message": detail, "code": code}],
         )
-        self.kind = code

@@ -8,12 +8,19 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from pingvas_contracts.events.render import Scheduler
+from pingvas_kit.problems import register_field_codes
 
 from ..catalog import Catalog, CatalogModel
 from .errors import Invalid
 
 SCHEDULERS = frozenset(get_args(Scheduler))
 MIN_SIZE = 64
+
+#: what is wrong with one field of a request, stable (`errors[].code`, with `params`)
+UNKNOWN_MODEL, MODEL_NOT_IN_PLAN, UNKNOWN_SCHEDULER, TOO_MANY_IMAGES = register_field_codes(
+    "unknown-model", "model-not-in-plan", "unknown-scheduler", "too-many-images"
+)
+NOT_A_MULTIPLE, OUT_OF_RANGE = register_field_codes("not-a-multiple", "out-of-range")
 
 
 def credits_per_image(model: CatalogModel, width: int, height: int, steps: int) -> int:
@@ -55,18 +62,21 @@ def resolve_request(
 ) -> tuple[dict[str, Any], CatalogModel]:
     """The request with the model's defaults filled in, checked against the model and the
     plan; raises Invalid with every problem found."""
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
 
-    def bad(field: str, message: str) -> None:
-        errors.append({"field": field, "message": message})
+    def bad(field: str, message: str, code: str, **params: int) -> None:
+        item: dict[str, Any] = {"field": field, "message": message, "code": code}
+        if params:
+            item["params"] = params
+        errors.append(item)
 
     model = catalog.get(body["model"])
     allowed = {m.key for m in allowed_models(catalog, limits, test_models=test_models)}
     if model is None:
-        bad("model", f"Unknown model {body['model']!r}.")
+        bad("model", f"Unknown model {body['model']!r}.", UNKNOWN_MODEL)
         raise Invalid(errors)
     if model.key not in allowed:
-        bad("model", f"Your plan does not include the model {model.key!r}.")
+        bad("model", f"Your plan does not include the model {model.key!r}.", MODEL_NOT_IN_PLAN)
         raise Invalid(errors)
     request = {
         "prompt": body["prompt"],
@@ -88,17 +98,35 @@ def resolve_request(
     ):
         value, most = request[side], min(model_max, plan_max)
         if value % 8:
-            bad(side, f"{side} must be a multiple of 8.")
+            bad(side, f"{side} must be a multiple of 8.", NOT_A_MULTIPLE, multiple_of=8)
         elif not MIN_SIZE <= value <= most:
-            bad(side, f"{side} must be between {MIN_SIZE} and {most} for {model.key} on your plan.")
+            bad(
+                side,
+                f"{side} must be between {MIN_SIZE} and {most} for {model.key} on your plan.",
+                OUT_OF_RANGE,
+                min=MIN_SIZE,
+                max=most,
+            )
     if not 1 <= request["steps"] <= min(150, model.max_steps):
-        bad("steps", f"steps must be between 1 and {min(150, model.max_steps)} for {model.key}.")
+        most = min(150, model.max_steps)
+        bad(
+            "steps",
+            f"steps must be between 1 and {most} for {model.key}.",
+            OUT_OF_RANGE,
+            min=1,
+            max=most,
+        )
     if not 1.0 <= request["cfg_scale"] <= 30.0:
-        bad("cfg_scale", "cfg_scale must be between 1 and 30.")
+        bad("cfg_scale", "cfg_scale must be between 1 and 30.", OUT_OF_RANGE, min=1, max=30)
     if not 1 <= request["num_images"] <= limits.max_images_per_job:
-        bad("num_images", f"Your plan allows 1 to {limits.max_images_per_job} images per job.")
+        bad(
+            "num_images",
+            f"Your plan allows 1 to {limits.max_images_per_job} images per job.",
+            TOO_MANY_IMAGES,
+            max=limits.max_images_per_job,
+        )
     if request["scheduler"] not in SCHEDULERS:
-        bad("scheduler", f"Unknown scheduler {request['scheduler']!r}.")
+        bad("scheduler", f"Unknown scheduler {request['scheduler']!r}.", UNKNOWN_SCHEDULER)
     if errors:
         raise Invalid(errors)
     return request, model

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from pingvas_kit.db import aware
-from pingvas_kit.http import problem_responses
+from pingvas_kit.http import CodedHTTPException, problem_responses
+from pingvas_kit.problems import INVALID_CURSOR
 
 from ..adapters import repository as repo
 from .deps import Ctx, Operator
@@ -59,8 +60,8 @@ async def list_tenants(
         try:
             after = repo.decode_cursor(cursor)
         except ValueError:
-            raise HTTPException(
-                400, "That is not a cursor of this list; start again without it."
+            raise CodedHTTPException(
+                400, INVALID_CURSOR, "That is not a cursor of this list; start again without it."
             ) from None
     async with ctx.db.sessionmaker() as session:
         rows = list(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
+from pingvas_kit.http import CodedHTTPException
 from pingvas_kit.identity import Identity, TenantIdentity, require_platform_role
+from pingvas_kit.problems import SCOPE_MISSING
 from pingvas_kit.service import ServiceContext
 
 from ..adapters.s3 import Presigner
@@ -33,7 +35,9 @@ Ctx = Annotated[Context, Depends(_context)]
 async def _searcher(identity: TenantIdentity) -> Identity:
     """A member of the team, or an API key with search:read; the tenant is the identity's."""
     if not identity.has_scope("search:read"):
-        raise HTTPException(403, "This API key lacks the search:read scope.")
+        raise CodedHTTPException(
+            403, SCOPE_MISSING, "This API key lacks the search:read scope.", scope="search:read"
+        )
     return identity
 
 

@@ -7,11 +7,12 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from pingvas_kit.http import problem_responses
+from pingvas_kit.http import CodedHTTPException, problem_responses
 from pingvas_kit.params import IsoDateTime
+from pingvas_kit.problems import INVALID_CURSOR
 
 from ..engine import EngineUnavailable, ImageHit, ImageQuery, InvalidCursor, Segment
 from .deps import Context, Ctx, Searcher
@@ -103,9 +104,12 @@ async def _result(ctx: Context, hit: ImageHit) -> ImageResult:
     )
 
 
-def _unavailable() -> HTTPException:
-    return HTTPException(
-        503, "Search is unavailable right now; try again shortly.", headers={"Retry-After": "5"}
+def _unavailable() -> CodedHTTPException:
+    return CodedHTTPException(
+        503,
+        "search-unavailable",
+        "Search is unavailable right now; try again shortly.",
+        headers={"Retry-After": "5"},
     )
 
 
@@ -133,7 +137,7 @@ async def search_images(
 ) -> ImageResults:
     since, until = _utc(since), _utc(until)
     if since and until and since >= until:
-        raise HTTPException(400, "`from` must be before `to`.")
+        raise CodedHTTPException(400, "invalid-date-range", "`from` must be before `to`.")
     started = time.perf_counter()
     query = ImageQuery(
         tenant_id=me.tenant_id,  # type: ignore[arg-type] # TenantIdentity has one
@@ -148,8 +152,10 @@ async def search_images(
     try:
         hits = await ctx.engine.search(query)
     except InvalidCursor:
-        raise HTTPException(
-            400, "That cursor does not belong to this search; start again without it."
+        raise CodedHTTPException(
+            400,
+            INVALID_CURSOR,
+            "That cursor does not belong to this search; start again without it.",
         ) from None
     except EngineUnavailable:
         raise _unavailable() from None

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from pingvas_kit.http import problem_responses
 from pingvas_kit.params import IsoDateTime
+from pingvas_kit.problems import INVALID_CURSOR
 
 from ..adapters import repository as repo
 from ..domain.errors import Invalid
@@ -44,7 +45,7 @@ async def audit_log(
     before = None
     if cursor is not None:
         if not cursor.isdigit():
-            raise Invalid("The cursor is not valid.")
+            raise Invalid("The cursor is not valid.", code=INVALID_CURSOR, field="cursor")
         before = int(cursor)
     async with ctx.db.sessionmaker() as session:
         rows = await repo.audit_page(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from pingvas_kit.identity import CurrentIdentity, Identity, TenantIdentity
+from pingvas_kit.problems import NOT_A_PERSON, ROLE_REQUIRED
 
 from ..adapters import repository as repo
 from ..domain.errors import Forbidden, NotAuthenticated
@@ -27,7 +28,7 @@ async def _person(identity: CurrentIdentity) -> Identity:
     if identity.kind == "anonymous":
         raise NotAuthenticated("Log in first.")
     if identity.kind != "user":
-        raise Forbidden("Only people can do this, not API keys.")
+        raise Forbidden("Only people can do this, not API keys.", code=NOT_A_PERSON)
     return identity
 
 
@@ -54,7 +55,7 @@ class Member:
 def _member(needed: str):  # noqa: ANN202
     async def current_member(identity: TenantIdentity, ctx: Ctx) -> Member:
         if identity.kind != "user":
-            raise Forbidden("Only people can do this, not API keys.")
+            raise Forbidden("Only people can do this, not API keys.", code=NOT_A_PERSON)
         row = None
         if identity.tenant_id is not None:  # always, behind TenantIdentity
             async with ctx.db.sessionmaker() as session:
@@ -62,9 +63,9 @@ def _member(needed: str):  # noqa: ANN202
                     session, tenant_id=identity.tenant_id, user_id=identity.principal_id
                 )
         if row is None:
-            raise Forbidden("You are not a member of this team.")
+            raise Forbidden("You are not a member of this team.", code="not-a-member")
         if not (identity.has_role(needed) and at_least(row.role, needed)):
-            raise Forbidden(f"This needs the {needed} role.")
+            raise Forbidden(f"This needs the {needed} role.", code=ROLE_REQUIRED)
         return Member(
             identity=identity,
             user_id=identity.principal_id,

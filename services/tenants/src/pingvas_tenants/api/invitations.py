@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 
 from pingvas_kit.http import problem_responses
 from pingvas_kit.identity import CurrentIdentity
+from pingvas_kit.problems import NOT_A_PERSON
 
 from .. import usecases
 from ..adapters import repository as repo
@@ -154,14 +155,17 @@ async def accept_invitation(
     token: str, identity: CurrentIdentity, ctx: Ctx, body: AcceptInvitationIn | None = None
 ) -> TokenPair:
     if identity.kind == "api_key":
-        raise Forbidden("Only people can accept invitations.")
+        raise Forbidden("Only people can accept invitations.", code=NOT_A_PERSON)
     if identity.kind == "user":
         signed_in = await usecases.accept_invitation(
             ctx, token=token, user_id=identity.principal_id, ip=identity.client_ip
         )
     else:
         if body is None or not body.name or not body.password:
-            raise Invalid("Give your name and a password to create your account, or log in first.")
+            raise Invalid(
+                "Give your name and a password to create your account, or log in first.",
+                code="name-and-password-required",
+            )
         signed_in = await usecases.accept_invitation(
             ctx,
             token=token,

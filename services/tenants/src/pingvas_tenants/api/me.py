@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from pingvas_kit.http import problem_responses
 
+from .. import usecases
 from ..adapters import repository as repo
 from ..domain.errors import NotAuthenticated
 from ..domain.roles import platform_roles
 from .deps import Ctx, Person
-from .schemas import MembershipOut, MeOut, TenantOut
+from .schemas import MembershipOut, MeOut, PreferencesIn, TenantOut, UserOut
 from .sessions import user_out
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
@@ -41,3 +42,20 @@ async def me(identity: Person, ctx: Ctx) -> MeOut:
         role=current.role if current else None,
         platform_roles=platform_roles(user.platform_role),
     )
+
+
+@router.patch(
+    "/me/preferences",
+    summary="Save my preferences",
+    description=(
+        "The caller's own preferences: `locale` (ko or en) is the language of every mail to "
+        "them from now on, whoever causes it. People only, not API keys."
+    ),
+    responses=problem_responses(401, 403, 422),
+)
+async def save_preferences(body: PreferencesIn, identity: Person, ctx: Ctx) -> UserOut:
+    """Saves the caller's preferences; answers their account as saved."""
+    user = await usecases.set_preferences(
+        ctx, user_id=identity.principal_id, tenant_id=identity.tenant_id, locale=body.locale
+    )
+    return user_out(user)

@@ -176,6 +176,11 @@ class MembershipOut(BaseModel):
     role: str
 
 
+class PreferencesIn(Body):
+    #: the language of the person's mail (and of the app, where it has no choice of its own)
+    locale: Locale
+
+
 class MeOut(BaseModel):
     user: UserOut
     memberships: list[MembershipOut]

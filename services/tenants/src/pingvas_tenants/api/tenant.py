@@ -27,7 +27,11 @@ router = APIRouter(prefix="/api/v1/tenant", tags=["tenant"])
 )
 async def delete_tenant(body: DeleteTenantIn, me: Owner, ctx: Ctx) -> Response:
     if body.confirm.strip() != me.tenant_name:
-        raise Invalid("Type the team's name exactly to confirm.")
+        raise Invalid(
+            "Type the team's name exactly to confirm.",
+            code="confirmation-mismatch",
+            field="confirm",
+        )
     await usecases.delete_tenant(
         ctx, tenant_id=me.tenant_id, tenant_slug=me.tenant_slug, actor_id=me.user_id, ip=me.ip
     )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 
 from pingvas_kit.identity import Identity, TenantIdentity
-from pingvas_kit.problems import problem_responses
+from pingvas_kit.problems import ROLE_REQUIRED, SCOPE_MISSING, problem_responses
 
 from ..adapters import repository as repo
 from ..domain import webhooks as rules
@@ -47,14 +47,16 @@ async def _manager(identity: TenantIdentity, ctx: Ctx) -> webhooks.Actor:
     assert identity.tenant_id is not None
     if identity.kind == "api_key":
         if not identity.has_scope(SCOPE):
-            raise Forbidden(f"This API key lacks the {SCOPE} scope.")
+            raise Forbidden(f"This API key lacks the {SCOPE} scope.", code=SCOPE_MISSING)
     else:
         async with ctx.db.sessionmaker() as session:
             row = await repo.get_membership(
                 session, tenant_id=identity.tenant_id, user_id=identity.principal_id
             )
         if row is None or not at_least(row.role, "admin") or not identity.has_role("admin"):
-            raise Forbidden("Webhooks are managed by the team's owners and admins.")
+            raise Forbidden(
+                "Webhooks are managed by the team's owners and admins.", code=ROLE_REQUIRED
+            )
     return _actor(identity)
 
 

@@ -1,10 +1,18 @@
 """Why a request cannot be done, in domain terms; the web layer turns each into problem+json."""
 
+from typing import Any
+
+from pingvas_kit.problems import register_codes
+
 
 class DomainError(Exception):
     status = 400
     title = "Bad Request"
     kind = "bad-request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_codes(cls.kind, status=cls.status)
 
     def __init__(
         self,
@@ -54,7 +62,7 @@ class Gone(DomainError):
 
 
 class Invalid(DomainError):
-    status, title, kind = 422, "Request is not valid", "validation"
+    status, title, kind = 422, "Request is not valid", "validation-failed"
 
 
 class InvalidLink(DomainError):

@@ -28,9 +28,11 @@ from .invitations import (
     revoke_invitation,
 )
 from .members import change_role, list_members, remove_member
+from .preferences import set_preferences
 from .tenants import change_team_settings, delete_tenant, team_settings
 
 __all__ = [
+    "set_preferences",
     "Context",
     "NewApiKey",
     "SentInvitation",

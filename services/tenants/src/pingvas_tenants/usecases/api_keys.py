@@ -127,11 +127,11 @@ async def verify_api_key(ctx: Context, *, key: str) -> sa.Row:
     """The live key (with its creator's verification time), its use noted; NotAuthenticated
     for anything else."""
     if not tokens.looks_like_api_key(key):
-        raise NotAuthenticated("This API key is not valid.")
+        raise NotAuthenticated("This API key is not valid.", code="invalid-api-key")
     async with ctx.db.sessionmaker() as session:
         row = await repo.find_live_api_key(session, tokens.digest(key))
     if row is None:
-        raise NotAuthenticated("This API key is not valid.")
+        raise NotAuthenticated("This API key is not valid.", code="invalid-api-key")
     at = repo.now()
     last = repo.aware(row.last_used_at)
     if last is None or at - last >= LAST_USED_EVERY:

@@ -234,7 +234,7 @@ async def log_in(
                 session, ctx, user=user, tenant=tenant, role=chosen.role if chosen else None
             )
     if pair is None:
-        raise NotAuthenticated(WRONG_CREDENTIALS)
+        raise NotAuthenticated(WRONG_CREDENTIALS, code="wrong-credentials")
     return pair
 
 
@@ -279,7 +279,7 @@ async def refresh_session(ctx: Context, *, refresh_token: str) -> SignedIn:
                     family_id=row.family_id,
                 )
     if pair is None:
-        raise NotAuthenticated("This session has ended. Log in again.")
+        raise NotAuthenticated("This session has ended. Log in again.", code="session-ended")
     return pair
 
 

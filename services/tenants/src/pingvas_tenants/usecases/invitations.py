@@ -55,7 +55,7 @@ async def invite(
         if existing is not None and await repo.get_membership(
             session, tenant_id=tenant_id, user_id=existing.id
         ):
-            raise Conflict("This person is already a member of the team.")
+            raise Conflict("This person is already a member of the team.", code="already-member")
         pending = await repo.open_invitation(session, tenant_id=tenant_id, email=email)
         return await _send(
             session,
@@ -237,9 +237,9 @@ async def accept_invitation(
         if invitation is None or invitation.revoked_at is not None:
             raise NotFound("No such invitation.")
         if invitation.accepted_at is not None:
-            raise Gone("This invitation has already been used.")
+            raise Gone("This invitation has already been used.", code="invitation-used")
         if repo.aware(invitation.expires_at) <= repo.now():
-            raise Gone("This invitation has expired. Ask for a new one.")
+            raise Gone("This invitation has expired. Ask for a new one.", code="invitation-expired")
         tenant_id = invitation.tenant_id
         tenant = await repo.get_tenant(session, tenant_id=tenant_id)
         if tenant is None:
@@ -247,10 +247,14 @@ async def accept_invitation(
         if user_id is not None:
             user = await repo.get_user(session, user_id=user_id)
             if user is None or user.email != invitation.email:
-                raise Forbidden("This invitation was sent to another address.")
+                raise Forbidden(
+                    "This invitation was sent to another address.", code="invitation-for-another"
+                )
         else:
             if await repo.find_user_by_email(session, invitation.email) is not None:
-                raise Conflict("An account with this address exists. Log in to accept.")
+                raise Conflict(
+                    "An account with this address exists. Log in to accept.", code="account-exists"
+                )
             if not name or password_hash is None:  # refused before the transaction already
                 raise ValueError("a new account needs a name and a password")
             # the token came by mail to this address, so the address is proven
@@ -266,9 +270,9 @@ async def accept_invitation(
                 session, ctx, user=user, via="invitation", tenant_id=tenant_id
             )
         if await repo.get_membership(session, tenant_id=tenant_id, user_id=user.id) is not None:
-            raise Conflict("You are already a member of this team.")
+            raise Conflict("You are already a member of this team.", code="already-member")
         if not await repo.accept_invitation(session, invitation_id=invitation.id, user_id=user.id):
-            raise Gone("This invitation has already been used.")
+            raise Gone("This invitation has already been used.", code="invitation-used")
         await repo.add_membership(
             session, tenant_id=tenant_id, user_id=user.id, role=invitation.role
         )

@@ -102,10 +102,15 @@ class Accepting(JobsBase):
                 if not await repo.reserve_credits(
                     session, tenant_id=who.tenant_id, credits=credits
                 ):
+                    # what is left now, in this transaction: the balance less what the
+                    # team's unfinished jobs hold (`ent` was read before they reserved)
+                    now = await repo.get_entitlements(session, tenant_id=who.tenant_id)
+                    left = max(now.credits_available - now.credits_reserved, 0) if now else 0
                     raise OutOfCredits(
                         f"This generation costs {credits} credits and your team has "
-                        f"{max(ent.credits_available - ent.credits_reserved, 0)} left.",
+                        f"{left} available.",
                         credits_needed=credits,
+                        credits_available=left,
                     )
                 # counted after the reservation took the tenant's row lock, so the limit
                 # holds exactly under concurrent requests too
@@ -193,7 +198,11 @@ class Accepting(JobsBase):
             if job is None:
                 raise NotFound("No such generation.")
             if job.status in ("completed", "failed"):
-                raise Conflict(f"This generation has already {job.status}.")
+                raise Conflict(
+                    f"This generation has already {job.status}.",
+                    code="generation-finished",
+                    job_status=job.status,
+                )
             if job.status in repo.WAITING:
                 await self._cancel_in(
                     session, job, notes, stage="queued", by=who.kind, by_user_id=who.user_id
