@@ -111,6 +111,9 @@ POLICIES: dict[str, Policy] = {
     "POST /api/v1/auth/verify-email": Policy(
         "public", lambda w: ("/api/v1/auth/verify-email", {"token": "pv" + "x" * 40})
     ),
+    "POST /api/v1/auth/verify-email/request": Policy(
+        "public", lambda w: ("/api/v1/auth/verify-email/request", {"email": A_OWNER})
+    ),
     "POST /api/v1/auth/login": Policy(
         "public", lambda w: ("/api/v1/auth/login", {"email": A_OWNER, "password": PASSWORD})
     ),

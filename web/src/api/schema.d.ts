@@ -244,9 +244,29 @@ export interface paths {
         put?: never;
         /**
          * Verify an email address
-         * @description Confirms the address with the token from the verification mail's link. The link works once; an expired or used one is 400 `invalid-link` (ask for a new one).
+         * @description Confirms the address with the token from the verification mail's link. The link works once; an expired or used one is 400 `invalid-link` (ask for a new one). With the verified person's `refresh_token` (a browser's pv_rt cookie, added by the gateway) the session is renewed in the same answer, so generating works at once.
          */
         post: operations["verify_email_api_v1_auth_verify_email_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a verification mail by address
+         * @description For someone whose link is used or expired and who is not logged in: a new link to the address, when it has an account that is not verified yet. The same answer either way; at most one link a minute and five an hour per account, and a limit per client IP.
+         */
+        post: operations["request_verification_api_v1_auth_verify_email_request_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1319,6 +1339,23 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** EmailVerified */
+        EmailVerified: {
+            /** Access Token */
+            access_token?: string | null;
+            /**
+             * Email Verified
+             * @default true
+             * @constant
+             */
+            email_verified: true;
+            /** Expires In */
+            expires_in?: number | null;
+            /** Refresh Token */
+            refresh_token?: string | null;
+            /** Token Type */
+            token_type?: "bearer" | null;
+        };
         /** EndpointIn */
         EndpointIn: {
             /**
@@ -2230,11 +2267,6 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
-        /** TokenIn */
-        TokenIn: {
-            /** Token */
-            token: string;
-        };
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -2281,6 +2313,14 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** VerificationRequestIn */
+        VerificationRequestIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+        };
         /** VerifiedApiKey */
         VerifiedApiKey: {
             /** Api Key Id */
@@ -2298,6 +2338,13 @@ export interface components {
         VerifyApiKeyIn: {
             /** Key */
             key: string;
+        };
+        /** VerifyEmailIn */
+        VerifyEmailIn: {
+            /** Refresh Token */
+            refresh_token?: string | null;
+            /** Token */
+            token: string;
         };
         /** TenantOut */
         tenants_TenantOut: {
@@ -3443,7 +3490,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenIn"];
+                "application/json": components["schemas"]["VerifyEmailIn"];
             };
         };
         responses: {
@@ -3453,8 +3500,95 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["EmailVerified"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_verification_api_v1_auth_verify_email_request_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
-                        [key: string]: boolean;
+                        [key: string]: string;
                     };
                 };
             };

@@ -509,6 +509,11 @@ export const en = {
   'webhooks.error.eventTypesEmpty': 'Choose at least one event.',
   'webhooks.error.endpointNotFound': 'This endpoint no longer exists. It may have been deleted.',
   'webhooks.error.deliveryNotFound': 'This delivery is no longer in the log.',
+  // --- issue 18: first run and accounts ---
+  'verify.resend': 'Send the verification mail again',
+  'verify.resent': 'Sent. Check your inbox for the new link.',
+  'verify.requestIntro': 'Enter your email address and we will send you a new verification link.',
+  'verify.requested': 'If {email} has an account that still needs verifying, a new link is on its way.',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -511,4 +511,9 @@ export const ko: Record<MessageKey, string> = {
   'webhooks.error.eventTypesEmpty': '이벤트를 하나 이상 고르세요.',
   'webhooks.error.endpointNotFound': '이 엔드포인트는 더 이상 없습니다. 삭제되었을 수 있습니다.',
   'webhooks.error.deliveryNotFound': '이 전송은 더 이상 기록에 없습니다.',
+  // --- issue 18: first run and accounts ---
+  'verify.resend': '인증 메일 다시 보내기',
+  'verify.resent': '보냈습니다. 받은편지함에서 새 링크를 확인하세요.',
+  'verify.requestIntro': '이메일 주소를 입력하시면 새 인증 링크를 보내 드립니다.',
+  'verify.requested': '{email} 주소로 인증이 필요한 계정이 있다면 새 링크를 보내 드렸습니다.',
 }

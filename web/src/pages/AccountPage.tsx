@@ -1,3 +1,4 @@
+import { ResendVerificationButton } from '../features/session/ResendVerification'
 import { useState } from 'react'
 import { useDispatch } from 'react-redux'
 import { Link, useNavigate } from 'react-router-dom'
@@ -47,6 +48,7 @@ export function AccountPage() {
               ) : (
                 <Badge tone="red">{t('account.unverified')}</Badge>
               )}
+              {!me.user.email_verified && <ResendVerificationButton />}
             </dd>
           </div>
           <div>

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
 import { useVerifyEmailMutation } from '../features/session/sessionApi'
+import { RequestVerificationForm } from '../features/session/ResendVerification'
 import { PublicLayout } from '../components/Layouts'
 import { ErrorBanner, Loading, Notice } from '../components/ui'
 import { useErrorMessage } from '../components/useFormErrors'
@@ -33,6 +34,7 @@ export function VerifyEmailPage() {
           </div>
         )}
         {error && <ErrorBanner message={message} />}
+        {(error || !token) && <RequestVerificationForm />}
         {(isSuccess || error || !token) && (
           <Link to="/" className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
             {t('verify.continue')}

@@ -198,6 +198,14 @@ class DeliveryPage(BaseModel):
     next_cursor: Annotated[str | None, Field(title="Next Cursor")]
 
 
+class EmailVerified(BaseModel):
+    access_token: Annotated[str | None, Field(title="Access Token")] = None
+    email_verified: Annotated[Literal[True], Field(title="Email Verified")] = True
+    expires_in: Annotated[int | None, Field(title="Expires In")] = None
+    refresh_token: Annotated[str | None, Field(title="Refresh Token")] = None
+    token_type: Annotated[Literal["bearer"] | None, Field(title="Token Type")] = None
+
+
 class EndpointIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -825,13 +833,6 @@ class TenantPage(BaseModel):
     next_cursor: Annotated[str | None, Field(title="Next Cursor")]
 
 
-class TokenIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
-
-
 class UnsubscribeOut(BaseModel):
     email: Annotated[str | None, Field(title="Email")]
     preference: Annotated[str, Field(title="Preference")]
@@ -850,6 +851,13 @@ class UserOut(BaseModel):
     name: Annotated[str, Field(title="Name")]
 
 
+class VerificationRequestIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[str, Field(max_length=254, title="Email")]
+
+
 class VerifiedApiKey(BaseModel):
     api_key_id: Annotated[str, Field(title="Api Key Id")]
     email_verified: Annotated[bool, Field(title="Email Verified")]
@@ -863,6 +871,14 @@ class VerifyApiKeyIn(BaseModel):
         extra="forbid",
     )
     key: Annotated[str, Field(max_length=256, min_length=1, title="Key")]
+
+
+class VerifyEmailIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    refresh_token: Annotated[RefreshToken | None, Field(title="Refresh Token")] = None
+    token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
 
 
 class TenantsTenantOut(BaseModel):

@@ -12,6 +12,16 @@ export const sessionApi = api.injectEndpoints({
       query: (body) => ({ url: 'auth/verify-email', method: 'POST', body }),
       invalidatesTags: ['Me'],
     }),
+    // Signed in: a new link to the caller's own address (429 with Retry-After when one went
+    // out a moment ago).
+    resendVerification: build.mutation<unknown, void>({
+      query: () => ({ url: 'auth/verify-email/resend', method: 'POST', body: {} }),
+    }),
+    // Signed out (a used or expired link): the same 202 whether or not the address has an
+    // account that still needs verifying.
+    requestVerification: build.mutation<unknown, { email: string }>({
+      query: (body) => ({ url: 'auth/verify-email/request', method: 'POST', body }),
+    }),
     logIn: build.mutation<SessionResponse, { email: string; password: string }>({
       query: (body) => ({ url: 'auth/login', method: 'POST', body }),
       invalidatesTags: [...TAGS],
@@ -43,6 +53,8 @@ export const sessionApi = api.injectEndpoints({
 export const {
   useSignUpMutation,
   useVerifyEmailMutation,
+  useResendVerificationMutation,
+  useRequestVerificationMutation,
   useLogInMutation,
   useLogOutMutation,
   useSwitchTenantMutation,

@@ -77,7 +77,18 @@ class TokenIn(Body):
     token: Token
 
 
+class VerifyEmailIn(Body):
+    token: Token
+    #: the caller's session (the gateway adds the browser's pv_rt): when it is the verified
+    #: person's, it is renewed at once, so the new access token says "verified"
+    refresh_token: Token | None = None
+
+
 class PasswordResetIn(Body):
+    email: Email
+
+
+class VerificationRequestIn(Body):
     email: Email
 
 
@@ -148,6 +159,16 @@ class TokenPair(BaseModel):
     user: UserOut
     tenant: TenantOut | None
     role: str | None
+
+
+class EmailVerified(BaseModel):
+    email_verified: Literal[True] = True
+    #: the renewed session, when the request brought the verified person's refresh token
+    #: (a browser gets these as cookies instead)
+    access_token: str | None = None
+    token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
+    refresh_token: str | None = None
 
 
 class SignupAccepted(BaseModel):

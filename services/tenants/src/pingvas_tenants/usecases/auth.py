@@ -134,8 +134,13 @@ async def _register(
     await _request_verification(session, ctx, user=user, tenant_id=tenant.id)
 
 
-async def verify_email(ctx: Context, *, token: str) -> None:
-    """The address of the link's account is proven; InvalidLink for a used or stale link."""
+async def verify_email(
+    ctx: Context, *, token: str, refresh_token: str | None = None
+) -> SignedIn | None:
+    """The address of the link's account is proven; InvalidLink for a used or stale link.
+    With `refresh_token` of that same person's live session, the session's next token pair
+    (its access token says "verified"); None otherwise (another person's session, or none:
+    the link works in any browser)."""
     async with ctx.db.transaction() as session:
         user_id = await repo.consume_email_token(
             session, token_hash=tokens.digest(token), purpose="verify"
@@ -145,6 +150,17 @@ async def verify_email(ctx: Context, *, token: str) -> None:
         user = await repo.get_user(session, user_id=user_id)
         if user is not None and user.email_verified_at is None:
             await repo.update_user(session, user_id=user_id, email_verified_at=repo.now())
+        row = (
+            await repo.get_refresh_token(session, tokens.digest(refresh_token))
+            if refresh_token
+            else None
+        )
+    if row is None or row.user_id != user_id or row.used_at is not None:
+        return None
+    try:
+        return await refresh_session(ctx, refresh_token=refresh_token or "")
+    except NotAuthenticated:
+        return None
 
 
 async def resend_verification(ctx: Context, *, user_id: str, tenant_id: str | None) -> None:
@@ -161,6 +177,31 @@ async def resend_verification(ctx: Context, *, user_id: str, tenant_id: str | No
                 )
             )
             await _request_verification(session, ctx, user=user, tenant_id=tenant_id)
+
+
+async def resend_verification_to(ctx: Context, *, email: str) -> None:
+    """Another verification link for the address's account when it has one and is not yet
+    verified, within the same resend limits; nothing otherwise. Runs after the answer (the
+    caller cannot tell which), so a refusal by the limits is only logged."""
+    async with ctx.db.transaction() as session:
+        user = await repo.find_user_by_email(session, email)
+        if user is None or user.email_verified_at is not None:
+            return
+        times = await repo.email_token_times(
+            session, user_id=user.id, purpose="verify", since=repo.now() - timedelta(hours=1)
+        )
+        try:
+            _check_resend_allowed(times)
+        except TooManyRequests:
+            log.info("auth.verification_resend_limited", user_id=user.id)
+            return
+        memberships = await repo.memberships_of_user(session, user_id=user.id)
+        await _request_verification(
+            session,
+            ctx,
+            user=user,
+            tenant_id=memberships[0].tenant_id if memberships else None,
+        )
 
 
 def _check_resend_allowed(times: list[datetime]) -> None:
