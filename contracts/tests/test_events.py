@@ -24,6 +24,7 @@ EXPECTED = {
         "user.registered",
         "user.verification_requested",
         "user.password_reset_requested",
+        "user.password_changed",
         "member.invited",
         "member.joined",
         "member.removed",

@@ -7,7 +7,17 @@ export interface Problem {
   title?: string
   status?: number
   detail?: string
-  errors?: { field: string; message: string }[]
+  /** The stable code (also the last part of `type`). */
+  code?: string
+  errors?: { field: string; message: string; code?: string }[]
+}
+
+/** The problem's stable code: `code`, else the last part of `type`. */
+export function problemCode(problem: Problem | null): string | undefined {
+  if (problem?.code) return problem.code
+  const type = problem?.type
+  if (!type || type === 'about:blank') return undefined
+  return type.split('/').pop() || undefined
 }
 
 export type ApiError = FetchBaseQueryError | SerializedError | undefined
@@ -39,6 +49,8 @@ export interface ErrorMessages {
   emailNotVerified?: string
   /** For a 401 `session_revoked`: the session was ended (password reset, removed from the team, team deleted). */
   sessionRevoked?: string
+  /** The text for a problem code in the user's language (`problem.<code>`), if there is one. */
+  byCode?: (code: string) => string | undefined
 }
 
 export interface FormErrors {
@@ -58,10 +70,11 @@ export function formErrors(error: ApiError, knownFields: readonly string[], mess
   const leftover: string[] = []
   for (const item of problem?.errors ?? []) {
     const name = fieldName(item.field ?? '')
+    const message = (item.code && messages.byCode?.(item.code)) || item.message
     if (knownFields.includes(name)) {
-      fields[name] = fields[name] ? `${fields[name]} ${item.message}` : item.message
+      fields[name] = fields[name] ? `${fields[name]} ${message}` : message
     } else {
-      leftover.push(item.message)
+      leftover.push(message)
     }
   }
   if (Object.keys(fields).length > 0 && leftover.length === 0) {
@@ -78,5 +91,7 @@ export function formErrors(error: ApiError, knownFields: readonly string[], mess
   if (messages.emailNotVerified && problem?.type?.endsWith('/email-not-verified')) {
     return { fields, banner: messages.emailNotVerified }
   }
-  return { fields, banner: problem?.detail || problem?.title || messages.generic }
+  const code = problemCode(problem)
+  const known = code ? messages.byCode?.(code) : undefined
+  return { fields, banner: known || problem?.detail || problem?.title || messages.generic }
 }

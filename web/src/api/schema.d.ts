@@ -128,6 +128,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The password rule
+         * @description What sign-up, invitations, reset and password change accept: the length limits, and that common passwords and ones containing the person's name or address are refused. A refused password is 422 with `code` `password-too-short`, `password-too-long`, `password-too-weak` or `password-contains-personal`.
+         */
+        get: operations["password_policy_api_v1_auth_password_policy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password-reset": {
         parameters: {
             query?: never;
@@ -707,6 +727,26 @@ export interface paths {
         get: operations["me_api_v1_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my password
+         * @description The current password and a new one (the rule of GET /api/v1/auth/password-policy). Every session of the account ends and the caller gets a new token pair (a browser: new cookies); a mail tells the person. A wrong current password is 422 `wrong-current-password`; a refused new one 422 with the rule's code.
+         */
+        post: operations["change_password_api_v1_me_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1944,11 +1984,47 @@ export interface components {
             /** Scopes */
             scopes: string[];
         };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Current Password */
+            current_password: string;
+            /**
+             * New Password
+             * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
+             */
+            new_password: string;
+        };
+        /**
+         * PasswordPolicyOut
+         * @description The one password rule, for the SPA's hint and its own check before sending.
+         */
+        PasswordPolicyOut: {
+            /**
+             * Max Length
+             * @description most characters
+             */
+            max_length: number;
+            /**
+             * Min Length
+             * @description fewest characters
+             */
+            min_length: number;
+            /**
+             * Refuses Common
+             * @description common passwords (a bundled list) are refused, also with digits or symbols around them: 422 `password-too-weak`
+             */
+            refuses_common: boolean;
+            /**
+             * Refuses Personal
+             * @description a password containing the person's name or email local part is refused: 422 `password-contains-personal`
+             */
+            refuses_personal: boolean;
+        };
         /** PasswordResetConfirmIn */
         PasswordResetConfirmIn: {
             /**
              * Password
-             * @description 10 to 1024 characters, not one character repeated
+             * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
              */
             password: string;
             /**
@@ -2171,7 +2247,7 @@ export interface components {
             name: string;
             /**
              * Password
-             * @description 10 to 1024 characters, not one character repeated
+             * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
              */
             password: string;
             /** Team Name */
@@ -2970,6 +3046,62 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    password_policy_api_v1_auth_password_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordPolicyOut"];
                 };
             };
             /** @description Too many requests: wait for `Retry-After` seconds. */
@@ -5884,6 +6016,111 @@ export interface operations {
             };
             /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_me_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: log in, or send an API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,11 @@
 import { useMemo } from 'react'
 import { formErrors, type ApiError, type FormErrors } from '../api/problem'
+import { en, type MessageKey } from '../i18n/en'
 import { useI18n } from '../i18n/I18nProvider'
+
+function hasMessage(key: string): key is MessageKey {
+  return key in en
+}
 
 /** Splits an API error into messages next to the form's fields and one for the banner. */
 export function useFormErrors(error: ApiError, fields: readonly string[]): FormErrors {
@@ -14,6 +19,10 @@ export function useFormErrors(error: ApiError, fields: readonly string[]): FormE
         generic: t('error.generic'),
         emailNotVerified: t('error.emailNotVerified'),
         sessionRevoked: t('error.sessionRevoked'),
+        byCode: (code) => {
+          const message = `problem.${code}`
+          return hasMessage(message) ? t(message) : undefined
+        },
       }),
     // `fields` is a fresh array each render; its contents are what matter.
     [error, key, t],

@@ -12,19 +12,6 @@ class Name(RootModel[str]):
     root: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
 
 
-class Password(RootModel[str]):
-    model_config = ConfigDict(
-        regex_engine="python-re",
-    )
-    root: Annotated[
-        str,
-        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
-    ]
-    """
-    10 to 1024 characters, not one character repeated
-    """
-
-
 class AcceptInvitationIn(BaseModel):
     """
     Only for someone without an account: signs them up and joins at once.
@@ -35,7 +22,7 @@ class AcceptInvitationIn(BaseModel):
     )
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = None
     name: Annotated[Name | None, Field(title="Name")] = None
-    password: Annotated[Password | None, Field(title="Password")] = None
+    password: Annotated[str | None, Field(title="Password")] = None
 
 
 class ApiKeyIn(BaseModel):
@@ -628,17 +615,47 @@ class NewApiKeyOut(BaseModel):
     scopes: Annotated[list[str], Field(title="Scopes")]
 
 
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    current_password: Annotated[str, Field(max_length=1024, min_length=1, title="Current Password")]
+    new_password: Annotated[str, Field(title="New Password")]
+    """
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
+    """
+
+
+class PasswordPolicyOut(BaseModel):
+    """
+    The one password rule, for the SPA's hint and its own check before sending.
+    """
+
+    max_length: Annotated[int, Field(title="Max Length")]
+    """
+    most characters
+    """
+    min_length: Annotated[int, Field(title="Min Length")]
+    """
+    fewest characters
+    """
+    refuses_common: Annotated[bool, Field(title="Refuses Common")]
+    """
+    common passwords (a bundled list) are refused, also with digits or symbols around them: 422 `password-too-weak`
+    """
+    refuses_personal: Annotated[bool, Field(title="Refuses Personal")]
+    """
+    a password containing the person's name or email local part is refused: 422 `password-contains-personal`
+    """
+
+
 class PasswordResetConfirmIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        regex_engine="python-re",
     )
-    password: Annotated[
-        str,
-        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
-    ]
+    password: Annotated[str, Field(title="Password")]
     """
-    10 to 1024 characters, not one character repeated
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
     revoke_api_keys: Annotated[bool | None, Field(title="Revoke Api Keys")] = False
     token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
@@ -762,17 +779,13 @@ class SignupAccepted(BaseModel):
 class SignupIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        regex_engine="python-re",
     )
     email: Annotated[str, Field(max_length=254, title="Email")]
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = "en"
     name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
-    password: Annotated[
-        str,
-        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
-    ]
+    password: Annotated[str, Field(title="Password")]
     """
-    10 to 1024 characters, not one character repeated
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
     team_name: Annotated[str, Field(max_length=100, min_length=1, title="Team Name")]
 

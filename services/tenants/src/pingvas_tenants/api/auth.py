@@ -16,11 +16,13 @@ from pingvas_kit.identity import CurrentIdentity
 from pingvas_kit.logging import get_logger
 
 from .. import usecases
+from ..domain import passwords
 from .deps import Ctx, Person
 from .schemas import (
     EmailVerified,
     LoginIn,
     LogoutIn,
+    PasswordPolicyOut,
     PasswordResetConfirmIn,
     PasswordResetIn,
     RefreshIn,
@@ -58,6 +60,7 @@ async def signup(
     tokens (the person verifies and logs in); the password is hashed, and everything that
     depends on the address (the look-up, the new account, the mail) happens after the answer
     is sent."""
+    passwords.require_acceptable(body.password, email=body.email, name=body.name)
     password_hash = await asyncio.to_thread(ctx.passwords.hash, body.password)
     background.add_task(
         _after_answer,
@@ -150,6 +153,22 @@ async def request_verification(
         email=body.email,
     )
     return {"status": "accepted"}
+
+
+@router.get(
+    "/password-policy",
+    summary="The password rule",
+    description=(
+        "What sign-up, invitations, reset and password change accept: the length limits, and "
+        "that common passwords and ones containing the person's name or address are refused. "
+        "A refused password is 422 with `code` `password-too-short`, `password-too-long`, "
+        "`password-too-weak` or `password-contains-personal`."
+    ),
+    responses=problem_responses(429),
+)
+async def password_policy(identity: CurrentIdentity) -> PasswordPolicyOut:
+    """Public: the sign-up and reset forms show it before anyone is signed in."""
+    return PasswordPolicyOut(**passwords.policy())
 
 
 @router.post(

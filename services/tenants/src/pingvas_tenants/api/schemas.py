@@ -15,19 +15,20 @@ from pydantic import (
     StringConstraints,
 )
 
-from ..domain.passwords import MAX_LENGTH, MIN_LENGTH, check_policy
+from ..domain.passwords import MAX_LENGTH, MIN_LENGTH
 
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lambda v: v.lower())]
+#: checked by the use case against the one rule (domain/passwords.py), which needs the
+#: person's address and name: 422 with `code` password-too-short, -too-long, -too-weak or
+#: -contains-personal
 Password = Annotated[
     str,
-    # the policy, as the schema says it (check_policy enforces it, naming the rule it broke)
     Field(
-        min_length=MIN_LENGTH,
-        max_length=MAX_LENGTH,
-        json_schema_extra={"pattern": r"^(?!(.)\1*$)"},
-        description=f"{MIN_LENGTH} to {MAX_LENGTH} characters, not one character repeated",
+        description=(
+            f"{MIN_LENGTH} to {MAX_LENGTH} characters, not a common password, not containing "
+            "your name or email address (GET /api/v1/auth/password-policy)"
+        ),
     ),
-    AfterValidator(check_policy),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Locale = Literal["ko", "en"]
@@ -86,6 +87,26 @@ class VerifyEmailIn(Body):
 
 class PasswordResetIn(Body):
     email: Email
+
+
+class PasswordChangeIn(Body):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class PasswordPolicyOut(BaseModel):
+    """The one password rule, for the SPA's hint and its own check before sending."""
+
+    min_length: int = Field(description="fewest characters")
+    max_length: int = Field(description="most characters")
+    refuses_common: bool = Field(
+        description="common passwords (a bundled list) are refused, also with digits or "
+        "symbols around them: 422 `password-too-weak`"
+    )
+    refuses_personal: bool = Field(
+        description="a password containing the person's name or email local part is refused: "
+        "422 `password-contains-personal`"
+    )
 
 
 class VerificationRequestIn(Body):

@@ -8,6 +8,7 @@ from ._context import Context
 from ._sessions import SignedIn
 from .api_keys import NewApiKey, create_api_key, list_api_keys, revoke_api_key, verify_api_key
 from .auth import (
+    change_password,
     log_in,
     log_out,
     refresh_session,
@@ -49,6 +50,7 @@ __all__ = [
     "refresh_session",
     "remove_member",
     "request_password_reset",
+    "change_password",
     "resend_verification",
     "resend_verification_to",
     "reset_password",
