@@ -8,9 +8,15 @@ function hasMessage(key: string): key is MessageKey {
 }
 
 /** Splits an API error into messages next to the form's fields and one for the banner. */
-export function useFormErrors(error: ApiError, fields: readonly string[]): FormErrors {
+export function useFormErrors(
+  error: ApiError,
+  fields: readonly string[],
+  /** values the code texts may name, e.g. the password rule's {min} and {max} */
+  vars?: Record<string, string | number>,
+): FormErrors {
   const { t } = useI18n()
   const key = fields.join(',')
+  const varsKey = vars ? JSON.stringify(vars) : ''
   return useMemo(
     () =>
       formErrors(error, fields, {
@@ -21,11 +27,12 @@ export function useFormErrors(error: ApiError, fields: readonly string[]): FormE
         sessionRevoked: t('error.sessionRevoked'),
         byCode: (code) => {
           const message = `problem.${code}`
-          return hasMessage(message) ? t(message) : undefined
+          return hasMessage(message) ? t(message, vars) : undefined
         },
       }),
     // `fields` is a fresh array each render; its contents are what matter.
-    [error, key, t],
+    // `vars` too: by its contents (varsKey).
+    [error, key, t, varsKey],
   )
 }
 

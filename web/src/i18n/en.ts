@@ -34,7 +34,6 @@ export const en = {
   'field.name': 'Name',
   'field.email': 'Email',
   'field.password': 'Password',
-  'field.passwordHint': 'At least 8 characters.',
   'field.newPassword': 'New password',
   'field.repeatPassword': 'Repeat the new password',
   'field.teamName': 'Team name',
@@ -514,6 +513,18 @@ export const en = {
   'verify.resent': 'Sent. Check your inbox for the new link.',
   'verify.requestIntro': 'Enter your email address and we will send you a new verification link.',
   'verify.requested': 'If {email} has an account that still needs verifying, a new link is on its way.',
+  'password.hint': '{min} to {max} characters. Not a common password, and without your name or email address.',
+  'problem.password-too-short': 'The password is too short: use at least {min} characters.',
+  'problem.password-too-long': 'The password is too long: use at most {max} characters.',
+  'problem.password-too-weak': 'This password is too common and easy to guess. Choose another one.',
+  'problem.password-contains-personal': 'The password must not contain your name or email address.',
+  'problem.wrong-credentials': 'The email or password is not right.',
+  'problem.wrong-current-password': 'The current password is not right.',
+  'account.password': 'Password',
+  'account.passwordHelp': 'Changing your password logs you out on every other device. We will email you that it changed.',
+  'account.currentPassword': 'Current password',
+  'account.changePassword': 'Change password',
+  'account.passwordChanged': 'Your password has been changed.',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -1,3 +1,4 @@
+import { ChangePasswordForm } from '../features/session/ChangePasswordForm'
 import { ResendVerificationButton } from '../features/session/ResendVerification'
 import { useState } from 'react'
 import { useDispatch } from 'react-redux'
@@ -70,6 +71,9 @@ export function AccountPage() {
             </dd>
           </div>
         </dl>
+      </Card>
+      <Card title={t('account.password')}>
+        <ChangePasswordForm email={me.user.email} name={me.user.name} />
       </Card>
       <Card title={t('account.notifications')}>
         <p className="mb-3 text-sm text-slate-600">{t('account.notificationsHelp')}</p>

@@ -1,6 +1,7 @@
 /** Sign-up, log-in and out, the mail links' calls, the tenant switch and `GET me`. */
 import { api, TAGS } from '../../api/api'
 import type { Me, SessionResponse, SignUpAccepted, SignUpRequest } from './types'
+import type { PasswordPolicy } from './password'
 
 export const sessionApi = api.injectEndpoints({
   endpoints: (build) => ({
@@ -43,6 +44,14 @@ export const sessionApi = api.injectEndpoints({
     >({
       query: (body) => ({ url: 'auth/password-reset/confirm', method: 'POST', body }),
     }),
+    // Public: the one password rule, for the hint and the browser's own check.
+    getPasswordPolicy: build.query<PasswordPolicy, void>({
+      query: () => 'auth/password-policy',
+    }),
+    // Every other session ends; the answer's new tokens arrive as cookies.
+    changePassword: build.mutation<SessionResponse, { current_password: string; new_password: string }>({
+      query: (body) => ({ url: 'me/password', method: 'POST', body }),
+    }),
     getMe: build.query<Me, void>({
       query: () => 'me',
       providesTags: ['Me'],
@@ -61,4 +70,6 @@ export const {
   useRequestPasswordResetMutation,
   useConfirmPasswordResetMutation,
   useGetMeQuery,
+  useGetPasswordPolicyQuery,
+  useChangePasswordMutation,
 } = sessionApi
