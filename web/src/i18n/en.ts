@@ -525,6 +525,8 @@ export const en = {
   'account.currentPassword': 'Current password',
   'account.changePassword': 'Change password',
   'account.passwordChanged': 'Your password has been changed.',
+  'problem.name-control-characters': 'A name cannot contain control characters.',
+  'problem.name-blank': 'Enter a name with visible characters.',
 } as const
 
 export type MessageKey = keyof typeof en

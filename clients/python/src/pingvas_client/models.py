@@ -9,7 +9,7 @@ from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootMo
 
 
 class Name(RootModel[str]):
-    root: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
+    root: Annotated[str, Field(max_length=100, title="Name")]
 
 
 class AcceptInvitationIn(BaseModel):
@@ -29,7 +29,7 @@ class ApiKeyIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
+    name: Annotated[str, Field(max_length=100, title="Name")]
     scopes: Annotated[
         list[
             Literal[
@@ -782,12 +782,12 @@ class SignupIn(BaseModel):
     )
     email: Annotated[str, Field(max_length=254, title="Email")]
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = "en"
-    name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
+    name: Annotated[str, Field(max_length=100, title="Name")]
     password: Annotated[str, Field(title="Password")]
     """
     10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
-    team_name: Annotated[str, Field(max_length=100, min_length=1, title="Team Name")]
+    team_name: Annotated[str, Field(max_length=100, title="Team Name")]
 
 
 class StartIn(BaseModel):

@@ -14,7 +14,9 @@ from pydantic import (
     StrictBool,
     StringConstraints,
 )
+from pydantic_core import PydanticCustomError
 
+from ..domain.names import NAME_MESSAGES, name_problem
 from ..domain.passwords import MAX_LENGTH, MIN_LENGTH
 
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lambda v: v.lower())]
@@ -30,7 +32,22 @@ Password = Annotated[
         ),
     ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _visible_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        # the type is the problem's code (app.py answers 422 with it)
+        raise PydanticCustomError(problem, NAME_MESSAGES[problem])
+    return value
+
+
+#: a person's or a team's name: no control characters, something visible
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    AfterValidator(_visible_name),
+]
 Locale = Literal["ko", "en"]
 AssignableRole = Literal["owner", "admin", "member"]
 Scope = Literal[
