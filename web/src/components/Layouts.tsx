@@ -4,6 +4,7 @@ import { useGetMeQuery } from '../features/session/sessionApi'
 import { httpStatus } from '../api/problem'
 import { hasRole, inTeam, isOperator, type TeamMe } from '../features/session/types'
 import { useI18n } from '../i18n/I18nProvider'
+import { AccountMenu, HeaderCredits } from './AccountMenu'
 import { LanguagePicker } from './LanguagePicker'
 import { TenantSwitcher } from './TenantSwitcher'
 import { Button, ErrorBanner, Loading } from './ui'
@@ -78,9 +79,11 @@ function AppHeader({ me }: { me: TeamMe }) {
             {t('nav.account')}
           </NavItem>
         </nav>
-        <div className="ml-auto flex items-center gap-3">
+        <div className="ml-auto flex flex-wrap items-center gap-3">
+          <HeaderCredits />
           <TenantSwitcher me={me} />
           <LanguagePicker />
+          <AccountMenu me={me} />
         </div>
       </div>
     </header>

@@ -527,6 +527,7 @@ export const en = {
   'account.passwordChanged': 'Your password has been changed.',
   'problem.name-control-characters': 'A name cannot contain control characters.',
   'problem.name-blank': 'Enter a name with visible characters.',
+  'accountMenu.label': 'Your account',
 } as const
 
 export type MessageKey = keyof typeof en

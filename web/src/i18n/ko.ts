@@ -529,4 +529,5 @@ export const ko: Record<MessageKey, string> = {
   'account.passwordChanged': '비밀번호가 변경되었습니다.',
   'problem.name-control-characters': '이름에는 제어 문자를 넣을 수 없습니다.',
   'problem.name-blank': '보이는 글자로 이름을 입력하세요.',
+  'accountMenu.label': '내 계정',
 }
