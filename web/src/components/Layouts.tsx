@@ -8,7 +8,9 @@ import { AccountMenu, HeaderCredits } from './AccountMenu'
 import { LanguagePicker } from './LanguagePicker'
 import { TenantSwitcher } from './TenantSwitcher'
 import { Button, ErrorBanner, Loading } from './ui'
+import { useDocumentTitle } from './useDocumentTitle'
 import { useErrorMessage } from './useFormErrors'
+import { LandingPage } from '../pages/LandingPage'
 
 function Brand() {
   return (
@@ -21,6 +23,7 @@ function Brand() {
 
 /** Pages for signed-out visitors: one centred card. */
 export function PublicLayout({ title, children }: { title: string; children: ReactNode }) {
+  useDocumentTitle(title)
   return (
     <div className="flex min-h-screen flex-col">
       <header className="flex items-center justify-between px-4 py-4 sm:px-8">
@@ -105,6 +108,8 @@ export function AppLayout() {
     )
   }
   if (httpStatus(me.error) === 401) {
+    // `/` for a visitor without a session is the public home page
+    if (location.pathname === '/') return <LandingPage />
     const next = location.pathname + location.search
     return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />
   }
@@ -144,6 +149,7 @@ export function PageTitle({
   subtitle?: ReactNode
   testId?: string
 }) {
+  useDocumentTitle(typeof children === 'string' ? children : null)
   return (
     <div data-testid={testId}>
       <h1 className="text-2xl font-semibold text-slate-900">{children}</h1>

@@ -528,6 +528,16 @@ export const en = {
   'problem.name-control-characters': 'A name cannot contain control characters.',
   'problem.name-blank': 'Enter a name with visible characters.',
   'accountMenu.label': 'Your account',
+  'landing.documentTitle': 'Pingvas: images from words, for your team',
+  'landing.headline': 'Images from a few words, for your whole team',
+  'landing.intro': 'Pingvas turns a description, in Korean or English, into images in seconds. Your team shares one gallery, searches it in either language, and keeps credits and members in one place.',
+  'landing.signup': 'Start free',
+  'landing.examples': 'Made from a prompt',
+  'landing.example.hanok': 'First snow in a hanok courtyard',
+  'landing.example.lighthouse': 'A lighthouse at dawn',
+  'landing.example.penguin': 'A penguin under the aurora',
+  'landing.plansTitle': 'Plans',
+  'landing.plans': 'Start on the free plan with monthly credits; upgrade when your team needs more images, larger sizes or more models.',
 } as const
 
 export type MessageKey = keyof typeof en
