@@ -383,7 +383,7 @@ export interface paths {
         };
         /**
          * List the plans
-         * @description The plans on sale with their price and what each allows (credits, concurrency, models).
+         * @description The plans on sale with their price and what each allows (credits, concurrency, models). Public: the home page shows them to visitors without an account.
          */
         get: operations["list_plans_api_v1_billing_plans_get"];
         put?: never;
@@ -4167,15 +4167,6 @@ export interface operations {
             };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };

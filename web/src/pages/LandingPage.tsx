@@ -1,6 +1,7 @@
 /** `/` for a visitor without a session: what Pingvas is, example images, and the ways in. */
 import { Link } from 'react-router-dom'
 import { LanguagePicker } from '../components/LanguagePicker'
+import { PublicPlans } from '../features/billing/PublicPlans'
 import { useDocumentTitle } from '../components/useDocumentTitle'
 import { useI18n } from '../i18n/I18nProvider'
 
@@ -61,6 +62,7 @@ export function LandingPage() {
         <section className="space-y-2 rounded-lg border border-slate-200 bg-white p-6">
           <h2 className="text-lg font-semibold text-slate-900">{t('landing.plansTitle')}</h2>
           <p className="text-sm text-slate-600">{t('landing.plans')}</p>
+          <PublicPlans />
         </section>
       </main>
     </div>

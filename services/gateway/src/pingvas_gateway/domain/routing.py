@@ -37,6 +37,8 @@ _PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"/api/v1/auth/(signup|login|refresh|verify-email(/request)?|password-reset(/confirm)?)",
         ),
         ("GET", r"/api/v1/auth/password-policy"),
+        # the public home page's plans
+        ("GET", r"/api/v1/billing/plans"),
         ("GET", r"/api/v1/invitations/[^/]+"),
         ("POST", r"/api/v1/invitations/[^/]+/accept"),
         # the link in every non-transactional mail: the page asks (GET), the page or a mail
