@@ -81,8 +81,16 @@ def test_first_day_in_korean_verify_then_generate_at_once(
     m = browsers("mina")
     _korean(m)
 
+    # the public home page: what Pingvas is, examples, plans, the way to sign up
+    m.open("/")
+    m.visible("[data-testid=landing]", "the public home page")
+    m.text("h1", "몇 마디 말로 이미지를")
+    m.visible("[data-testid=landing-plans]", "the plans")
+    m.until(lambda d: d.title.startswith("Pingvas"), "the home page's title")
+    m.shot("landing-ko")
+    m.visible("[data-testid=landing-signup]").click()
+
     # sign-up: the hint is the served rule; a common password is refused by the server's list
-    m.open("/signup")
     form = m.visible("[data-testid=signup-form]")
     m.text("[data-testid=signup-form]", "10~128자로 입력하세요")
     m.fill(form, name="김민아", email=EMAIL, password="password1234", team_name="민아 스튜디오")
@@ -119,6 +127,10 @@ def test_first_day_in_korean_verify_then_generate_at_once(
     # follow the new link in this browser, then generate at once
     m.open(newest)
     m.visible("[data-testid=verify-done]", "the address verified")
+    m.driver.find_element("link text", "Pingvas로 계속").click()
+    m.visible("[data-testid=home-title]", "home, still signed in")
+    assert "인증해 주세요" not in m.visible("main").text, "verified: no notice any more"
+    m.visible("[data-testid=header-credits]", "credits left in the header")
     m.open("/generate")
     form = m.visible("[data-testid=generate-form]")
     Select(m.visible("[data-testid=generate-form] select[name=model]")).select_by_value("tiny-sd1")

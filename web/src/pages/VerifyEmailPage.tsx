@@ -11,7 +11,10 @@ export function VerifyEmailPage() {
   const { t } = useI18n()
   const [params] = useSearchParams()
   const token = params.get('token') ?? ''
-  const [verify, { isUninitialized, isLoading, isSuccess, error }] = useVerifyEmailMutation()
+  const [verify, { isUninitialized, isLoading, isSuccess, error, data }] = useVerifyEmailMutation()
+  // The browser's session, when it had one, was renewed with the answer (cookies): go on in
+  // the app; without one, log in.
+  const signedIn = (data as { token_type?: string } | undefined)?.token_type === 'bearer'
   const message = useErrorMessage(error)
   // The token is single use: post it once even when effects run twice (StrictMode).
   const sent = useRef(false)
@@ -36,7 +39,7 @@ export function VerifyEmailPage() {
         {error && <ErrorBanner message={message} />}
         {(error || !token) && <RequestVerificationForm />}
         {(isSuccess || error || !token) && (
-          <Link to="/" className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
+          <Link to={signedIn ? '/' : '/login'} className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
             {t('verify.continue')}
           </Link>
         )}
