@@ -26,6 +26,7 @@ EXPECTED = {
         "user.preferences_changed",
         "user.verification_requested",
         "user.password_reset_requested",
+        "user.password_changed",
         "member.invited",
         "member.joined",
         "member.removed",

@@ -11,7 +11,7 @@ from pingvas_kit.problems import PROBLEM_JSON
 from .conftest import invoice_body, order_body, subscription_body
 
 
-async def test_plans_are_listed_for_anyone_signed_in(billing):
+async def test_plans_are_listed_for_anyone_the_gateway_signed_visitors_too(billing):
     tenant = await billing.tenant()
     r = await billing.client.get(
         "/api/v1/billing/plans", headers=billing.user(tenant, role="member")
@@ -28,9 +28,14 @@ async def test_plans_are_listed_for_anyone_signed_in(billing):
     assert plans["team"]["limits"]["max_concurrent_jobs"] == 8
     assert all(p["rollover"] is False for p in plans.values())
 
+    # the public home page shows them: a visitor without an account (anonymous) sees them too
     anonymous = Identity(principal_id="anonymous", kind="anonymous", tenant_id=None)
     secret = billing.settings.internal_secret.get_secret_value()
-    for headers in ({}, {HEADER: "forged"}, {HEADER: issue(anonymous, secret, audience="billing")}):
+    headers = {HEADER: issue(anonymous, secret, audience="billing")}
+    r = await billing.client.get("/api/v1/billing/plans", headers=headers)
+    assert r.status_code == 200 and [p["code"] for p in r.json()["items"]] == list(plans)
+    # but only through the gateway
+    for headers in ({}, {HEADER: "forged"}):
         r = await billing.client.get("/api/v1/billing/plans", headers=headers)
         assert r.status_code == 401
         assert r.headers["content-type"].startswith(PROBLEM_JSON)

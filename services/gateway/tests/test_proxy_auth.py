@@ -92,12 +92,14 @@ async def test_an_identity_header_from_the_caller_is_never_forwarded(client):
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
         "/api/v1/auth/verify-email",
+        "/api/v1/auth/verify-email/request",
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
         "/api/v1/invitations/tok123/accept",
     ],
 )
 async def test_public_routes_pass_with_an_anonymous_identity(client, path):
+    """(And GET auth/password-policy and billing/plans: see the test below.)"""
     got = seen(await client.post(path, json={}))
     identity = verify(got["headers"]["x-pingvas-identity"], INTERNAL_SECRET)
     assert (identity.kind, identity.principal_id, identity.tenant_id) == (
@@ -112,6 +114,13 @@ async def test_the_model_catalog_is_public_and_the_models_of_the_team_are_not(cl
     got = seen(await client.get("/api/v1/models/catalog"))
     assert verify(got["headers"]["x-pingvas-identity"], INTERNAL_SECRET).kind == "anonymous"
     assert (await client.get("/api/v1/models")).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/password-policy", "/api/v1/billing/plans"])
+async def test_the_public_home_and_forms_read_the_rule_and_the_plans_anonymously(client, path):
+    got = seen(await client.get(path))
+    identity = verify(got["headers"]["x-pingvas-identity"], INTERNAL_SECRET)
+    assert identity.kind == "anonymous"
 
 
 async def test_a_public_route_uses_a_valid_token_and_ignores_a_bad_one(client):

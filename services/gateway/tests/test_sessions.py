@@ -118,6 +118,26 @@ async def test_refresh_takes_the_refresh_token_from_its_cookie(client):
     assert '"pvr_body"' in response.json()["seen"]["body"]
 
 
+async def test_following_the_verification_link_brings_the_sessions_refresh_token(client):
+    """So that tenants can renew the browser's session as verified in the same answer."""
+    jar = await _login(client)
+    cookies = cookie_header(pv_rt=jar["pv_rt"], pv_csrf=jar["pv_csrf"])
+    response = await client.post(
+        "/api/v1/auth/verify-email",
+        json={"token": "pv-link"},
+        headers={**WEB, **cookies, "x-csrf-token": jar["pv_csrf"]},
+    )
+    assert response.status_code == 200, response.text
+    sent = response.json()["body"]
+    assert '"token": "pv-link"' in sent and f'"refresh_token": "{jar["pv_rt"]}"' in sent
+    # without the CSRF header the link still works, as anonymous, without the cookie's token
+    response = await client.post(
+        "/api/v1/auth/verify-email", json={"token": "pv-link"}, headers={**WEB, **cookies}
+    )
+    assert response.status_code == 200, response.text
+    assert "refresh_token" not in response.json()["body"]
+
+
 async def test_logout_clears_the_cookies_and_ends_the_session_at_once(client):
     jar = await _login(client)
     cookies = cookie_header(**jar)

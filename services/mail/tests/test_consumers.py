@@ -248,3 +248,24 @@ async def test_a_disabled_webhook_is_told_to_the_owners_in_their_language(mail):
     assert row.locale == "ko"
     assert "410 Gone" in row.text and "https://hooks.partner.example/pingvas" in row.text
     assert "https://app.pingvas.dev/webhooks" in row.text
+
+
+async def test_a_changed_password_is_told_to_the_person_in_their_language(mail):
+    from pingvas_contracts.events.tenants import UserPasswordChanged
+
+    ko = await mail.user(locale="ko", email="ko@example.com", name="김지우")
+    event = await mail.deliver(
+        UserPasswordChanged(
+            user_id=ko,
+            email="ko@example.com",
+            display_name="김지우",
+            locale="ko",
+            via="change",
+            changed_at=iso(),
+        )
+    )
+    (row,) = await mail.settled(event)
+    assert row.status == "sent" and row.category == "transactional"
+    assert row.to_email == "ko@example.com" and row.locale == "ko"
+    assert row.subject == "Pingvas 비밀번호가 변경되었습니다"
+    assert "/forgot-password" in row.text and "비밀번호가 변경되었습니다" in row.text

@@ -45,6 +45,7 @@ UNSUBSCRIBE = {"en": "Unsubscribe from these emails", "ko": "이 메일 수신 �
 MAIN_LINK = {
     "verify_email": "verification_url",
     "password_reset": "reset_url",
+    "password_changed": "/forgot-password",
     "invitation": "accept_url",
     "subscription_activated": "app_url",
     "subscription_cancelled": "/billing",
@@ -91,6 +92,8 @@ def urls(template: str, context: dict[str, Any]) -> list[str]:
         template == "payment_failed" and not context.get("update_payment_method_url")
     ):
         found.append(context["app_url"] + "/billing")
+    if template == "password_changed":
+        found.append(context["app_url"] + "/forgot-password")
     return found
 
 

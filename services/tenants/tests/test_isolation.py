@@ -111,6 +111,12 @@ POLICIES: dict[str, Policy] = {
     "POST /api/v1/auth/verify-email": Policy(
         "public", lambda w: ("/api/v1/auth/verify-email", {"token": "pv" + "x" * 40})
     ),
+    "POST /api/v1/auth/verify-email/request": Policy(
+        "public", lambda w: ("/api/v1/auth/verify-email/request", {"email": A_OWNER})
+    ),
+    "GET /api/v1/auth/password-policy": Policy(
+        "public", lambda w: ("/api/v1/auth/password-policy", None)
+    ),
     "POST /api/v1/auth/login": Policy(
         "public", lambda w: ("/api/v1/auth/login", {"email": A_OWNER, "password": PASSWORD})
     ),
@@ -158,6 +164,15 @@ POLICIES: dict[str, Policy] = {
     "GET /api/v1/me": Policy("user", no_body("/api/v1/me"), cross=200, member=200),
     "PATCH /api/v1/me/preferences": Policy(
         "user", lambda _w: ("/api/v1/me/preferences", {"locale": "en"}), cross=200, member=200
+    ),
+    "POST /api/v1/me/password": Policy(
+        "user",
+        lambda w: (
+            "/api/v1/me/password",
+            {"current_password": "not the password", "new_password": "another passphrase"},
+        ),
+        cross=422,
+        member=422,
     ),
     "POST /api/v1/auth/verify-email/resend": Policy(
         "user", no_body("/api/v1/auth/verify-email/resend"), cross=202

@@ -102,3 +102,61 @@ async def test_a_key_carries_whether_its_creator_is_verified(gw):
     await gw.execute(users.update().values(email_verified_at=None))
     answer = (await gw.post("/internal/api-keys/verify", {"key": key})).json()
     assert answer["email_verified"] is False
+
+
+async def test_following_the_link_in_the_signed_in_session_renews_it_as_verified(gw):
+    """The access token of a session from before verification says "unverified"; following
+    the link with that session's refresh token answers with the session's next pair, whose
+    access token says "verified" (no log-out and log-in)."""
+    owner = await gw.signup(EMAIL, verified=False)
+    assert gw.claims(owner)["evf"] is False
+    sent = (await gw.events("user.verification_requested"))[-1]["data"]["verification_url"]
+    token = sent.split("token=", 1)[1]
+
+    r = await gw.post(
+        "/api/v1/auth/verify-email", {"token": token, "refresh_token": owner["refresh_token"]}
+    )
+    assert r.status_code == 200, r.text
+    renewed = r.json()
+    assert renewed["email_verified"] is True
+    assert gw.claims(renewed)["evf"] is True
+    assert gw.claims(renewed)["sid"] == gw.claims(owner)["sid"]  # the same session
+    # the old refresh token was used up by the renewal, like any refresh
+    r = await gw.post("/api/v1/auth/refresh", {"refresh_token": renewed["refresh_token"]})
+    assert r.status_code == 200 and gw.claims(r.json())["evf"] is True
+
+
+async def test_another_persons_session_is_not_renewed_by_a_link(gw):
+    someone = await gw.signup("someone@haneul.example")
+    await gw.signup(EMAIL, verified=False)
+    sent = (await gw.events("user.verification_requested"))[-1]["data"]["verification_url"]
+    r = await gw.post(
+        "/api/v1/auth/verify-email",
+        {"token": sent.split("token=", 1)[1], "refresh_token": someone["refresh_token"]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"email_verified": True}
+    # and that person's refresh token still works: it was not used
+    r = await gw.post("/api/v1/auth/refresh", {"refresh_token": someone["refresh_token"]})
+    assert r.status_code == 200, r.text
+
+
+async def test_a_new_link_by_address_gives_the_same_answer_for_any_address(gw):
+    await gw.signup(EMAIL, verified=False)
+    await gw.signup("done@haneul.example")
+    ask = "/api/v1/auth/verify-email/request"
+    await age_verification_links(gw, timedelta(seconds=61))
+    answers = [
+        await gw.post(ask, {"email": email})
+        for email in (EMAIL.upper(), "nobody@haneul.example", "done@haneul.example")
+    ]
+    assert {(r.status_code, r.text) for r in answers} == {(202, '{"status":"accepted"}')}
+    sent = [e["data"]["email"] for e in await gw.events("user.verification_requested")]
+    # the unverified account got a second link; the unknown and the verified one nothing
+    assert sent.count(EMAIL) == 2 and sent.count("done@haneul.example") == 1
+    # the per-account limit holds here too, silently
+    assert (await gw.post(ask, {"email": EMAIL})).status_code == 202
+    sent = [e["data"]["email"] for e in await gw.events("user.verification_requested")]
+    assert sent.count(EMAIL) == 2
+    # and the newest link works
+    await gw.verify(EMAIL)

@@ -100,4 +100,29 @@ describe('base query', () => {
     expect(keys.data).toEqual([])
     expect(callsTo('POST auth/refresh')).toHaveLength(1)
   })
+
+  it('on 403 email-not-verified refreshes once and retries: the address was verified elsewhere', async () => {
+    setCsrfCookie('csrf-4')
+    const notVerified = problem(403, 'Forbidden', { type: 'https://pingvas.dev/problems/email-not-verified' })
+    const { calls } = mockApi({
+      'POST invitations': [notVerified, { status: 201, body: { email: 'bo@example.com', role: 'member' } }],
+      'POST auth/refresh': { body: {} },
+    })
+    const store = makeStore()
+    const result = await store.dispatch(teamApi.endpoints.invite.initiate({ email: 'bo@example.com', role: 'member' }))
+    expect(result.error).toBeUndefined()
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST invitations',
+      'POST auth/refresh',
+      'POST invitations',
+    ])
+  })
+
+  it('does not refresh on other 403s', async () => {
+    const { calls } = mockApi({ 'POST invitations': problem(403, 'Forbidden', { code: 'forbidden' }) })
+    const store = makeStore()
+    const result = await store.dispatch(teamApi.endpoints.invite.initiate({ email: 'bo@example.com', role: 'member' }))
+    expect(result.error).toMatchObject({ status: 403 })
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST invitations'])
+  })
 })

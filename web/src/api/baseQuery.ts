@@ -55,6 +55,15 @@ function withSessionHeaders(args: string | FetchArgs): FetchArgs {
   return request
 }
 
+/** A 403 for an address not verified yet: the access token may be older than the verification
+ * (followed in another browser or device), so a refreshed token may say "verified". */
+function isEmailNotVerified(result: { error?: FetchBaseQueryError }): boolean {
+  const error = result.error
+  if (error?.status !== 403 || !error.data || typeof error.data !== 'object') return false
+  const data = error.data as { type?: unknown; code?: unknown }
+  return data.code === 'email-not-verified' || (typeof data.type === 'string' && data.type.endsWith('/email-not-verified'))
+}
+
 function pathOf(args: string | FetchArgs): string {
   return (typeof args === 'string' ? args : args.url).replace(/^\/+/, '')
 }
@@ -70,7 +79,8 @@ export const baseQuery: BaseQueryFn<string | FetchArgs, unknown, FetchBaseQueryE
 ) => {
   let result = await rawBaseQuery(withSessionHeaders(args), api, extraOptions)
   const path = pathOf(args)
-  if (result.error?.status !== 401 || NO_REFRESH.some((p) => path.startsWith(p))) {
+  const expired = result.error?.status === 401 && !NO_REFRESH.some((p) => path.startsWith(p))
+  if (!expired && !isEmailNotVerified(result)) {
     return result
   }
   if (!refreshing) {

@@ -141,7 +141,7 @@ export function formErrors(error: ApiError, knownFields: readonly string[], mess
       const whole = own ? t(own, item.params ?? {}) : (problemText(problem, t) ?? messages.generic)
       if (!leftover.includes(whole)) leftover.push(whole)
     } else {
-      leftover.push(item.message)
+      leftover.push(text)
     }
   }
   if (Object.keys(fields).length > 0 && leftover.length === 0) {

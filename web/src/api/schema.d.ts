@@ -128,6 +128,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The password rule
+         * @description What sign-up, invitations, reset and password change accept: the length limits, and that common passwords and ones containing the person's name or address are refused. A refused password is 422 with `code` `password-too-short`, `password-too-long`, `password-too-weak` or `password-contains-personal`.
+         */
+        get: operations["password_policy_api_v1_auth_password_policy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password-reset": {
         parameters: {
             query?: never;
@@ -244,9 +264,29 @@ export interface paths {
         put?: never;
         /**
          * Verify an email address
-         * @description Confirms the address with the token from the verification mail's link. The link works once; an expired or used one is 400 `invalid-link` (ask for a new one).
+         * @description Confirms the address with the token from the verification mail's link. The link works once; an expired or used one is 400 `invalid-link` (ask for a new one). With the verified person's `refresh_token` (a browser's pv_rt cookie, added by the gateway) the session is renewed in the same answer, so generating works at once.
          */
         post: operations["verify_email_api_v1_auth_verify_email_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a verification mail by address
+         * @description For someone whose link is used or expired and who is not logged in: a new link to the address, when it has an account that is not verified yet. The same answer either way; at most one link a minute and five an hour per account, and a limit per client IP.
+         */
+        post: operations["request_verification_api_v1_auth_verify_email_request_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -343,7 +383,7 @@ export interface paths {
         };
         /**
          * List the plans
-         * @description The plans on sale with their price and what each allows (credits, concurrency, models).
+         * @description The plans on sale with their price and what each allows (credits, concurrency, models). Public: the home page shows them to visitors without an account.
          */
         get: operations["list_plans_api_v1_billing_plans_get"];
         put?: never;
@@ -707,6 +747,26 @@ export interface paths {
         get: operations["me_api_v1_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my password
+         * @description The current password and a new one (the rule of GET /api/v1/auth/password-policy). Every session of the account ends and the caller gets a new token pair (a browser: new cookies); a mail tells the person. A wrong current password is 422 `wrong-current-password`; a refused new one 422 with the rule's code.
+         */
+        post: operations["change_password_api_v1_me_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1423,6 +1483,23 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** EmailVerified */
+        EmailVerified: {
+            /** Access Token */
+            access_token?: string | null;
+            /**
+             * Email Verified
+             * @default true
+             * @constant
+             */
+            email_verified: true;
+            /** Expires In */
+            expires_in?: number | null;
+            /** Refresh Token */
+            refresh_token?: string | null;
+            /** Token Type */
+            token_type?: "bearer" | null;
+        };
         /** EndpointIn */
         EndpointIn: {
             /**
@@ -2026,11 +2103,47 @@ export interface components {
             /** Scopes */
             scopes: string[];
         };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Current Password */
+            current_password: string;
+            /**
+             * New Password
+             * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
+             */
+            new_password: string;
+        };
+        /**
+         * PasswordPolicyOut
+         * @description The one password rule, for the SPA's hint and its own check before sending.
+         */
+        PasswordPolicyOut: {
+            /**
+             * Max Length
+             * @description most characters
+             */
+            max_length: number;
+            /**
+             * Min Length
+             * @description fewest characters
+             */
+            min_length: number;
+            /**
+             * Refuses Common
+             * @description common passwords (a bundled list) are refused, also with digits or symbols around them: 422 `password-too-weak`
+             */
+            refuses_common: boolean;
+            /**
+             * Refuses Personal
+             * @description a password containing the person's name or email local part is refused: 422 `password-contains-personal`
+             */
+            refuses_personal: boolean;
+        };
         /** PasswordResetConfirmIn */
         PasswordResetConfirmIn: {
             /**
              * Password
-             * @description 10 to 1024 characters, not one character repeated
+             * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
              */
             password: string;
             /**
@@ -2271,7 +2384,7 @@ export interface components {
             name: string;
             /**
              * Password
-             * @description 10 to 1024 characters, not one character repeated
+             * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
              */
             password: string;
             /** Team Name */
@@ -2385,11 +2498,6 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
-        /** TokenIn */
-        TokenIn: {
-            /** Token */
-            token: string;
-        };
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -2436,6 +2544,14 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** VerificationRequestIn */
+        VerificationRequestIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+        };
         /** VerifiedApiKey */
         VerifiedApiKey: {
             /** Api Key Id */
@@ -2453,6 +2569,13 @@ export interface components {
         VerifyApiKeyIn: {
             /** Key */
             key: string;
+        };
+        /** VerifyEmailIn */
+        VerifyEmailIn: {
+            /** Refresh Token */
+            refresh_token?: string | null;
+            /** Token */
+            token: string;
         };
         /** PreferencesIn */
         tenants_PreferencesIn: {
@@ -3130,6 +3253,62 @@ export interface operations {
             };
         };
     };
+    password_policy_api_v1_auth_password_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordPolicyOut"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     password_reset_api_v1_auth_password_reset_post: {
         parameters: {
             query?: never;
@@ -3610,7 +3789,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TokenIn"];
+                "application/json": components["schemas"]["VerifyEmailIn"];
             };
         };
         responses: {
@@ -3620,8 +3799,95 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["EmailVerified"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_verification_api_v1_auth_verify_email_request_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
-                        [key: string]: boolean;
+                        [key: string]: string;
                     };
                 };
             };
@@ -4068,15 +4334,6 @@ export interface operations {
             };
             /** @description No valid credentials: log in, or send an API key. */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6011,6 +6268,111 @@ export interface operations {
             };
             /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed on our side. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service behind the gateway took too long to answer. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_me_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description The request cannot be done as sent (`detail` says why). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: log in, or send an API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (role, scope, API key instead of a person, or an unverified address). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid: `errors` names each field and what is wrong with it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,10 +4,13 @@ import { useGetMeQuery } from '../features/session/sessionApi'
 import { httpStatus } from '../api/problem'
 import { hasRole, inTeam, isOperator, type TeamMe } from '../features/session/types'
 import { useI18n } from '../i18n/I18nProvider'
+import { AccountMenu, HeaderCredits } from './AccountMenu'
 import { LanguagePicker } from './LanguagePicker'
 import { TenantSwitcher } from './TenantSwitcher'
 import { Button, ErrorBanner, Loading } from './ui'
+import { useDocumentTitle } from './useDocumentTitle'
 import { useErrorMessage } from './useFormErrors'
+import { LandingPage } from '../pages/LandingPage'
 
 function Brand() {
   return (
@@ -20,6 +23,7 @@ function Brand() {
 
 /** Pages for signed-out visitors: one centred card. */
 export function PublicLayout({ title, children }: { title: string; children: ReactNode }) {
+  useDocumentTitle(title)
   return (
     <div className="flex min-h-screen flex-col">
       <header className="flex items-center justify-between px-4 py-4 sm:px-8">
@@ -78,9 +82,11 @@ function AppHeader({ me }: { me: TeamMe }) {
             {t('nav.account')}
           </NavItem>
         </nav>
-        <div className="ml-auto flex items-center gap-3">
+        <div className="ml-auto flex flex-wrap items-center gap-3">
+          <HeaderCredits />
           <TenantSwitcher me={me} />
           <LanguagePicker />
+          <AccountMenu me={me} />
         </div>
       </div>
     </header>
@@ -102,6 +108,8 @@ export function AppLayout() {
     )
   }
   if (httpStatus(me.error) === 401) {
+    // `/` for a visitor without a session is the public home page
+    if (location.pathname === '/') return <LandingPage />
     const next = location.pathname + location.search
     return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />
   }
@@ -141,6 +149,7 @@ export function PageTitle({
   subtitle?: ReactNode
   testId?: string
 }) {
+  useDocumentTitle(typeof children === 'string' ? children : null)
   return (
     <div data-testid={testId}>
       <h1 className="text-2xl font-semibold text-slate-900">{children}</h1>

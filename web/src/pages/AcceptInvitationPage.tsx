@@ -6,6 +6,8 @@ import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, Loading, Notice, TextField } from '../components/ui'
 import { useErrorMessage, useFormErrors } from '../components/useFormErrors'
 import { useI18n } from '../i18n/I18nProvider'
+import { NewPasswordField } from '../features/session/NewPasswordField'
+import { usePasswordCheck, usePasswordVars } from '../features/session/usePassword'
 
 const FIELDS = ['name', 'password'] as const
 
@@ -16,13 +18,20 @@ export function AcceptInvitationPage() {
   const invitation = useGetInvitationQuery(token, { skip: !token })
   const me = useGetMeQuery()
   const [accept, { isLoading, error }] = useAcceptInvitationMutation()
-  const errors = useFormErrors(error, FIELDS)
+  const errors = useFormErrors(error, FIELDS, usePasswordVars())
+  const checkPassword = usePasswordCheck()
+  const [passwordError, setPasswordError] = useState<string | null>(null)
   const lookupError = useErrorMessage(invitation.error)
   const [name, setName] = useState('')
   const [password, setPassword] = useState('')
 
   async function submit(event: FormEvent) {
     event.preventDefault()
+    if (!me.data) {
+      const problem = checkPassword(password, { email: invitation.data?.email, name })
+      setPasswordError(problem)
+      if (problem) return
+    }
     const body = me.data ? { token } : { token, name, password }
     const result = await accept(body)
     if (!('error' in result)) navigate('/', { replace: true })
@@ -75,17 +84,11 @@ export function AcceptInvitationPage() {
                   onChange={(event) => setName(event.target.value)}
                   error={errors.fields.name}
                 />
-                <TextField
+                <NewPasswordField
                   label={t('field.password')}
-                  name="password"
-                  type="password"
-                  autoComplete="new-password"
-                  required
-                  minLength={8}
                   value={password}
-                  onChange={(event) => setPassword(event.target.value)}
-                  error={errors.fields.password}
-                  hint={t('field.passwordHint')}
+                  onChange={setPassword}
+                  error={passwordError ?? errors.fields.password}
                 />
               </>
             )}

@@ -1,3 +1,5 @@
+import { ChangePasswordForm } from '../features/session/ChangePasswordForm'
+import { ResendVerificationButton } from '../features/session/ResendVerification'
 import { useState } from 'react'
 import { useDispatch } from 'react-redux'
 import { Link, useNavigate } from 'react-router-dom'
@@ -48,6 +50,7 @@ export function AccountPage() {
               ) : (
                 <Badge tone="red">{t('account.unverified')}</Badge>
               )}
+              {!me.user.email_verified && <ResendVerificationButton />}
             </dd>
           </div>
           <div>
@@ -69,6 +72,9 @@ export function AccountPage() {
             </dd>
           </div>
         </dl>
+      </Card>
+      <Card title={t('account.password')}>
+        <ChangePasswordForm email={me.user.email} name={me.user.name} />
       </Card>
       <Card title={t('account.notifications')}>
         <p className="mb-3 text-sm text-slate-600">{t('account.notificationsHelp')}</p>

@@ -1,3 +1,4 @@
+import { ResendVerificationButton } from '../features/session/ResendVerification'
 import { Link } from 'react-router-dom'
 import { PageTitle } from '../components/Layouts'
 import { Card, Notice } from '../components/ui'
@@ -12,7 +13,12 @@ export function HomePage() {
       <PageTitle testId="home-title" subtitle={t('home.team', { team: me.tenant.name })}>
         {t('home.welcome', { name: me.user.name || me.user.email })}
       </PageTitle>
-      {!me.user.email_verified && <Notice tone="warning">{t('home.unverified', { email: me.user.email })}</Notice>}
+      {!me.user.email_verified && (
+        <Notice tone="warning">
+          {t('home.unverified', { email: me.user.email })}
+          <ResendVerificationButton />
+        </Notice>
+      )}
       <Card title={t('home.generateTitle')}>
         <div className="flex min-h-40 flex-col items-center justify-center gap-4 rounded-lg border-2 border-dashed border-slate-200 p-8 text-center">
           <p className="text-slate-600">{t('home.generateIntro')}</p>

@@ -5,6 +5,8 @@ import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, Notice, TextField } from '../components/ui'
 import { useFormErrors } from '../components/useFormErrors'
 import { useI18n } from '../i18n/I18nProvider'
+import { NewPasswordField } from '../features/session/NewPasswordField'
+import { usePasswordCheck, usePasswordVars } from '../features/session/usePassword'
 
 const FIELDS = ['password'] as const
 
@@ -17,10 +19,15 @@ export function ResetPasswordPage() {
   const [mismatch, setMismatch] = useState(false)
   const [revokeKeys, setRevokeKeys] = useState(false)
   const [confirm, { isLoading, isSuccess, error }] = useConfirmPasswordResetMutation()
-  const errors = useFormErrors(error, FIELDS)
+  const errors = useFormErrors(error, FIELDS, usePasswordVars())
+  const checkPassword = usePasswordCheck()
+  const [passwordError, setPasswordError] = useState<string | null>(null)
 
   async function submit(event: FormEvent) {
     event.preventDefault()
+    const problem = checkPassword(password)
+    setPasswordError(problem)
+    if (problem) return
     if (password !== repeat) {
       setMismatch(true)
       return
@@ -54,17 +61,11 @@ export function ResetPasswordPage() {
       ) : (
         <form onSubmit={submit} className="space-y-4">
           <ErrorBanner message={errors.banner} />
-          <TextField
+          <NewPasswordField
             label={t('field.newPassword')}
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
             value={password}
-            onChange={(event) => setPassword(event.target.value)}
-            error={errors.fields.password}
-            hint={t('field.passwordHint')}
+            onChange={setPassword}
+            error={passwordError ?? errors.fields.password}
           />
           <TextField
             label={t('field.repeatPassword')}

@@ -7,7 +7,7 @@ async function fillAndSubmit() {
   const user = userEvent.setup()
   await user.type(screen.getByLabelText('Name'), 'Ada')
   await user.type(screen.getByLabelText('Email'), 'ada@example.com')
-  await user.type(screen.getByLabelText('Password'), 'short')
+  await user.type(screen.getByLabelText('Password'), 'lantern over quiet water')
   await user.type(screen.getByLabelText('Team name'), 'Acme')
   await user.click(screen.getByRole('button', { name: 'Sign up' }))
 }
@@ -38,7 +38,7 @@ describe('sign-up page', () => {
     expect(calls[0].body).toEqual({
       name: 'Ada',
       email: 'ada@example.com',
-      password: 'short',
+      password: 'lantern over quiet water',
       team_name: 'Acme',
       locale: 'en',
     })
@@ -82,11 +82,43 @@ describe('sign-up page', () => {
     const user = userEvent.setup()
     await user.type(screen.getByLabelText('이름'), 'Ada')
     await user.type(screen.getByLabelText('이메일'), 'ada@example.com')
-    await user.type(screen.getByLabelText('비밀번호'), 'long enough')
+    await user.type(screen.getByLabelText('비밀번호'), 'lantern over quiet water')
     await user.type(screen.getByLabelText('팀 이름'), 'Acme')
     await user.click(screen.getByRole('button', { name: '가입하기' }))
     expect(await screen.findByRole('heading', { name: '받은편지함을 확인하세요' })).toBeInTheDocument()
     expect(screen.getByText(/ada@example.com\(으\)로 인증 링크를 보냈습니다/)).toBeInTheDocument()
     expect(screen.getByRole('link', { name: '로그인하러 가기' })).toHaveAttribute('href', '/login')
+  })
+
+  it('checks the served rule in the browser, and shows the refusal of the server by its code, in Korean', async () => {
+    const { calls } = mockApi({
+      'POST auth/signup': problem(422, 'Request is not valid', {
+        type: 'https://pingvas.dev/problems/password-too-weak',
+        code: 'password-too-weak',
+        errors: [{ field: 'password', message: 'This password is too common.', code: 'password-too-weak' }],
+      }),
+    })
+    renderApp('/signup', { locale: 'ko' })
+    const user = userEvent.setup()
+    expect(await screen.findByText(/10~128자로 입력하세요/)).toBeInTheDocument()
+    await user.type(screen.getByLabelText('이름'), '김지우')
+    await user.type(screen.getByLabelText('이메일'), 'jiwoo@example.com')
+    await user.type(screen.getByLabelText('비밀번호'), 'short')
+    await user.type(screen.getByLabelText('팀 이름'), 'Acme')
+    await user.click(screen.getByRole('button', { name: '가입하기' }))
+    expect(await screen.findByText('비밀번호가 너무 짧습니다. 10자 이상으로 입력하세요.')).toBeInTheDocument()
+    expect(calls).toHaveLength(0)
+
+    await user.clear(screen.getByLabelText('비밀번호'))
+    await user.type(screen.getByLabelText('비밀번호'), '나는김지우입니다1234')
+    await user.click(screen.getByRole('button', { name: '가입하기' }))
+    expect(await screen.findByText('비밀번호에 이름이나 이메일 주소를 넣을 수 없습니다.')).toBeInTheDocument()
+    expect(calls).toHaveLength(0)
+
+    await user.clear(screen.getByLabelText('비밀번호'))
+    await user.type(screen.getByLabelText('비밀번호'), 'password1234')
+    await user.click(screen.getByRole('button', { name: '가입하기' }))
+    expect(await screen.findByText('너무 흔해서 쉽게 추측할 수 있는 비밀번호입니다. 다른 비밀번호를 정해 주세요.')).toBeInTheDocument()
+    expect(calls).toHaveLength(1)
   })
 })

@@ -5,6 +5,8 @@ import { PublicLayout } from '../components/Layouts'
 import { Button, ErrorBanner, Notice, TextField } from '../components/ui'
 import { useFormErrors } from '../components/useFormErrors'
 import { useI18n } from '../i18n/I18nProvider'
+import { NewPasswordField } from '../features/session/NewPasswordField'
+import { usePasswordCheck, usePasswordVars } from '../features/session/usePassword'
 
 const FIELDS = ['email', 'password', 'name', 'team_name'] as const
 
@@ -12,13 +14,18 @@ export function SignUpPage() {
   const { t, locale } = useI18n()
   const [form, setForm] = useState({ email: '', password: '', name: '', team_name: '' })
   const [signUp, { isLoading, error, isSuccess }] = useSignUpMutation()
-  const errors = useFormErrors(error, FIELDS)
+  const errors = useFormErrors(error, FIELDS, usePasswordVars())
+  const checkPassword = usePasswordCheck()
+  const [passwordError, setPasswordError] = useState<string | null>(null)
 
   const set = (key: keyof typeof form) => (event: { target: { value: string } }) =>
     setForm((current) => ({ ...current, [key]: event.target.value }))
 
   async function submit(event: FormEvent) {
     event.preventDefault()
+    const problem = checkPassword(form.password, { email: form.email, name: form.name })
+    setPasswordError(problem)
+    if (problem) return
     const result = await signUp({ ...form, locale })
     // Nothing needs the password any more; do not keep it in memory.
     if (!('error' in result)) setForm((current) => ({ ...current, password: '' }))
@@ -72,17 +79,11 @@ export function SignUpPage() {
           onChange={set('email')}
           error={errors.fields.email}
         />
-        <TextField
+        <NewPasswordField
           label={t('field.password')}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
           value={form.password}
-          onChange={set('password')}
-          error={errors.fields.password}
-          hint={t('field.passwordHint')}
+          onChange={(password) => setForm((current) => ({ ...current, password }))}
+          error={passwordError ?? errors.fields.password}
         />
         <TextField
           label={t('field.teamName')}

@@ -49,6 +49,28 @@ describe('team page', () => {
     expect(await screen.findByText('cy@example.com')).toBeInTheDocument()
   })
 
+  it('offers to resend the verification mail when inviting waits for a verified address', async () => {
+    const notVerified = problem(403, 'Forbidden', {
+      type: 'https://pingvas.dev/problems/email-not-verified',
+      code: 'email-not-verified',
+    })
+    const { callsTo } = mockApi({
+      'GET me': { body: meFixture('owner') },
+      'GET members': { body: MEMBERS },
+      'GET invitations': { body: [] },
+      'POST invitations': notVerified,
+      'POST auth/refresh': { body: {} },
+      'POST auth/verify-email/resend': { status: 202, body: { status: 'accepted' } },
+    })
+    renderApp('/team')
+    const user = userEvent.setup()
+    await user.type(await screen.findByRole('textbox', { name: 'Email' }), 'cy@example.com')
+    await user.click(screen.getByRole('button', { name: 'Send invitation' }))
+    await user.click(await screen.findByRole('button', { name: 'Send the verification mail again' }))
+    expect(await screen.findByText('Sent. Check your inbox for the new link.')).toBeInTheDocument()
+    expect(callsTo('POST auth/verify-email/resend')).toHaveLength(1)
+  })
+
   it('shows members read-only to a member', async () => {
     mockApi({ 'GET me': { body: meFixture('member') }, 'GET members': { body: MEMBERS } })
     renderApp('/team')

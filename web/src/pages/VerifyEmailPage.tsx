@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import { Link, useSearchParams } from 'react-router-dom'
 import { useVerifyEmailMutation } from '../features/session/sessionApi'
+import { RequestVerificationForm } from '../features/session/ResendVerification'
 import { PublicLayout } from '../components/Layouts'
 import { ErrorBanner, Loading, Notice } from '../components/ui'
 import { useErrorMessage } from '../components/useFormErrors'
@@ -10,7 +11,10 @@ export function VerifyEmailPage() {
   const { t } = useI18n()
   const [params] = useSearchParams()
   const token = params.get('token') ?? ''
-  const [verify, { isUninitialized, isLoading, isSuccess, error }] = useVerifyEmailMutation()
+  const [verify, { isUninitialized, isLoading, isSuccess, error, data }] = useVerifyEmailMutation()
+  // The browser's session, when it had one, was renewed with the answer (cookies): go on in
+  // the app; without one, log in.
+  const signedIn = (data as { token_type?: string } | undefined)?.token_type === 'bearer'
   const message = useErrorMessage(error)
   // The token is single use: post it once even when effects run twice (StrictMode).
   const sent = useRef(false)
@@ -33,8 +37,9 @@ export function VerifyEmailPage() {
           </div>
         )}
         {error && <ErrorBanner message={message} />}
+        {(error || !token) && <RequestVerificationForm />}
         {(isSuccess || error || !token) && (
-          <Link to="/" className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
+          <Link to={signedIn ? '/' : '/login'} className="inline-block font-semibold text-indigo-600 hover:text-indigo-500">
             {t('verify.continue')}
           </Link>
         )}

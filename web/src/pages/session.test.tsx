@@ -130,6 +130,23 @@ describe('sessions and mail links', () => {
     expect(callsTo('POST auth/switch-tenant')[0].body).toEqual({ tenant_id: 't2' })
     await waitFor(() => expect(screen.queryByRole('link', { name: 'API keys' })).not.toBeInTheDocument())
   })
+
+  it('shows the credits left and logs out from the account menu in the header, on any page', async () => {
+    const { callsTo } = mockApi({
+      'GET me': { body: meFixture() },
+      'GET entitlements': { body: { plan: 'free', credits_available: 42, credits_balance: 50 } },
+      'POST auth/logout': { status: 204 },
+    })
+    renderApp('/team')
+    const user = userEvent.setup()
+    expect(await screen.findByTestId('header-credits')).toHaveTextContent('Credits left: 42')
+    await user.click(screen.getByRole('button', { name: /Ada/ }))
+    const menu = screen.getByRole('menu', { name: 'Your account' })
+    expect(menu).toHaveTextContent('ada@example.com')
+    await user.click(screen.getByRole('menuitem', { name: 'Log out' }))
+    expect(await screen.findByRole('heading', { name: 'Log in' })).toBeInTheDocument()
+    expect(callsTo('POST auth/logout')).toHaveLength(1)
+  })
 })
 
 describe('a person in no team', () => {

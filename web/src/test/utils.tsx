@@ -4,6 +4,7 @@ import { MemoryRouter } from 'react-router-dom'
 import { vi } from 'vitest'
 import { App } from '../App'
 import { makeStore } from '../app/store'
+import { DEFAULT_POLICY } from '../features/session/password'
 import type { Me, Role } from '../features/session/types'
 import { I18nProvider, type Locale } from '../i18n/I18nProvider'
 
@@ -37,8 +38,12 @@ export function mockApi(routes: Record<string, Reply | Reply[] | Handler>) {
       credentials: request.credentials,
       body: text ? JSON.parse(text) : undefined,
     }
-    calls.push(recorded)
     const key = `${request.method} ${path}`
+    // The password rule is static and public: every test has it, unrecorded, unless it mocks it.
+    if (key === 'GET auth/password-policy' && !(key in routes)) {
+      return problemResponse({ body: DEFAULT_POLICY })
+    }
+    calls.push(recorded)
     const route = routes[key]
     let reply: Reply | undefined
     if (typeof route === 'function') {

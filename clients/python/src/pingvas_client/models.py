@@ -9,20 +9,7 @@ from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootMo
 
 
 class Name(RootModel[str]):
-    root: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
-
-
-class Password(RootModel[str]):
-    model_config = ConfigDict(
-        regex_engine="python-re",
-    )
-    root: Annotated[
-        str,
-        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
-    ]
-    """
-    10 to 1024 characters, not one character repeated
-    """
+    root: Annotated[str, Field(max_length=100, title="Name")]
 
 
 class AcceptInvitationIn(BaseModel):
@@ -35,14 +22,14 @@ class AcceptInvitationIn(BaseModel):
     )
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = None
     name: Annotated[Name | None, Field(title="Name")] = None
-    password: Annotated[Password | None, Field(title="Password")] = None
+    password: Annotated[str | None, Field(title="Password")] = None
 
 
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
+    name: Annotated[str, Field(max_length=100, title="Name")]
     scopes: Annotated[
         list[
             Literal[
@@ -212,6 +199,14 @@ class DeliveryOut(BaseModel):
 class DeliveryPage(BaseModel):
     items: Annotated[list[DeliveryOut], Field(title="Items")]
     next_cursor: Annotated[str | None, Field(title="Next Cursor")]
+
+
+class EmailVerified(BaseModel):
+    access_token: Annotated[str | None, Field(title="Access Token")] = None
+    email_verified: Annotated[Literal[True], Field(title="Email Verified")] = True
+    expires_in: Annotated[int | None, Field(title="Expires In")] = None
+    refresh_token: Annotated[str | None, Field(title="Refresh Token")] = None
+    token_type: Annotated[Literal["bearer"] | None, Field(title="Token Type")] = None
 
 
 class EndpointIn(BaseModel):
@@ -648,17 +643,47 @@ class NewApiKeyOut(BaseModel):
     scopes: Annotated[list[str], Field(title="Scopes")]
 
 
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    current_password: Annotated[str, Field(max_length=1024, min_length=1, title="Current Password")]
+    new_password: Annotated[str, Field(title="New Password")]
+    """
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
+    """
+
+
+class PasswordPolicyOut(BaseModel):
+    """
+    The one password rule, for the SPA's hint and its own check before sending.
+    """
+
+    max_length: Annotated[int, Field(title="Max Length")]
+    """
+    most characters
+    """
+    min_length: Annotated[int, Field(title="Min Length")]
+    """
+    fewest characters
+    """
+    refuses_common: Annotated[bool, Field(title="Refuses Common")]
+    """
+    common passwords (a bundled list) are refused, also with digits or symbols around them: 422 `password-too-weak`
+    """
+    refuses_personal: Annotated[bool, Field(title="Refuses Personal")]
+    """
+    a password containing the person's name or email local part is refused: 422 `password-contains-personal`
+    """
+
+
 class PasswordResetConfirmIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        regex_engine="python-re",
     )
-    password: Annotated[
-        str,
-        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
-    ]
+    password: Annotated[str, Field(title="Password")]
     """
-    10 to 1024 characters, not one character repeated
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
     revoke_api_keys: Annotated[bool | None, Field(title="Revoke Api Keys")] = False
     token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
@@ -793,19 +818,15 @@ class SignupAccepted(BaseModel):
 class SignupIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        regex_engine="python-re",
     )
     email: Annotated[str, Field(max_length=254, title="Email")]
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = "en"
-    name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
-    password: Annotated[
-        str,
-        Field(max_length=1024, min_length=10, pattern="^(?!(.)\\1*$)", title="Password"),
-    ]
+    name: Annotated[str, Field(max_length=100, title="Name")]
+    password: Annotated[str, Field(title="Password")]
     """
-    10 to 1024 characters, not one character repeated
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
-    team_name: Annotated[str, Field(max_length=100, min_length=1, title="Team Name")]
+    team_name: Annotated[str, Field(max_length=100, title="Team Name")]
 
 
 class StartIn(BaseModel):
@@ -881,13 +902,6 @@ class TenantPage(BaseModel):
     next_cursor: Annotated[str | None, Field(title="Next Cursor")]
 
 
-class TokenIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
-
-
 class UnsubscribeOut(BaseModel):
     email: Annotated[str | None, Field(title="Email")]
     preference: Annotated[str, Field(title="Preference")]
@@ -906,6 +920,13 @@ class UserOut(BaseModel):
     name: Annotated[str, Field(title="Name")]
 
 
+class VerificationRequestIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[str, Field(max_length=254, title="Email")]
+
+
 class VerifiedApiKey(BaseModel):
     api_key_id: Annotated[str, Field(title="Api Key Id")]
     email_verified: Annotated[bool, Field(title="Email Verified")]
@@ -919,6 +940,14 @@ class VerifyApiKeyIn(BaseModel):
         extra="forbid",
     )
     key: Annotated[str, Field(max_length=256, min_length=1, title="Key")]
+
+
+class VerifyEmailIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    refresh_token: Annotated[RefreshToken | None, Field(title="Refresh Token")] = None
+    token: Annotated[str, Field(max_length=512, min_length=1, title="Token")]
 
 
 class TenantsPreferencesIn(BaseModel):

@@ -206,6 +206,42 @@ class UserPasswordResetRequested(EventData):
 
 
 @event(
+    "pingvas.tenants.user.password_changed.v1",
+    examples=[
+        {
+            "user_id": _OWNER,
+            "email": "jiwoo.kim@haneul.example",
+            "display_name": "김지우",
+            "locale": "ko",
+            "via": "change",
+            "changed_at": "2026-11-28T10:41:00Z",
+        },
+        {
+            "user_id": _MEMBER,
+            "email": "alex@partner.example",
+            "display_name": "Alex Park",
+            "locale": "en",
+            "via": "reset",
+            "changed_at": "2026-11-28T10:35:00Z",
+        },
+    ],
+)
+class UserPasswordChanged(EventData):
+    """A user's password was changed: by them, signed in (`change`), or through a reset
+    link (`reset`); mail tells them, so that someone who did not do it knows at once. Every
+    other session of the account has ended. No password, old or new, is in the event."""
+
+    user_id: Id = Field(description="user whose password changed")
+    email: Email = Field(description="address to tell")
+    display_name: DisplayName = Field(description="user's name, for the greeting")
+    locale: Locale = Field(description="language of the mail")
+    via: Literal["change", "reset"] = Field(
+        description="signed in with the current password, or by a reset link"
+    )
+    changed_at: Timestamp = Field(description="when the password changed")
+
+
+@event(
     "pingvas.tenants.member.invited.v1",
     examples=[
         {

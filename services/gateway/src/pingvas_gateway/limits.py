@@ -4,7 +4,8 @@ with its own identifier, all counting in the "rate_limit" store (Redis or in pro
 - every authenticated caller: per tenant (a user without a tenant: per user)
 - API keys, in addition: per key
 - anonymous callers: per client IP (not /webhooks: signed, bursty, from few addresses)
-- POST auth/login: per client IP and e-mail address; password reset: per client IP
+- POST auth/login: per client IP and e-mail address; password reset and the verification
+  link asked for by address: per client IP
 - POST auth/login, in addition, per account from every IP (`LoginDelays`, counted in
   adapters/login_delays.py, the wait by domain/limits.py's `login_delay`): after
   `login_failures_before_delay` attempts without a success each further one must wait,
@@ -45,7 +46,7 @@ from pingvas_kit.identity import Identity
 
 from .adapters.login_delays import LoginDelays
 from .adapters.stores import RATE_LIMITS
-from .domain.routing import LOGIN, PASSWORD_RESET, is_event_stream
+from .domain.routing import LOGIN, MAIL_BY_ADDRESS, is_event_stream
 from .edge import client_ip
 from .settings import Settings, parse_rate
 
@@ -219,7 +220,7 @@ def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
         config(
             settings.rate_limit_password_reset,
             check_throttle_handler=lambda r: (
-                r.method == "POST" and r.scope["path"].rstrip("/") in PASSWORD_RESET
+                r.method == "POST" and r.scope["path"].rstrip("/") in MAIL_BY_ADDRESS
             ),
             identifier_for_request=lambda r: f"reset:{client_ip(r.scope)}",
         ),

@@ -30,6 +30,7 @@ from pingvas_contracts.events.tenants import (
     MemberRemoved,
     TenantCreated,
     TenantDeleted,
+    UserPasswordChanged,
     UserPasswordResetRequested,
     UserPreferencesChanged,
     UserRegistered,
@@ -243,6 +244,23 @@ def register(consumer: EventConsumer, settings: Settings, render: Renderer) -> M
         session: AsyncSession, event: Envelope, data: UserPasswordResetRequested
     ) -> None:
         await to_user(session, event, data, "password_reset", reset_url=data.reset_url)
+
+    @consumer.on(UserPasswordChanged)
+    async def password_changed(
+        session: AsyncSession, event: Envelope, data: UserPasswordChanged
+    ) -> None:
+        await mailer.queue(
+            session,
+            causation_id=event.id,
+            template="password_changed",
+            category=TRANSACTIONAL,
+            to_email=data.email,
+            user_id=data.user_id,
+            tenant_id=event.tenantid,
+            locale=pick_locale(data.locale),
+            name=data.display_name,
+            context={"changed_at": data.changed_at, "via": data.via},
+        )
 
     @consumer.on(MemberInvited)
     async def member_invited(session: AsyncSession, event: Envelope, data: MemberInvited) -> None:

@@ -30,6 +30,7 @@ SERVICE = ServiceSpec(
         "pingvas.tenants.tenant.deleted.v1",
         "pingvas.tenants.user.verification_requested.v1",
         "pingvas.tenants.user.password_reset_requested.v1",
+        "pingvas.tenants.user.password_changed.v1",
         "pingvas.tenants.member.invited.v1",
         "pingvas.billing.subscription.activated.v1",
         "pingvas.billing.subscription.cancelled.v1",

@@ -13,6 +13,7 @@ SERVICE = ServiceSpec(
         "pingvas.tenants.user.preferences_changed.v1",
         "pingvas.tenants.user.verification_requested.v1",
         "pingvas.tenants.user.password_reset_requested.v1",
+        "pingvas.tenants.user.password_changed.v1",
         "pingvas.tenants.member.invited.v1",
         "pingvas.tenants.member.joined.v1",
         "pingvas.tenants.member.removed.v1",

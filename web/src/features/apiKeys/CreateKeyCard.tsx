@@ -1,3 +1,5 @@
+import { codeOf, problemOf } from '../../api/problem'
+import { ResendVerificationButton } from '../session/ResendVerification'
 import { useState, type FormEvent } from 'react'
 import { useCreateApiKeyMutation } from './apiKeysApi'
 import { SCOPES, type CreatedApiKey, type Scope } from './types'
@@ -35,6 +37,7 @@ export function CreateKeyCard({ onCreated }: { onCreated: (key: CreatedApiKey) =
     <Card title={t('keys.create')}>
       <form onSubmit={submit} className="space-y-4" data-testid="create-key-form">
         <ErrorBanner message={errors.banner} />
+        {codeOf(problemOf(error)) === 'email-not-verified' && <ResendVerificationButton />}
         <TextField
           label={t('field.keyName')}
           name="name"

@@ -1,3 +1,5 @@
+import { codeOf, problemOf } from '../../api/problem'
+import { ResendVerificationButton } from '../session/ResendVerification'
 import { useState, type FormEvent } from 'react'
 import { useInviteMutation } from './teamApi'
 import { type Role } from '../session/types'
@@ -31,6 +33,7 @@ export function InviteCard() {
     <Card title={t('team.invite')}>
       <form onSubmit={submit} className="space-y-4" data-testid="invite-form">
         <ErrorBanner message={errors.banner} />
+        {codeOf(problemOf(error)) === 'email-not-verified' && <ResendVerificationButton />}
         {isSuccess && sentTo && (
           <div data-testid="invite-sent">
             <Notice tone="success">{t('team.invited', { email: sentTo })}</Notice>

@@ -41,7 +41,9 @@ describe('generate page', () => {
     expect(screen.getByRole('spinbutton', { name: 'Width' })).toHaveValue(64)
     expect(screen.getByRole('spinbutton', { name: 'Steps' })).toHaveValue(4)
     expect(screen.getByRole('combobox', { name: 'Scheduler' })).toHaveValue('euler')
-    expect(await screen.findByText('Credits left: 100')).toBeInTheDocument()
+    expect(await screen.findByTestId('credits-left')).toHaveTextContent('Credits left: 100')
+    // the header says it on every page
+    expect(screen.getByTestId('header-credits')).toHaveTextContent('Credits left: 100')
 
     await user.type(prompt, '바다 위의 등대')
     await user.click(screen.getByRole('button', { name: 'Generate' }))
@@ -88,7 +90,8 @@ describe('generate page', () => {
     expect(await within(link).findByRole('img')).toHaveAttribute('src', 'https://s3.example.com/img1.thumb.webp?sig=1')
     expect(within(card).queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument()
     // Credits are read again after the job (and after the submit).
-    expect(await screen.findByText('Credits left: 98')).toBeInTheDocument()
+    await waitFor(() => expect(screen.getByTestId('credits-left')).toHaveTextContent('Credits left: 98'))
+    expect(screen.getByTestId('header-credits')).toHaveTextContent('Credits left: 98')
   })
 
   it('does not submit on Enter while an input method is composing', async () => {
@@ -130,7 +133,7 @@ describe('generate page', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'You do not have enough credits for this request. Make fewer or smaller images, use fewer steps, or add credits. It needs 2 credits; 0 are left.',
     )
-    expect(screen.getByText('Credits left: 0')).toBeInTheDocument()
+    expect(screen.getByTestId('credits-left')).toHaveTextContent('Credits left: 0')
     expect(screen.queryByTestId('job-card')).not.toBeInTheDocument()
   })
 

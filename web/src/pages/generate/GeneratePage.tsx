@@ -1,3 +1,4 @@
+import { ResendVerificationButton } from '../../features/session/ResendVerification'
 import { PageTitle } from '../../components/Layouts'
 import { Notice } from '../../components/ui'
 import { useMe } from '../../components/useMe'
@@ -18,7 +19,12 @@ export function GeneratePage() {
       <PageTitle testId="generate-title" subtitle={t('generate.intro')}>
         {t('generate.title')}
       </PageTitle>
-      {!me.user.email_verified && <Notice tone="warning">{t('generate.emailNotVerified')}</Notice>}
+      {!me.user.email_verified && (
+        <Notice tone="warning">
+          {t('generate.emailNotVerified')}
+          <ResendVerificationButton />
+        </Notice>
+      )}
       {form.unavailable && <Notice tone="warning">{t('generate.modelUnavailable', form.unavailable)}</Notice>}
 
       <div className="grid items-start gap-6 lg:grid-cols-[1fr_20rem]">

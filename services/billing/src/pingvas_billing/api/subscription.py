@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from pingvas_kit.http import problem_responses
+from pingvas_kit.identity import CurrentIdentity
 
 from ..adapters import repository as repo
 from ..adapters.repository import aware
 from ..domain.subscriptions import entitlements_of, guidance
-from .deps import Ctx, Member, Owner, SignedIn
+from .deps import Ctx, Member, Owner
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
@@ -77,10 +78,14 @@ class PaymentList(BaseModel):
 @router.get(
     "/plans",
     summary="List the plans",
-    description="The plans on sale with their price and what each allows (credits, concurrency, models).",
-    responses=problem_responses(403),
+    description=(
+        "The plans on sale with their price and what each allows (credits, concurrency, "
+        "models). Public: the home page shows them to visitors without an account."
+    ),
+    responses=problem_responses(401),
 )
-async def list_plans(_me: SignedIn, ctx: Ctx) -> PlanList:
+async def list_plans(_caller: CurrentIdentity, ctx: Ctx) -> PlanList:
+    """Any identity the gateway signed, anonymous included."""
     items = []
     for plan in ctx.plans:
         limits = plan.entitlements.model_dump()

@@ -49,7 +49,7 @@ from ..auth.sessions import (
     move_tokens_into_cookies,
 )
 from ..auth.tokens import anonymous_identity
-from ..domain.routing import DEV_MAIL, LOGOUT, REFRESH
+from ..domain.routing import DEV_MAIL, LOGOUT, REFRESH, VERIFY_EMAIL
 from ..edge import REQUEST_ID_HEADER, client_ip, request_id
 from ..metrics import note_upstream_route
 from ..settings import Settings
@@ -96,6 +96,12 @@ class ProxyController(Controller):
             REQUEST_ID_HEADER: identity.request_id or "",
         }
         if method == "POST" and path.rstrip("/") in (REFRESH, LOGOUT):
+            with_cookie = _with_refresh_token_from_cookie(request, body)
+            if with_cookie is not None:
+                body, extra["content-type"] = with_cookie, "application/json"
+        elif method == "POST" and path.rstrip("/") == VERIFY_EMAIL and csrf_ok(request):
+            # the browser's session (if it is the verified person's) gets a new pair at once,
+            # its access token saying "verified"; without the cookie the link still works
             with_cookie = _with_refresh_token_from_cookie(request, body)
             if with_cookie is not None:
                 body, extra["content-type"] = with_cookie, "application/json"

@@ -32,7 +32,13 @@ _BY_LENGTH = sorted(ROUTES.items(), key=lambda item: len(item[0]), reverse=True)
 _PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (method, re.compile(pattern))
     for method, pattern in (
-        ("POST", r"/api/v1/auth/(signup|login|refresh|verify-email|password-reset(/confirm)?)"),
+        (
+            "POST",
+            r"/api/v1/auth/(signup|login|refresh|verify-email(/request)?|password-reset(/confirm)?)",
+        ),
+        ("GET", r"/api/v1/auth/password-policy"),
+        # the public home page's plans
+        ("GET", r"/api/v1/billing/plans"),
         ("GET", r"/api/v1/invitations/[^/]+"),
         # the models on offer, named as the Generate page names them (plan cards)
         ("GET", r"/api/v1/models/catalog"),
@@ -48,7 +54,12 @@ _PUBLIC: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
+VERIFY_EMAIL = "/api/v1/auth/verify-email"
 PASSWORD_RESET = ("/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm")
+#: a new verification link, asked for by address (from a used or expired link's page)
+VERIFY_EMAIL_REQUEST = "/api/v1/auth/verify-email/request"
+#: the anonymous routes that send mail to an address: their own, tighter limit per IP
+MAIL_BY_ADDRESS = (*PASSWORD_RESET, VERIFY_EMAIL_REQUEST)
 #: the local run's inbox (settings.dev_mail): captured messages, served by the mail service
 DEV_MAIL = "/dev/mail"
 #: live progress (server-sent events): capped per tenant and key, over their own pool

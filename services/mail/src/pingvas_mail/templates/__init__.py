@@ -46,6 +46,7 @@ Category = Literal["transactional", "notification", "marketing"]
 TEMPLATES: dict[str, Category] = {
     "verify_email": "transactional",
     "password_reset": "transactional",
+    "password_changed": "transactional",
     "invitation": "transactional",
     "subscription_activated": "transactional",
     "subscription_cancelled": "transactional",
@@ -64,6 +65,7 @@ _COMMON = ("name", "app_url")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "verify_email": (*_COMMON, "verification_url", "expires_at"),
     "password_reset": (*_COMMON, "reset_url", "expires_at"),
+    "password_changed": (*_COMMON, "changed_at", "via"),
     "invitation": (*_COMMON, "accept_url", "tenant_name", "inviter_name", "role", "expires_at"),
     "subscription_activated": (*_COMMON, "plan", "tenant_name"),
     "subscription_cancelled": (*_COMMON, "plan", "ends_at", "tenant_name"),
@@ -352,6 +354,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         **_SAMPLE_BASE,
         "reset_url": "https://app.pingvas.com/reset-password?token=def456&u=42",
         "expires_at": datetime(2026, 12, 26, 15, 0, tzinfo=UTC),
+    },
+    "password_changed": {
+        **_SAMPLE_BASE,
+        "changed_at": datetime(2026, 12, 26, 14, 41, tzinfo=UTC),
+        "via": "change",
     },
     "invitation": {
         **_SAMPLE_BASE,

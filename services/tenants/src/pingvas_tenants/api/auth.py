@@ -16,18 +16,22 @@ from pingvas_kit.identity import CurrentIdentity
 from pingvas_kit.logging import get_logger
 
 from .. import usecases
+from ..domain import passwords
 from .deps import Ctx, Person
 from .schemas import (
+    EmailVerified,
     LoginIn,
     LogoutIn,
+    PasswordPolicyOut,
     PasswordResetConfirmIn,
     PasswordResetIn,
     RefreshIn,
     SignupAccepted,
     SignupIn,
     SwitchTenantIn,
-    TokenIn,
     TokenPair,
+    VerificationRequestIn,
+    VerifyEmailIn,
 )
 from .sessions import token_pair
 
@@ -56,6 +60,7 @@ async def signup(
     tokens (the person verifies and logs in); the password is hashed, and everything that
     depends on the address (the look-up, the new account, the mail) happens after the answer
     is sent."""
+    passwords.require_acceptable(body.password, email=body.email, name=body.name)
     password_hash = await asyncio.to_thread(ctx.passwords.hash, body.password)
     background.add_task(
         _after_answer,
@@ -87,13 +92,25 @@ async def _after_answer(
     summary="Verify an email address",
     description=(
         "Confirms the address with the token from the verification mail's link. The link works "
-        "once; an expired or used one is 400 `invalid-link` (ask for a new one)."
+        "once; an expired or used one is 400 `invalid-link` (ask for a new one). With the "
+        "verified person's `refresh_token` (a browser's pv_rt cookie, added by the gateway) the "
+        "session is renewed in the same answer, so generating works at once."
     ),
     responses=problem_responses(400, 422),
+    response_model_exclude_none=True,
 )
-async def verify_email(body: TokenIn, identity: CurrentIdentity, ctx: Ctx) -> dict[str, bool]:
-    await usecases.verify_email(ctx, token=body.token)
-    return {"email_verified": True}
+async def verify_email(body: VerifyEmailIn, identity: CurrentIdentity, ctx: Ctx) -> EmailVerified:
+    """The renewed pair, when there is one, rotates the session's refresh token like
+    /auth/refresh does."""
+    pair = await usecases.verify_email(ctx, token=body.token, refresh_token=body.refresh_token)
+    if pair is None:
+        return EmailVerified()
+    return EmailVerified(
+        access_token=pair.access_token,
+        token_type="bearer",
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+    )
 
 
 @router.post(
@@ -111,6 +128,47 @@ async def resend_verification(identity: Person, ctx: Ctx) -> dict[str, str]:
         ctx, user_id=identity.principal_id, tenant_id=identity.tenant_id
     )
     return {"status": "accepted"}
+
+
+@router.post(
+    "/verify-email/request",
+    status_code=202,
+    summary="Ask for a verification mail by address",
+    description=(
+        "For someone whose link is used or expired and who is not logged in: a new link to the "
+        "address, when it has an account that is not verified yet. The same answer either way; "
+        "at most one link a minute and five an hour per account, and a limit per client IP."
+    ),
+    responses=problem_responses(422, 429),
+)
+async def request_verification(
+    body: VerificationRequestIn, identity: CurrentIdentity, ctx: Ctx, background: BackgroundTasks
+) -> dict[str, str]:
+    """The same answer, after the same work, whether or not the address has an account."""
+    background.add_task(
+        _after_answer,
+        "verification_request",
+        usecases.resend_verification_to,
+        ctx,
+        email=body.email,
+    )
+    return {"status": "accepted"}
+
+
+@router.get(
+    "/password-policy",
+    summary="The password rule",
+    description=(
+        "What sign-up, invitations, reset and password change accept: the length limits, and "
+        "that common passwords and ones containing the person's name or address are refused. "
+        "A refused password is 422 with `code` `password-too-short`, `password-too-long`, "
+        "`password-too-weak` or `password-contains-personal`."
+    ),
+    responses=problem_responses(429),
+)
+async def password_policy(identity: CurrentIdentity) -> PasswordPolicyOut:
+    """Public: the sign-up and reset forms show it before anyone is signed in."""
+    return PasswordPolicyOut(**passwords.policy())
 
 
 @router.post(

@@ -11,8 +11,16 @@ from ..adapters import repository as repo
 from ..domain.errors import NotAuthenticated
 from ..domain.roles import platform_roles
 from .deps import Ctx, Person
-from .schemas import MembershipOut, MeOut, PreferencesIn, TenantOut, UserOut
-from .sessions import user_out
+from .schemas import (
+    MembershipOut,
+    MeOut,
+    PasswordChangeIn,
+    PreferencesIn,
+    TenantOut,
+    TokenPair,
+    UserOut,
+)
+from .sessions import token_pair, user_out
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
 
@@ -59,3 +67,28 @@ async def save_preferences(body: PreferencesIn, identity: Person, ctx: Ctx) -> U
         ctx, user_id=identity.principal_id, tenant_id=identity.tenant_id, locale=body.locale
     )
     return user_out(user)
+
+
+@router.post(
+    "/me/password",
+    summary="Change my password",
+    description=(
+        "The current password and a new one (the rule of GET /api/v1/auth/password-policy). "
+        "Every session of the account ends and the caller gets a new token pair (a browser: "
+        "new cookies); a mail tells the person. A wrong current password is 422 "
+        "`wrong-current-password`; a refused new one 422 with the rule's code."
+    ),
+    responses=problem_responses(403, 422),
+)
+async def change_password(body: PasswordChangeIn, identity: Person, ctx: Ctx) -> TokenPair:
+    """The new pair is for the team the caller acts in now."""
+    return token_pair(
+        await usecases.change_password(
+            ctx,
+            user_id=identity.principal_id,
+            tenant_id=identity.tenant_id,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            ip=identity.client_ip,
+        )
+    )

@@ -14,22 +14,40 @@ from pydantic import (
     StrictBool,
     StringConstraints,
 )
+from pydantic_core import PydanticCustomError
 
-from ..domain.passwords import MAX_LENGTH, MIN_LENGTH, check_policy
+from ..domain.names import NAME_MESSAGES, name_problem
+from ..domain.passwords import MAX_LENGTH, MIN_LENGTH
 
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(lambda v: v.lower())]
+#: checked by the use case against the one rule (domain/passwords.py), which needs the
+#: person's address and name: 422 with `code` password-too-short, -too-long, -too-weak or
+#: -contains-personal
 Password = Annotated[
     str,
-    # the policy, as the schema says it (check_policy enforces it, naming the rule it broke)
     Field(
-        min_length=MIN_LENGTH,
-        max_length=MAX_LENGTH,
-        json_schema_extra={"pattern": r"^(?!(.)\1*$)"},
-        description=f"{MIN_LENGTH} to {MAX_LENGTH} characters, not one character repeated",
+        description=(
+            f"{MIN_LENGTH} to {MAX_LENGTH} characters, not a common password, not containing "
+            "your name or email address (GET /api/v1/auth/password-policy)"
+        ),
     ),
-    AfterValidator(check_policy),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _visible_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        # the type is the problem's code (app.py answers 422 with it)
+        raise PydanticCustomError(problem, NAME_MESSAGES[problem])
+    return value
+
+
+#: a person's or a team's name: no control characters, something visible
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    AfterValidator(_visible_name),
+]
 Locale = Literal["ko", "en"]
 AssignableRole = Literal["owner", "admin", "member"]
 Scope = Literal[
@@ -77,7 +95,38 @@ class TokenIn(Body):
     token: Token
 
 
+class VerifyEmailIn(Body):
+    token: Token
+    #: the caller's session (the gateway adds the browser's pv_rt): when it is the verified
+    #: person's, it is renewed at once, so the new access token says "verified"
+    refresh_token: Token | None = None
+
+
 class PasswordResetIn(Body):
+    email: Email
+
+
+class PasswordChangeIn(Body):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class PasswordPolicyOut(BaseModel):
+    """The one password rule, for the SPA's hint and its own check before sending."""
+
+    min_length: int = Field(description="fewest characters")
+    max_length: int = Field(description="most characters")
+    refuses_common: bool = Field(
+        description="common passwords (a bundled list) are refused, also with digits or "
+        "symbols around them: 422 `password-too-weak`"
+    )
+    refuses_personal: bool = Field(
+        description="a password containing the person's name or email local part is refused: "
+        "422 `password-contains-personal`"
+    )
+
+
+class VerificationRequestIn(Body):
     email: Email
 
 
@@ -161,6 +210,16 @@ class TokenPair(BaseModel):
     user: UserOut
     tenant: TenantOut | None
     role: str | None
+
+
+class EmailVerified(BaseModel):
+    email_verified: Literal[True] = True
+    #: the renewed session, when the request brought the verified person's refresh token
+    #: (a browser gets these as cookies instead)
+    access_token: str | None = None
+    token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
+    refresh_token: str | None = None
 
 
 class SignupAccepted(BaseModel):

@@ -8,11 +8,13 @@ from ._context import Context
 from ._sessions import SignedIn
 from .api_keys import NewApiKey, create_api_key, list_api_keys, revoke_api_key, verify_api_key
 from .auth import (
+    change_password,
     log_in,
     log_out,
     refresh_session,
     request_password_reset,
     resend_verification,
+    resend_verification_to,
     reset_password,
     sign_up,
     switch_tenant,
@@ -53,7 +55,9 @@ __all__ = [
     "remove_member",
     "request_password_reset",
     "resend_invitation",
+    "change_password",
     "resend_verification",
+    "resend_verification_to",
     "reset_password",
     "revoke_api_key",
     "revoke_invitation",

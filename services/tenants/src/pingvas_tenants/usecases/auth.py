@@ -15,14 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pingvas_contracts.events.tenants import (
     MemberJoined,
     TenantCreated,
+    UserPasswordChanged,
     UserPasswordResetRequested,
     UserVerificationRequested,
 )
 from pingvas_kit.logging import get_logger
 
 from ..adapters import repository as repo
-from ..domain import names, tokens
-from ..domain.errors import InvalidLink, NotAuthenticated, NotFound, TooManyRequests
+from ..domain import names, passwords, tokens
+from ..domain.errors import Invalid, InvalidLink, NotAuthenticated, NotFound, TooManyRequests
 from ._context import Context
 from ._sessions import SignedIn, announce_registered, issue_pair, new_email_token, revoke_keys
 
@@ -134,8 +135,13 @@ async def _register(
     await _request_verification(session, ctx, user=user, tenant_id=tenant.id)
 
 
-async def verify_email(ctx: Context, *, token: str) -> None:
-    """The address of the link's account is proven; InvalidLink for a used or stale link."""
+async def verify_email(
+    ctx: Context, *, token: str, refresh_token: str | None = None
+) -> SignedIn | None:
+    """The address of the link's account is proven; InvalidLink for a used or stale link.
+    With `refresh_token` of that same person's live session, the session's next token pair
+    (its access token says "verified"); None otherwise (another person's session, or none:
+    the link works in any browser)."""
     async with ctx.db.transaction() as session:
         user_id = await repo.consume_email_token(
             session, token_hash=tokens.digest(token), purpose="verify"
@@ -145,6 +151,17 @@ async def verify_email(ctx: Context, *, token: str) -> None:
         user = await repo.get_user(session, user_id=user_id)
         if user is not None and user.email_verified_at is None:
             await repo.update_user(session, user_id=user_id, email_verified_at=repo.now())
+        row = (
+            await repo.get_refresh_token(session, tokens.digest(refresh_token))
+            if refresh_token
+            else None
+        )
+    if row is None or row.user_id != user_id or row.used_at is not None:
+        return None
+    try:
+        return await refresh_session(ctx, refresh_token=refresh_token or "")
+    except NotAuthenticated:
+        return None
 
 
 async def resend_verification(ctx: Context, *, user_id: str, tenant_id: str | None) -> None:
@@ -161,6 +178,31 @@ async def resend_verification(ctx: Context, *, user_id: str, tenant_id: str | No
                 )
             )
             await _request_verification(session, ctx, user=user, tenant_id=tenant_id)
+
+
+async def resend_verification_to(ctx: Context, *, email: str) -> None:
+    """Another verification link for the address's account when it has one and is not yet
+    verified, within the same resend limits; nothing otherwise. Runs after the answer (the
+    caller cannot tell which), so a refusal by the limits is only logged."""
+    async with ctx.db.transaction() as session:
+        user = await repo.find_user_by_email(session, email)
+        if user is None or user.email_verified_at is not None:
+            return
+        times = await repo.email_token_times(
+            session, user_id=user.id, purpose="verify", since=repo.now() - timedelta(hours=1)
+        )
+        try:
+            _check_resend_allowed(times)
+        except TooManyRequests:
+            log.info("auth.verification_resend_limited", user_id=user.id)
+            return
+        memberships = await repo.memberships_of_user(session, user_id=user.id)
+        await _request_verification(
+            session,
+            ctx,
+            user=user,
+            tenant_id=memberships[0].tenant_id if memberships else None,
+        )
 
 
 def _check_resend_allowed(times: list[datetime]) -> None:
@@ -340,7 +382,9 @@ async def reset_password(
     ctx: Context, *, token: str, password: str, revoke_api_keys: bool, ip: str | None
 ) -> None:
     """The link's account gets the new password and every one of its sessions ends; an owner
-    may end the team's API keys with it. InvalidLink for a used or stale link."""
+    may end the team's API keys with it. InvalidLink for a used or stale link; Invalid for a
+    password the rule refuses (the link stays usable)."""
+    passwords.require_acceptable(password)
     password_hash = await asyncio.to_thread(ctx.passwords.hash, password)
     async with ctx.db.transaction() as session:
         user_id = await repo.consume_email_token(
@@ -349,6 +393,8 @@ async def reset_password(
         user = await repo.get_user(session, user_id=user_id) if user_id is not None else None
         if user_id is None or user is None:
             raise InvalidLink("This reset link is not valid any more. Ask for a new one.")
+        # raised in the transaction: the link is not used up
+        passwords.require_acceptable(password, email=user.email, name=user.name)
         at = repo.now()
         await repo.update_user(
             session,
@@ -358,6 +404,7 @@ async def reset_password(
             # following the mailed link proves the address
             email_verified_at=user.email_verified_at or at,
         )
+        await _announce_password_changed(session, ctx, user=user, via="reset", at=at)
         # every session of the account ends: whoever had the old password is out. The
         # refresh families are revoked, and the access tokens already out stop working at
         # the gateway within seconds: they carry the old token version (`uver`)
@@ -389,3 +436,77 @@ async def reset_password(
                 ip=ip,
                 details=details,
             )
+
+
+async def _announce_password_changed(
+    session: AsyncSession, ctx: Context, *, user: sa.Row, via: str, at: datetime
+) -> None:
+    """`user.password_changed`: mail tells the person (who may not have done it)."""
+    memberships = await repo.memberships_of_user(session, user_id=user.id)
+    await ctx.runtime.outbox.add(
+        session,
+        UserPasswordChanged(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.name,
+            locale=user.locale,
+            via=via,
+            changed_at=at,
+        ),
+        tenant_id=memberships[0].tenant_id if memberships else None,
+    )
+
+
+async def change_password(
+    ctx: Context,
+    *,
+    user_id: str,
+    tenant_id: str | None,
+    current_password: str,
+    new_password: str,
+    ip: str | None,
+) -> SignedIn:
+    """A signed-in person sets a new password with their current one. Every session of the
+    account ends (whoever else had the old password is out) and the caller gets a new one in
+    the team they act in; mail tells them. Invalid `wrong-current-password` when the current
+    password is wrong, Invalid (the rule's code) when the new one is refused."""
+    async with ctx.db.sessionmaker() as session:
+        user = await repo.get_user(session, user_id=user_id)
+    if user is None:
+        raise NotAuthenticated("Log in first.")
+    ok = await asyncio.to_thread(ctx.passwords.verify, user.password_hash, current_password)
+    if not ok:
+        raise Invalid(
+            "The current password is not right.",
+            code="wrong-current-password",
+            field="current_password",
+        )
+    passwords.require_acceptable(new_password, email=user.email, name=user.name)
+    password_hash = await asyncio.to_thread(ctx.passwords.hash, new_password)
+    async with ctx.db.transaction() as session:
+        at = repo.now()
+        await repo.update_user(
+            session, user_id=user_id, password_hash=password_hash, password_changed_at=at
+        )
+        await repo.revoke_refresh_tokens(session, user_id=user_id)
+        await repo.raise_token_version(session, user_id=user_id)
+        memberships = await repo.memberships_of_user(session, user_id=user_id)
+        for membership in memberships:
+            await repo.audit(
+                session,
+                tenant_id=membership.tenant_id,
+                action="password.changed",
+                actor_id=user_id,
+                target_type="user",
+                target_id=user_id,
+                ip=ip,
+            )
+        await _announce_password_changed(session, ctx, user=user, via="change", at=at)
+        # read again: the token version the new access token must carry
+        user = await repo.get_user(session, user_id=user_id)
+        assert user is not None
+        current = next((m for m in memberships if m.tenant_id == tenant_id), None)
+        tenant = await repo.get_tenant(session, tenant_id=current.tenant_id) if current else None
+        return await issue_pair(
+            session, ctx, user=user, tenant=tenant, role=current.role if current else None
+        )

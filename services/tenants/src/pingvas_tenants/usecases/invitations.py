@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pingvas_contracts.events.tenants import MemberInvited, MemberJoined
 
 from ..adapters import repository as repo
-from ..domain import roles, tokens
+from ..domain import passwords, roles, tokens
 from ..domain.errors import Conflict, EmailNotVerified, Forbidden, Gone, NotFound
 from ._context import Context
 from ._sessions import SignedIn, announce_registered, issue_pair
@@ -231,6 +231,8 @@ async def accept_invitation(
     if user_id is None:
         if not name or not password:
             raise ValueError("a new account needs a name and a password")
+        # the address is checked once the invitation is read; the rest before the hashing
+        passwords.require_acceptable(password, name=name)
         password_hash = await asyncio.to_thread(ctx.passwords.hash, password)
     async with ctx.db.transaction() as session:
         invitation = await repo.find_invitation(session, tokens.digest(token))
@@ -255,8 +257,9 @@ async def accept_invitation(
                 raise Conflict(
                     "An account with this address exists. Log in to accept.", code="account-exists"
                 )
-            if not name or password_hash is None:  # refused before the transaction already
-                raise ValueError("a new account needs a name and a password")
+            if not name or password is None or password_hash is None:
+                raise ValueError("a new account needs a name and a password")  # refused above
+            passwords.require_acceptable(password, email=invitation.email, name=name)
             # the token came by mail to this address, so the address is proven
             user = await repo.insert_user(
                 session,
