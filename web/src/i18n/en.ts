@@ -539,6 +539,7 @@ export const en = {
   'audit.did.loginSucceeded': '{who} logged in',
   'audit.did.loginFailed': '{who} failed to log in (wrong password)',
   'audit.did.passwordReset': '{who} reset their password',
+  'audit.did.passwordChanged': '{who} changed their password',
   'audit.did.apiKeyCreated': '{who} created the API key “{name}”',
   'audit.did.apiKeyRevoked': '{who} revoked the API key “{name}”',
   'audit.did.teamDeleted': '{who} deleted the team',

@@ -541,6 +541,7 @@ export const ko: Record<MessageKey, string> = {
   'audit.did.loginSucceeded': '{who} 로그인했습니다',
   'audit.did.loginFailed': '{who} 로그인에 실패했습니다(잘못된 비밀번호)',
   'audit.did.passwordReset': '{who} 비밀번호를 재설정했습니다',
+  'audit.did.passwordChanged': '{who} 비밀번호를 변경했습니다',
   'audit.did.apiKeyCreated': '{who} API 키 ‘{name}’을(를) 만들었습니다',
   'audit.did.apiKeyRevoked': '{who} API 키 ‘{name}’을(를) 폐기했습니다',
   'audit.did.teamDeleted': '{who} 팀을 삭제했습니다',

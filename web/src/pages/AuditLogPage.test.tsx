@@ -33,7 +33,8 @@ const ENTRIES = [
   entry(8, 'member.role_changed', { target_type: 'user', target_name: 'Bo', details: { from: 'member', to: 'admin' } }),
   entry(7, 'image.deleted', { actor_id: 'k1', actor_kind: 'api_key', actor_name: 'nightly', actor_email: null }),
   entry(6, 'tenant.settings_changed', { details: { member_image_deletion: 'any' } }),
-  entry(5, 'something.new'),
+  entry(5, 'password.changed', { target_type: 'user' }),
+  entry(4, 'something.new'),
 ]
 
 const sentences = () => screen.getAllByTestId('audit-entry').map((row) => row.firstChild?.textContent)
@@ -52,6 +53,7 @@ describe('the audit log', () => {
         '김민지 changed the role of Bo from Member to Admin',
         'The API key “nightly” deleted an image',
         '김민지 allowed every member to delete any image',
+        '김민지 changed their password',
         '김민지: something.new',
       ]),
     )
@@ -65,6 +67,7 @@ describe('the audit log', () => {
         '김민지님이 Bo님의 역할을 바꿨습니다: 멤버 → 관리자',
         'API 키 ‘nightly’에서 이미지를 삭제했습니다',
         '김민지님이 모든 멤버가 모든 이미지를 삭제할 수 있도록 허용했습니다',
+        '김민지님이 비밀번호를 변경했습니다',
         '김민지: something.new',
       ]),
     )
@@ -84,7 +87,7 @@ describe('the audit log', () => {
     })
     renderApp('/audit-log')
     const user = userEvent.setup()
-    await waitFor(() => expect(sentences()).toHaveLength(5))
+    await waitFor(() => expect(sentences()).toHaveLength(ENTRIES.length))
     const filters = screen.getByRole('group', { name: 'Filters' })
     await waitFor(() => expect(within(filters).getByRole('option', { name: 'Bo' })).toBeInTheDocument())
     await user.selectOptions(within(filters).getByRole('combobox', { name: 'Person' }), 'Bo')
@@ -97,6 +100,6 @@ describe('the audit log', () => {
     expect(await screen.findByText('Nothing matches these filters.')).toBeInTheDocument()
 
     await user.click(within(filters).getByRole('button', { name: 'Clear filters' }))
-    await waitFor(() => expect(sentences()).toHaveLength(5))
+    await waitFor(() => expect(sentences()).toHaveLength(ENTRIES.length))
   })
 })

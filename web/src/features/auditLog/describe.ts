@@ -15,6 +15,7 @@ const SENTENCES: Record<string, MessageKey> = {
   'login.succeeded': 'audit.did.loginSucceeded',
   'login.failed': 'audit.did.loginFailed',
   'password.reset': 'audit.did.passwordReset',
+  'password.changed': 'audit.did.passwordChanged',
   'apikey.created': 'audit.did.apiKeyCreated',
   'apikey.revoked': 'audit.did.apiKeyRevoked',
   'tenant.deleted': 'audit.did.teamDeleted',
