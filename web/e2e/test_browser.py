@@ -399,8 +399,16 @@ def test_sign_up_verify_invite_accept_and_api_keys(
     box.send_keys(Keys.ENTER)
     a.until(lambda d: "q=hanok" in d.current_url, "the query in the URL")
     a.text("[data-testid=search-count]", "1 image matches")
-    mark = a.text("[data-testid=search-result] [data-testid=search-result-prompt] mark", "hanok")
-    assert mark.text.strip().lower() == "hanok", mark.text
+    # the query's word is marked, and so is 한옥: "hanok" is its romanization
+    marks_css = "[data-testid=search-result] [data-testid=search-result-prompt] mark"
+
+    def marked(driver: Any) -> list[str] | None:
+        texts = [m.text.strip().lower() for m in driver.find_elements("css selector", marks_css)]
+        return texts if "hanok" in texts else None
+
+    a.until(marked, "'hanok' marked in the result's prompt", 30)
+    marks = [m.text.strip().lower() for m in a.driver.find_elements("css selector", marks_css)]
+    assert set(marks) <= {"hanok", "한옥"}, marks
     a.visible("[data-testid=search-result] [data-testid=gallery-item] img", "its thumbnail")
     a.shot("gallery-search-results")
 

@@ -1226,7 +1226,10 @@ export interface components {
         };
         /** ApiKeyIn */
         ApiKeyIn: {
-            /** Name */
+            /**
+             * Name
+             * @description A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+             */
             name: string;
             /** Scopes */
             scopes: ("generations:read" | "generations:write" | "images:read" | "images:write" | "search:read" | "webhooks:write")[];
@@ -2380,14 +2383,20 @@ export interface components {
              * @enum {string}
              */
             locale: "ko" | "en";
-            /** Name */
+            /**
+             * Name
+             * @description A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+             */
             name: string;
             /**
              * Password
              * @description 10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
              */
             password: string;
-            /** Team Name */
+            /**
+             * Team Name
+             * @description A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+             */
             team_name: string;
         };
         /** StartIn */

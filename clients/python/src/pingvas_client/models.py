@@ -9,7 +9,25 @@ from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootMo
 
 
 class Name(RootModel[str]):
-    root: Annotated[str, Field(max_length=100, title="Name")]
+    root: Annotated[
+        str,
+        Field(
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u001f\\u007f-\\u009f\\s\\u00ad\\u034f\\u061c\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            title="Name",
+        ),
+    ]
+    """
+    A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+    """
+
+
+class Password(RootModel[str]):
+    root: Annotated[str, Field(max_length=128, min_length=10, title="Password")]
+    """
+    10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
+    """
 
 
 class AcceptInvitationIn(BaseModel):
@@ -22,14 +40,25 @@ class AcceptInvitationIn(BaseModel):
     )
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = None
     name: Annotated[Name | None, Field(title="Name")] = None
-    password: Annotated[str | None, Field(title="Password")] = None
+    password: Annotated[Password | None, Field(title="Password")] = None
 
 
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(max_length=100, title="Name")]
+    name: Annotated[
+        str,
+        Field(
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u001f\\u007f-\\u009f\\s\\u00ad\\u034f\\u061c\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            title="Name",
+        ),
+    ]
+    """
+    A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+    """
     scopes: Annotated[
         list[
             Literal[
@@ -648,7 +677,7 @@ class PasswordChangeIn(BaseModel):
         extra="forbid",
     )
     current_password: Annotated[str, Field(max_length=1024, min_length=1, title="Current Password")]
-    new_password: Annotated[str, Field(title="New Password")]
+    new_password: Annotated[str, Field(max_length=128, min_length=10, title="New Password")]
     """
     10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
@@ -681,7 +710,7 @@ class PasswordResetConfirmIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    password: Annotated[str, Field(title="Password")]
+    password: Annotated[str, Field(max_length=128, min_length=10, title="Password")]
     """
     10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
@@ -821,12 +850,34 @@ class SignupIn(BaseModel):
     )
     email: Annotated[str, Field(max_length=254, title="Email")]
     locale: Annotated[Literal["ko", "en"] | None, Field(title="Locale")] = "en"
-    name: Annotated[str, Field(max_length=100, title="Name")]
-    password: Annotated[str, Field(title="Password")]
+    name: Annotated[
+        str,
+        Field(
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u001f\\u007f-\\u009f\\s\\u00ad\\u034f\\u061c\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            title="Name",
+        ),
+    ]
+    """
+    A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+    """
+    password: Annotated[str, Field(max_length=128, min_length=10, title="Password")]
     """
     10 to 128 characters, not a common password, not containing your name or email address (GET /api/v1/auth/password-policy)
     """
-    team_name: Annotated[str, Field(max_length=100, title="Team Name")]
+    team_name: Annotated[
+        str,
+        Field(
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u001f\\u007f-\\u009f\\s\\u00ad\\u034f\\u061c\\u115f\\u1160\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            title="Team Name",
+        ),
+    ]
+    """
+    A person's or a team's name: something visible, no control characters (422 name-blank, name-control-characters)
+    """
 
 
 class StartIn(BaseModel):

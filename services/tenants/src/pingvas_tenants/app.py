@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pingvas_kit.http import create_app as create_service_app
 from pingvas_kit.http import problem_response
 from pingvas_kit.logging import get_logger
+from pingvas_kit.problems import field_error, register_field_codes
 from pingvas_kit.service import ServiceRuntime
 
 from . import consumers
@@ -27,6 +28,9 @@ from .manifest import SERVICE
 from .settings import DEV_JWT_SECRET, Settings
 from .usecases import Context
 from .usecases.webhooks import WebhookSender
+
+#: a name's own refusals, a code per field like the kit's (problem.field.<code>)
+register_field_codes(*NAME_MESSAGES)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (
@@ -115,14 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             type_=code,
             detail=NAME_MESSAGES[code],
             code=code,
-            errors=[
-                {
-                    "field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                    "message": e["msg"],
-                    **({"code": e["type"]} if e["type"] in NAME_MESSAGES else {}),
-                }
-                for e in errors
-            ],
+            errors=[field_error(e) for e in errors],
         )
 
     @app.exception_handler(DomainError)

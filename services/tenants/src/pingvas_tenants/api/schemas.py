@@ -30,6 +30,8 @@ Password = Annotated[
             f"{MIN_LENGTH} to {MAX_LENGTH} characters, not a common password, not containing "
             "your name or email address (GET /api/v1/auth/password-policy)"
         ),
+        # the lengths in the schema too; the server's check answers them with its own codes
+        json_schema_extra={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},
     ),
 ]
 
@@ -43,10 +45,23 @@ def _visible_name(value: str) -> str:
 
 
 #: a person's or a team's name: no control characters, something visible
+#: the rule of domain/names.py as far as a pattern can say it (the schema's readers and
+#: generators): no control character, and at least one that is neither a space nor one of
+#: the common invisible ones (zero-width, direction marks, Hangul fillers, braille blank)
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+_INVISIBLE = r"\s\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+_INVISIBLE += r"\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0"
+NAME_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_INVISIBLE}][^{_CONTROL}]*$"
+
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=100),
     AfterValidator(_visible_name),
+    Field(
+        description="A person's or a team's name: something visible, no control characters "
+        "(422 name-blank, name-control-characters)",
+        json_schema_extra={"minLength": 1, "pattern": NAME_PATTERN},
+    ),
 ]
 Locale = Literal["ko", "en"]
 AssignableRole = Literal["owner", "admin", "member"]
