@@ -221,14 +221,7 @@ class AmqpConsuming(AmqpClients):
         headers = dict(message.headers or {})
         headers[REASON_HEADER] = poison.reason
         headers[REASON_KIND_HEADER] = poison.kind
-        copy = aio_pika.Message(
-            message.body,
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            message_id=message.message_id,
-            headers=headers,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )
+        copy = _copy(message, headers)
         try:
             await dlx.publish(
                 copy,
@@ -311,14 +304,7 @@ class AmqpConsuming(AmqpClients):
                     and not name.startswith("x-last-death")
                     and name != "x-delivery-count"
                 }
-                back = aio_pika.Message(
-                    message.body,
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    message_id=message.message_id,
-                    headers=headers,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                )
+                back = _copy(message, headers)
                 try:
                     await channel.default_exchange.publish(
                         back, routing_key=queue, mandatory=True, timeout=self.publish_timeout
@@ -355,6 +341,18 @@ class AmqpConsuming(AmqpClients):
         finally:
             if not channel.is_closed:
                 await channel.close()
+
+
+def _copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    """A persistent copy of a received message with other headers (to a DLQ, or back)."""
+    return aio_pika.Message(
+        message.body,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        message_id=message.message_id,
+        headers=headers,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:
