@@ -55,6 +55,19 @@ def register_codes(*codes: str, status: int = 400) -> tuple[str, ...]:
     return codes
 
 
+class CodedError(Exception):
+    """A refusal in a service's own (domain) terms whose `kind` is its problem's code:
+    each subclass's kind is registered, with its status, as the class is defined."""
+
+    status = 400
+    title = "Bad Request"
+    kind = "bad-request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register_codes(cls.kind, status=cls.status)
+
+
 def register_field_codes(*codes: str) -> tuple[str, ...]:
     """Make `codes` known as codes an item of a 422's `errors` can carry (a
     PydanticCustomError's type, or a service's InvalidField code); returns them."""

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pingvas_kit.problems import INVALID, register_codes, register_field_codes
+from pingvas_kit.problems import INVALID, CodedError, register_field_codes
 
 
-class DomainError(Exception):
-    status = 400
-    title = "Bad Request"
-    kind = "bad-request"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        register_codes(cls.kind, status=cls.status)
-
+class DomainError(CodedError):
     def __init__(
         self,
         detail: str,

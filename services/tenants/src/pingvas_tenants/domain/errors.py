@@ -1,19 +1,9 @@
 """Why a request cannot be done, in domain terms; the web layer turns each into problem+json."""
 
-from typing import Any
-
-from pingvas_kit.problems import register_codes
+from pingvas_kit.problems import CodedError
 
 
-class DomainError(Exception):
-    status = 400
-    title = "Bad Request"
-    kind = "bad-request"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        register_codes(cls.kind, status=cls.status)
-
+class DomainError(CodedError):
     def __init__(
         self,
         detail: str,
