@@ -98,6 +98,8 @@ class EventConsumer:
         self.db = db
         self.table = table
         self.handlers: dict[str, EventHandler] = {}
+        #: the event ids of the rows it wrote (not those already there)
+        self._insert_returning = self._insert().returning(self.table.c.event_id)
 
     # one overload per arity, so that a handler of several models is typed by their union
     @overload
@@ -256,9 +258,9 @@ class EventConsumer:
         new: set[str] = set()
         if handled:
             rows = list({e.id: self._row(e) for e in handled}.values())
-            result = await session.execute(
-                self._insert().values(rows).returning(self.table.c.event_id)
-            )
+            # one statement for them all (SQLAlchemy's "insertmanyvalues": one compiled,
+            # cached INSERT ... VALUES (...), (...) RETURNING, the rows as parameters)
+            result = await session.execute(self._insert_returning, rows)
             new = set(result.scalars())
         outcomes: list[Outcome] = []
         for envelope in envelopes:
